@@ -1,0 +1,241 @@
+"""The ``healthlocker`` command.
+
+Exit status: 0 success, 1 a failure the message explains, 2 wrong usage. A HealthLockerError
+becomes one line on stderr, never a traceback. Tables and summaries go to stdout; progress goes
+to stderr, and only on a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from healthlocker import __version__
+from healthlocker.errors import HealthLockerError, StoreError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def _prompt(text: str) -> str:
+    if not sys.stdin.isatty():
+        raise StoreError("the vault is locked: set HEALTHLOCKER_PASSPHRASE (no terminal to ask on)")
+    return getpass.getpass(text)
+
+
+def _open_vault(args: argparse.Namespace) -> Any:
+    from healthlocker.store import Vault
+
+    return Vault.open(args.home, prompt=_prompt)
+
+
+def _new_passphrase(label: str = "passphrase") -> str:
+    env = os.environ.get("HEALTHLOCKER_PASSPHRASE")
+    if env:
+        return env
+    first = _prompt(f"New {label}: ")
+    if first != _prompt(f"Repeat the {label}: "):
+        raise StoreError("the two passphrases differ; nothing was changed")
+    if len(first) < 8:
+        raise StoreError("choose a passphrase of at least 8 characters")
+    return first
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from healthlocker.store import Vault
+
+    passphrase = None
+    if not args.keyring or os.environ.get("HEALTHLOCKER_PASSPHRASE"):
+        passphrase = _new_passphrase()
+    with Vault.create(args.home, passphrase=passphrase, keyring=args.keyring) as vault:
+        how = " and ".join(["passphrase"] * bool(passphrase) + ["OS keyring"] * args.keyring)
+        print(f"Created an encrypted vault in {Path(str(vault.path)).parent} (unlocks with {how}).")
+    return 0
+
+
+def cmd_passphrase(args: argparse.Namespace) -> int:
+    with _open_vault(args) as vault:
+        new = os.environ.get("HEALTHLOCKER_NEW_PASSPHRASE") or _new_passphrase("passphrase")
+        vault.change_passphrase(new)
+    print("Passphrase changed; the data was not re-encrypted (only the master key is re-wrapped).")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from healthlocker.connectors import import_paths
+
+    with _open_vault(args) as vault:
+        if sys.stderr.isatty() and not args.json:
+            report = _import_with_progress(vault, args)
+        else:
+            report = import_paths(vault, args.paths, source=args.source, fmt=args.format)
+    totals = report.totals()
+    if args.json:
+        files = [
+            {"path": f.path, "format": f.format, "error": f.error,
+             **({"added": f.result.added, "updated": f.result.updated,
+                 "unchanged": f.result.unchanged, "already_imported": f.result.skipped_file,
+                 "by_type": f.result.by_type} if f.result else {})}
+            for f in report.files
+        ]
+        print(json.dumps({"ok": report.ok, **totals, "files": files}, indent=2))
+    else:
+        for f in report.files:
+            if f.error:
+                print(f"error: {f.error}", file=sys.stderr)
+        print(
+            f"Imported {totals['files'] - totals['failed']} of {totals['files']} file(s): "
+            f"{totals['added']} added, {totals['updated']} updated, {totals['unchanged']} unchanged"
+            + (f", {totals['skipped_files']} already imported" if totals["skipped_files"] else "")
+            + (f"; {totals['failed']} failed, nothing of them stored" if totals["failed"] else "")
+            + "."
+        )
+    return 0 if report.ok else 1
+
+
+def _import_with_progress(vault: Any, args: argparse.Namespace) -> Any:
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    from healthlocker.connectors import import_paths
+    from healthlocker.connectors._import import expand
+
+    try:
+        total = sum(p.stat().st_size for p, _ in expand(args.paths))
+    except (HealthLockerError, OSError):
+        total = 0
+    columns = ("{task.description}", BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=_console(stderr=True), transient=True) as bar:
+        task = bar.add_task("Importing", total=total or None)
+        return import_paths(
+            vault, args.paths, source=args.source, fmt=args.format,
+            progress=lambda n: bar.advance(task, n),
+        )
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    with _open_vault(args) as vault:
+        sources = vault.sources()
+    if args.json:
+        print(json.dumps([{"label": s.label, "kind": s.kind, "created": s.created,
+                           "updated": s.updated, "batches": s.batches, "resources": s.total,
+                           "by_type": s.counts} for s in sources], indent=2))
+        return 0
+    if not sources:
+        print("The vault is empty; add records with `healthlocker import PATH`.")
+        return 0
+    from rich.table import Table
+
+    table = Table(title="Sources")
+    for col in ("source", "kind", "resources", "by type", "last import (UTC)"):
+        table.add_column(col)
+    for s in sources:
+        by_type = "\n".join(f"{t} {n}" for t, n in s.counts.items())
+        table.add_row(s.label, s.kind, str(s.total), by_type, s.updated[:16].replace("T", " "))
+    _console().print(table)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    with _open_vault(args) as vault:
+        stats = vault.stats()
+        sources = vault.sources()
+    last = max((s.updated for s in sources), default=None)
+    stats["last_import"] = last
+    if args.json:
+        print(json.dumps(stats, indent=2))
+        return 0
+    print(f"Vault:     {stats['path']}")
+    print(f"Unlocks:   {', '.join(stats['unlock'])}")
+    print(f"Holds:     {stats['resources']} resources from {stats['sources']} source(s), "
+          f"{stats['batches']} import batch(es), {stats['bytes'] / 2**20:.1f} MiB on disk")
+    print(f"Freshest:  {last.replace('+00:00', ' UTC') if last else 'nothing imported yet'}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from healthlocker.store import export_bundle
+
+    with _open_vault(args) as vault:
+        count = export_bundle(vault, Path(args.out))
+    print(f"Exported {count} resources, decrypted, as one FHIR Bundle to {args.out}.")
+    return 0
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    if bool(args.source) == bool(args.all):
+        print("healthlocker forget: name one SOURCE or give --all", file=sys.stderr)
+        return 2
+    with _open_vault(args) as vault:
+        gone = vault.forget(None if args.all else args.source)
+    print(f"Forgot {len(gone)} source(s) for good: their keys are destroyed and pages scrubbed.")
+    return 0
+
+
+# -- wiring -----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="healthlocker",
+        description="Your health records, encrypted and consented, for any MCP assistant.",
+    )
+    parser.add_argument("--version", action="version", version=f"healthlocker {__version__}")
+    parser.add_argument("--home", help="vault folder (default: $HEALTHLOCKER_HOME or the per-user data folder)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, handler: Handler, help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = add("init", cmd_init, "create an empty encrypted vault")
+    p.add_argument("--keyring", action="store_true", help="keep the unlock secret in the OS keyring")
+    add("passphrase", cmd_passphrase, "change the vault passphrase (re-wraps keys only)")
+    p = add("import", cmd_import, "import FHIR files (Bundle JSON, NDJSON, or folders of them)")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--source", help="label for this source (default: the file or folder name)")
+    p.add_argument("--format", choices=("fhir-json", "ndjson"), help="skip detection")
+    p.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    for name, handler, help_ in (("sources", cmd_sources, "what is stored, per source and type"),
+                                 ("status", cmd_status, "the vault: where, how big, how fresh")):
+        add(name, handler, help_).add_argument("--json", action="store_true")
+    p = add("export", cmd_export, "everything, decrypted, as one FHIR Bundle")
+    p.add_argument("--out", required=True, metavar="FILE")
+    p = add("forget", cmd_forget, "erase a source (or everything) for good")
+    p.add_argument("source", nargs="?", metavar="SOURCE")
+    p.add_argument("--all", action="store_true", help="erase every source")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except HealthLockerError as exc:
+        print(f"healthlocker: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`); quietly stop writing to it.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        print("healthlocker: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

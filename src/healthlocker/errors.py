@@ -1,0 +1,96 @@
+"""The one error tree of healthlocker.
+
+Every error a user can cause or meet derives from :class:`HealthLockerError`; its message says
+what happened and what to do next, and never contains health data::
+
+    HealthLockerError
+    ├── StoreError                  the vault: opening, unlocking, reading, writing
+    │   ├── VaultNotFoundError      no vault where one was expected (run `healthlocker init`)
+    │   ├── VaultExistsError        `init` over an existing vault
+    │   ├── UnlockError             wrong passphrase, or no way to get one
+    │   ├── IntegrityError          a ciphertext failed authentication (edited, swapped, truncated)
+    │   └── SourceNotFoundError     `forget`/`status` named a source the vault does not hold
+    ├── ConnectorError              input that cannot be imported
+    │   ├── InputFormatError        not a format we read (or not FHIR at all)
+    │   ├── ParseError              malformed JSON/NDJSON/XML/CSV, with file and place
+    │   ├── LimitError              over an explicit cap (size, depth, entries, members)
+    │   └── ValidationError         a resource fails FHIR validation, with entry and element path
+    └── ConsentError                a tool call no live grant allows
+
+The CLI turns any of these into one line on stderr and exit status 1; nothing else is caught
+there, so a bug still shows its traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConnectorError",
+    "ConsentError",
+    "HealthLockerError",
+    "InputFormatError",
+    "IntegrityError",
+    "LimitError",
+    "ParseError",
+    "SourceNotFoundError",
+    "StoreError",
+    "UnlockError",
+    "ValidationError",
+    "VaultExistsError",
+    "VaultNotFoundError",
+]
+
+
+class HealthLockerError(Exception):
+    """Root of every error healthlocker raises on purpose."""
+
+
+class StoreError(HealthLockerError):
+    """The vault could not do what was asked."""
+
+
+class VaultNotFoundError(StoreError):
+    pass
+
+
+class VaultExistsError(StoreError):
+    pass
+
+
+class UnlockError(StoreError):
+    pass
+
+
+class IntegrityError(StoreError):
+    """A sealed value failed to open. Deliberately says nothing about why or what it held."""
+
+
+class SourceNotFoundError(StoreError):
+    pass
+
+
+class ConnectorError(HealthLockerError):
+    """Input that cannot be imported. ``where`` names the file and the place inside it."""
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        self.where = where
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class InputFormatError(ConnectorError):
+    pass
+
+
+class ParseError(ConnectorError):
+    pass
+
+
+class LimitError(ConnectorError):
+    pass
+
+
+class ValidationError(ConnectorError):
+    pass
+
+
+class ConsentError(HealthLockerError):
+    """A tool call that no live grant allows; the message names the command that would."""

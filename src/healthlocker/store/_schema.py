@@ -1,0 +1,64 @@
+"""The vault's SQLite schema and connection settings.
+
+Only sealed bytes, random ids and keyed blind-index tags are stored; see docs/security.md.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+FORMAT = 1
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS slots (
+    name TEXT PRIMARY KEY, salt BLOB NOT NULL, kdf TEXT NOT NULL, wrapped BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS keys (
+    id TEXT PRIMARY KEY, purpose TEXT NOT NULL, owner TEXT NOT NULL, wrapped BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS sources (
+    id TEXT PRIMARY KEY, label_tag BLOB NOT NULL UNIQUE, key_id TEXT NOT NULL, body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS type_names (tag BLOB PRIMARY KEY, body BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS batches (
+    id TEXT PRIMARY KEY, source_id TEXT NOT NULL, file_tag BLOB NOT NULL, body BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS batches_file ON batches (source_id, file_tag);
+CREATE TABLE IF NOT EXISTS resources (
+    id INTEGER PRIMARY KEY,
+    source_id TEXT NOT NULL,
+    rkey BLOB NOT NULL,
+    type_tag BLOB NOT NULL,
+    month_tag BLOB,
+    digest BLOB NOT NULL,
+    body BLOB NOT NULL,
+    UNIQUE (source_id, rkey)
+);
+CREATE INDEX IF NOT EXISTS resources_type ON resources (type_tag, month_tag);
+CREATE TABLE IF NOT EXISTS resource_terms (
+    tag BLOB NOT NULL, resource_id INTEGER NOT NULL, PRIMARY KEY (tag, resource_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS resource_terms_rid ON resource_terms (resource_id);
+"""
+
+
+def connect(path: Path | None) -> sqlite_utils.Database:
+    """Open (or create) the vault database with the settings the guarantees rely on."""
+    conn = sqlite3.connect(
+        ":memory:" if path is None else str(path), isolation_level=None, check_same_thread=False
+    )
+    pragmas = [
+        "PRAGMA secure_delete = ON",  # deleted rows are overwritten, not left in free pages
+        "PRAGMA temp_store = MEMORY",  # no sort/temp files beside the vault
+        "PRAGMA busy_timeout = 10000",
+        "PRAGMA foreign_keys = ON",
+    ]
+    if path is not None:
+        pragmas += ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL"]
+    for pragma in pragmas:
+        conn.execute(pragma)
+    return sqlite_utils.Database(conn)
+
+
+def create_tables(db: sqlite_utils.Database) -> None:
+    db.conn.executescript(_TABLES)
