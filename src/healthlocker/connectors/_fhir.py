@@ -41,6 +41,8 @@ def sniff(head: bytes) -> str | None:
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith(b"<"):
         return "xml"
+    if text.startswith(b"["):
+        return "json"  # JSON, though not FHIR; the reader says so
     if not text.startswith(b"{"):
         return None
     first, sep, rest = text.partition(b"\n")

@@ -53,14 +53,13 @@ class ImportReport:
 
 
 def detect_format(path: Path) -> str:
-    """The format of one file, from its content (the extension only breaks ties)."""
+    """The format of one file, from its content, whatever its extension."""
     with path.open("rb") as f:
         head = f.read(64 * 1024)
     kind = _fhir.sniff(head)
-    if kind == "json":
-        return "ndjson" if path.suffix in (".ndjson", ".jsonl") else "fhir-json"
-    if kind == "ndjson":
-        return "ndjson"
+    if kind in ("json", "ndjson"):
+        # One JSON document (a Bundle, or a one-line file) reads the same either way.
+        return "fhir-json" if kind == "json" else "ndjson"
     if not head.strip():
         raise _empty(path)
     described = {"xml": "XML", "zip": "a zip archive"}.get(kind or "", "not JSON")

@@ -1,0 +1,334 @@
+"""Import throughput and memory: bare JSON parsing, bare FHIR validation, end-to-end import.
+
+    .venv/bin/python bench/bench_import.py [--resources 20000] [--runs 5] [--no-write]
+    .venv/bin/python bench/bench_import.py --profile [--resources 5000]
+
+On a corpus made by ``bench/corpus.py`` (distinct Synthea-derived transaction bundles), measures
+in one process, interleaved round by round so machine noise hits all three alike, the median of
+``--runs`` runs of:
+
+(a) ``json.loads`` of every bundle file (bytes already read);
+(b) ``fhir.resources.R4B`` ``get_fhir_model_class(rt).model_validate(resource)`` of every
+    resource (JSON already parsed; models imported and warmed up beforehand);
+(c) ``import_paths`` into a fresh vault: read, parse, validate, seal, store, one transaction
+    per file (vault creation and its Argon2id KDF are not timed).
+
+Then, in a fresh subprocess per corpus size (``--resources`` and three times that), the
+end-to-end import's peak memory as RSS high-water: the kernel's ``VmHWM``, reset through
+``/proc/self/clear_refs`` just before the import (so it is the import's own peak, not the
+KDF's 64 MiB), and ``ru_maxrss`` of the whole process (vault creation included).
+
+Writes (or replaces) the ``## Import of FHIR bundles`` section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime as dt
+import io
+import json
+import os
+import platform
+import pstats
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script: make ``bench`` importable
+    sys.path.insert(0, str(ROOT))
+
+from bench.corpus import make_corpus  # noqa: E402
+
+DOC = ROOT / "docs" / "benchmarks.md"
+SECTION = "## Import of FHIR bundles"
+PASSPHRASE = "benchmark passphrase"
+GOAL_RATIO = 0.60
+GOAL_MIB = 200
+
+
+# -- the three measurements --------------------------------------------------------------------
+
+
+def time_json(datas: list[bytes]) -> float:
+    start = time.perf_counter()
+    for data in datas:
+        json.loads(data)
+    return time.perf_counter() - start
+
+
+def time_validate(resources: list[dict[str, Any]]) -> float:
+    from fhir.resources.R4B import get_fhir_model_class
+
+    start = time.perf_counter()
+    for res in resources:
+        get_fhir_model_class(res["resourceType"]).model_validate(res)
+    return time.perf_counter() - start
+
+
+def time_import(corpus: Path, work: Path, expected: int) -> float:
+    from healthlocker.connectors import import_paths
+    from healthlocker.store import Vault
+
+    home = work / "vault"
+    shutil.rmtree(home, ignore_errors=True)
+    with Vault.create(home, passphrase=PASSPHRASE) as vault:
+        start = time.perf_counter()
+        report = import_paths(vault, [corpus], source="bench")
+        elapsed = time.perf_counter() - start
+    _check(report, expected)
+    shutil.rmtree(home)
+    return elapsed
+
+
+def _check(report: Any, expected: int) -> None:
+    errors = [f.error for f in report.files if f.error]
+    if errors or report.totals()["added"] != expected:
+        raise SystemExit(f"import failed: {report.totals()} {errors[:3]}")
+
+
+# -- memory, in a fresh process ----------------------------------------------------------------
+
+
+def _status_kib(field: str) -> int:
+    text = Path("/proc/self/status").read_text()
+    m = re.search(rf"^{field}:\s+(\d+) kB", text, re.M)
+    return int(m.group(1)) if m else -1
+
+
+def memory_child(corpus: Path, home: Path, expected: int) -> None:
+    """Runs in the subprocess: create a vault, reset the RSS high-water mark, import."""
+    from healthlocker.connectors import import_paths
+    from healthlocker.store import Vault
+
+    with Vault.create(home, passphrase=PASSPHRASE) as vault:
+        before = _status_kib("VmRSS")
+        Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+        start = time.perf_counter()
+        report = import_paths(vault, [corpus], source="bench")
+        elapsed = time.perf_counter() - start
+        peak = _status_kib("VmHWM")
+    _check(report, expected)
+    out = {"rss_before_kib": before, "import_hwm_kib": peak, "elapsed": elapsed,
+           "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+    print(json.dumps(out))
+
+
+def measure_memory(corpus: Path, work: Path, expected: int) -> dict[str, Any]:
+    home = work / "vault-mem"
+    shutil.rmtree(home, ignore_errors=True)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--memory-child", str(corpus), str(home), str(expected)],
+        capture_output=True, text=True, check=False,
+    )
+    shutil.rmtree(home, ignore_errors=True)
+    if proc.returncode:
+        raise SystemExit(f"memory run failed:\n{proc.stderr}")
+    result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result
+
+
+# -- profile -----------------------------------------------------------------------------------
+
+
+def profile_import(corpus: Path, work: Path, expected: int, top: int = 25) -> str:
+    from healthlocker.connectors import import_paths
+    from healthlocker.store import Vault
+
+    time_import(corpus, work, expected)  # warm: model imports, caches
+    home = work / "vault-prof"
+    with Vault.create(home, passphrase=PASSPHRASE) as vault:
+        prof = cProfile.Profile()
+        prof.enable()
+        report = import_paths(vault, [corpus], source="bench")
+        prof.disable()
+    _check(report, expected)
+    out = io.StringIO()
+    stats = pstats.Stats(prof, stream=out)
+    total = max(stats.total_tt, 1e-9)  # type: ignore[attr-defined]
+    lines = [f"profile of import_paths, {expected} resources, {total:.2f} s under cProfile"]
+    for key, title in (("tottime", "own time"), ("cumulative", "cumulative")):
+        lines.append(f"\n-- top by {title} --")
+        rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2 if key == "tottime" else 3],  # type: ignore[attr-defined]
+                      reverse=True)
+        for (file, line, func), (_cc, calls, tt, ct, _callers) in rows[:top]:
+            value = tt if key == "tottime" else ct
+            where = f"{Path(file).name}:{line}" if line else file
+            lines.append(f"{100 * value / total:6.1f}%  {value:7.2f}s  {calls:>9}  {func}  ({where})")
+    return "\n".join(lines)
+
+
+# -- report ------------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    try:
+        m = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
+        cpu = m.group(1).strip() if m else cpu
+    except OSError:
+        pass
+    import cryptography
+    import fhir.resources
+    import pydantic
+
+    return {
+        "nproc": str(os.cpu_count()),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "sqlite": __import__("sqlite3").sqlite_version,
+        "libs": f"fhir.resources {fhir.resources.__version__}, pydantic {pydantic.VERSION}, "
+                f"cryptography {cryptography.__version__}",
+        "date": dt.date.today().isoformat(),
+    }
+
+
+def render(info: dict[str, Any]) -> str:
+    m = info["machine"]
+    rates = info["rates"]
+    ratio = rates["import"] / rates["validate"]
+    mem_rows = "\n".join(
+        f"| {r['resources']:,} ({r['files']} files) | {r['import_hwm_kib'] / 1024:.0f} MiB "
+        f"| {r['rss_before_kib'] / 1024:.0f} MiB | {r['maxrss_kib'] / 1024:.0f} MiB "
+        f"| {r['resources'] / r['elapsed']:,.0f} |"
+        for r in info["memory"]
+    )
+    peak = max(r["import_hwm_kib"] for r in info["memory"]) / 1024
+    return f"""{SECTION}
+
+Measured {m['date']} on {m['nproc']} × {m['cpu']} (`nproc` = {m['nproc']}), Python {m['python']},
+SQLite {m['sqlite']}, {m['libs']}. Command:
+
+    {info['command']}
+
+Corpus: {info['resources']:,} resources in {info['files']} distinct FHIR R4 transaction bundles
+({info['mib']:.1f} MiB) made by `bench/corpus.py` from the six Synthea samples (every UUID
+rewritten per copy). Rates are resources per second, the median of {info['runs']} runs, the three
+measurements interleaved round by round.
+
+| measurement | what is timed | resources/s | runs (s) |
+| --- | --- | ---: | --- |
+| (a) bare JSON | `json.loads` of each bundle file (bytes already in memory) | {rates['json']:,.0f} | {info['times']['json']} |
+| (b) bare validation | `fhir.resources.R4B` `get_fhir_model_class(rt).model_validate(r)` per resource (parsed, warm) | {rates['validate']:,.0f} | {info['times']['validate']} |
+| (c) end to end | `import_paths` into a fresh vault: read, parse, validate, seal, store (vault creation not timed) | {rates['import']:,.0f} | {info['times']['import']} |
+
+**(c)/(b) = {ratio:.0%}** (goal ≥ {GOAL_RATIO:.0%}: {'met' if ratio >= GOAL_RATIO else 'not met'}).
+
+Peak memory of the end-to-end import, each size in a fresh process. "Import peak" is the RSS
+high-water mark (`VmHWM`) reset through `/proc/self/clear_refs` just before `import_paths`, so it
+covers the import alone; "whole process" is `ru_maxrss`, which also includes the vault's creation
+(Argon2id with 64 MiB). Not tracemalloc: RSS counts SQLite's and OpenSSL's memory too.
+
+| corpus | import peak RSS | RSS before import | whole process `ru_maxrss` | resources/s (this run) |
+| --- | ---: | ---: | ---: | ---: |
+{mem_rows}
+
+Peak {peak:.0f} MiB (goal < {GOAL_MIB} MiB: {'met' if peak < GOAL_MIB else 'not met'}); it tracks
+the largest single file (one bundle is parsed whole), not the size of the corpus.
+"""
+
+
+def write_section(text: str, doc: Path = DOC) -> None:
+    """Replace this benchmark's section of *doc* (up to the next ``## ``), keeping the others."""
+    old = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
+    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.M | re.S)
+    body = text.rstrip("\n") + "\n"
+    if pattern.search(old):
+        new = pattern.sub(lambda _m: body + "\n", old, count=1)
+    else:
+        new = old.rstrip("\n") + "\n\n" + body
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    doc.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
+
+
+# -- main --------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--resources", type=int, default=20_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--memory-factor", type=int, default=3,
+                        help="memory is also measured at this many times --resources")
+    parser.add_argument("--no-write", action="store_true", help=f"don't update {DOC.name}")
+    parser.add_argument("--profile", action="store_true", help="cProfile one end-to-end import")
+    parser.add_argument("--memory-child", nargs=3, metavar=("CORPUS", "HOME", "N"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.memory_child:
+        memory_child(Path(args.memory_child[0]), Path(args.memory_child[1]),
+                     int(args.memory_child[2]))
+        return 0
+    os.environ.pop("HEALTHLOCKER_HOME", None)
+
+    with tempfile.TemporaryDirectory(prefix="hl-bench-") as tmp:
+        work = Path(tmp)
+        corpus_dir = work / "corpus"
+        corpus = make_corpus(corpus_dir, args.resources)
+        n = corpus["resources"]
+        if args.profile:
+            print(profile_import(corpus_dir, work, n))
+            return 0
+        datas = [p.read_bytes() for p in corpus["files"]]
+        resources = [e["resource"] for d in datas for e in json.loads(d)["entry"]]
+        assert len(resources) == n
+        # Warm-up, untimed: import every model class and validate each type once.
+        seen: set[str] = set()
+        warm = [r for r in resources if r["resourceType"] not in seen and not seen.add(r["resourceType"])]
+        time_validate(warm)
+        time_import(corpus_dir, work, n) if args.runs > 1 else None
+
+        times: dict[str, list[float]] = {"json": [], "validate": [], "import": []}
+        for run in range(args.runs):
+            times["json"].append(time_json(datas))
+            times["validate"].append(time_validate(resources))
+            times["import"].append(time_import(corpus_dir, work, n))
+            print(f"run {run + 1}/{args.runs}: " + ", ".join(
+                f"{k} {n / v[-1]:,.0f}/s" for k, v in times.items()), file=sys.stderr)
+        del resources
+        rates = {k: n / statistics.median(v) for k, v in times.items()}
+
+        memory = []
+        for size in (args.resources, args.resources * args.memory_factor):
+            if size == args.resources:
+                mcorpus, mdir = corpus, corpus_dir
+            else:
+                mdir = work / f"corpus-{size}"
+                mcorpus = make_corpus(mdir, size)
+            result = measure_memory(mdir, work, mcorpus["resources"])
+            result.update(resources=mcorpus["resources"], files=len(mcorpus["files"]))
+            memory.append(result)
+            print(f"memory at {mcorpus['resources']:,}: import peak "
+                  f"{result['import_hwm_kib'] / 1024:.0f} MiB", file=sys.stderr)
+
+        info = {
+            "machine": machine(),
+            "command": "python bench/bench_import.py " + " ".join(
+                a for a in (argv if argv is not None else sys.argv[1:]) if a != "--no-write"
+            ) if (argv or sys.argv[1:]) else "python bench/bench_import.py",
+            "resources": n,
+            "files": len(corpus["files"]),
+            "mib": sum(len(d) for d in datas) / 2**20,
+            "runs": args.runs,
+            "rates": rates,
+            "times": {k: ", ".join(f"{t:.2f}" for t in v) for k, v in times.items()},
+            "memory": memory,
+        }
+    text = render(info)
+    print(text)
+    if not args.no_write:
+        write_section(text)
+        print(f"updated {DOC}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
