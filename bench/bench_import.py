@@ -117,8 +117,12 @@ def memory_child(corpus: Path, home: Path, expected: int) -> None:
         elapsed = time.perf_counter() - start
         peak = _status_kib("VmHWM")
     _check(report, expected)
-    out = {"rss_before_kib": before, "import_hwm_kib": peak, "elapsed": elapsed,
-           "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+    out = {
+        "rss_before_kib": before,
+        "import_hwm_kib": peak,
+        "elapsed": elapsed,
+        "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    }
     print(json.dumps(out))
 
 
@@ -127,7 +131,9 @@ def measure_memory(corpus: Path, work: Path, expected: int) -> dict[str, Any]:
     shutil.rmtree(home, ignore_errors=True)
     proc = subprocess.run(
         [sys.executable, __file__, "--memory-child", str(corpus), str(home), str(expected)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     shutil.rmtree(home, ignore_errors=True)
     if proc.returncode:
@@ -157,12 +163,17 @@ def profile_import(corpus: Path, work: Path, expected: int, top: int = 25) -> st
     lines = [f"profile of import_paths, {expected} resources, {total:.2f} s under cProfile"]
     for key, title in (("tottime", "own time"), ("cumulative", "cumulative")):
         lines.append(f"\n-- top by {title} --")
-        rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2 if key == "tottime" else 3],  # type: ignore[attr-defined]
-                      reverse=True)
+        rows = sorted(
+            stats.stats.items(),
+            key=lambda kv: kv[1][2 if key == "tottime" else 3],  # type: ignore[attr-defined]
+            reverse=True,
+        )
         for (file, line, func), (_cc, calls, tt, ct, _callers) in rows[:top]:
             value = tt if key == "tottime" else ct
             where = f"{Path(file).name}:{line}" if line else file
-            lines.append(f"{100 * value / total:6.1f}%  {value:7.2f}s  {calls:>9}  {func}  ({where})")
+            lines.append(
+                f"{100 * value / total:6.1f}%  {value:7.2f}s  {calls:>9}  {func}  ({where})"
+            )
     return "\n".join(lines)
 
 
@@ -186,7 +197,7 @@ def machine() -> dict[str, str]:
         "python": platform.python_version(),
         "sqlite": __import__("sqlite3").sqlite_version,
         "libs": f"fhir.resources {fhir.resources.__version__}, pydantic {pydantic.VERSION}, "
-                f"cryptography {cryptography.__version__}",
+        f"cryptography {cryptography.__version__}",
         "date": dt.date.today().isoformat(),
     }
 
@@ -204,23 +215,23 @@ def render(info: dict[str, Any]) -> str:
     peak = max(r["import_hwm_kib"] for r in info["memory"]) / 1024
     return f"""{SECTION}
 
-Measured {m['date']} on {m['nproc']} × {m['cpu']} (`nproc` = {m['nproc']}), Python {m['python']},
-SQLite {m['sqlite']}, {m['libs']}. Command:
+Measured {m["date"]} on {m["nproc"]} × {m["cpu"]} (`nproc` = {m["nproc"]}), Python {m["python"]},
+SQLite {m["sqlite"]}, {m["libs"]}. Command:
 
-    {info['command']}
+    {info["command"]}
 
-Corpus: {info['resources']:,} resources in {info['files']} distinct FHIR R4 transaction bundles
-({info['mib']:.1f} MiB) made by `bench/corpus.py` from the six Synthea samples (every UUID
-rewritten per copy). Rates are resources per second, the median of {info['runs']} runs, the three
+Corpus: {info["resources"]:,} resources in {info["files"]} distinct FHIR R4 transaction bundles
+({info["mib"]:.1f} MiB) made by `bench/corpus.py` from the six Synthea samples (every UUID
+rewritten per copy). Rates are resources per second, the median of {info["runs"]} runs, the three
 measurements interleaved round by round.
 
 | measurement | what is timed | resources/s | runs (s) |
 | --- | --- | ---: | --- |
-| (a) bare JSON | `json.loads` of each bundle file (bytes already in memory) | {rates['json']:,.0f} | {info['times']['json']} |
-| (b) bare validation | `fhir.resources.R4B` `get_fhir_model_class(rt).model_validate(r)` per resource (parsed, warm) | {rates['validate']:,.0f} | {info['times']['validate']} |
-| (c) end to end | `import_paths` into a fresh vault: read, parse, validate, seal, store (vault creation not timed) | {rates['import']:,.0f} | {info['times']['import']} |
+| (a) bare JSON | `json.loads` of each bundle file (bytes already in memory) | {rates["json"]:,.0f} | {info["times"]["json"]} |
+| (b) bare validation | `fhir.resources.R4B` `get_fhir_model_class(rt).model_validate(r)` per resource (parsed, warm) | {rates["validate"]:,.0f} | {info["times"]["validate"]} |
+| (c) end to end | `import_paths` into a fresh vault: read, parse, validate, seal, store (vault creation not timed) | {rates["import"]:,.0f} | {info["times"]["import"]} |
 
-**(c)/(b) = {ratio:.0%}** (goal ≥ {GOAL_RATIO:.0%}: {'met' if ratio >= GOAL_RATIO else 'not met'}).
+**(c)/(b) = {ratio:.0%}** (goal ≥ {GOAL_RATIO:.0%}: {"met" if ratio >= GOAL_RATIO else "not met"}).
 
 Peak memory of the end-to-end import, each size in a fresh process. "Import peak" is the RSS
 high-water mark (`VmHWM`) reset through `/proc/self/clear_refs` just before `import_paths`, so it
@@ -231,7 +242,7 @@ covers the import alone; "whole process" is `ru_maxrss`, which also includes the
 | --- | ---: | ---: | ---: | ---: |
 {mem_rows}
 
-Peak {peak:.0f} MiB (goal < {GOAL_MIB} MiB: {'met' if peak < GOAL_MIB else 'not met'}); it tracks
+Peak {peak:.0f} MiB (goal < {GOAL_MIB} MiB: {"met" if peak < GOAL_MIB else "not met"}); it tracks
 the largest single file (one bundle is parsed whole), not the size of the corpus.
 """
 
@@ -256,16 +267,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--resources", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--memory-factor", type=int, default=3,
-                        help="memory is also measured at this many times --resources")
+    parser.add_argument(
+        "--memory-factor",
+        type=int,
+        default=3,
+        help="memory is also measured at this many times --resources",
+    )
     parser.add_argument("--no-write", action="store_true", help=f"don't update {DOC.name}")
     parser.add_argument("--profile", action="store_true", help="cProfile one end-to-end import")
-    parser.add_argument("--memory-child", nargs=3, metavar=("CORPUS", "HOME", "N"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--memory-child", nargs=3, metavar=("CORPUS", "HOME", "N"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
     if args.memory_child:
-        memory_child(Path(args.memory_child[0]), Path(args.memory_child[1]),
-                     int(args.memory_child[2]))
+        memory_child(
+            Path(args.memory_child[0]), Path(args.memory_child[1]), int(args.memory_child[2])
+        )
         return 0
     os.environ.pop("HEALTHLOCKER_HOME", None)
 
@@ -282,7 +299,11 @@ def main(argv: list[str] | None = None) -> int:
         assert len(resources) == n
         # Warm-up, untimed: import every model class and validate each type once.
         seen: set[str] = set()
-        warm = [r for r in resources if r["resourceType"] not in seen and not seen.add(r["resourceType"])]
+        warm = [
+            r
+            for r in resources
+            if r["resourceType"] not in seen and not seen.add(r["resourceType"])
+        ]
         time_validate(warm)
         time_import(corpus_dir, work, n) if args.runs > 1 else None
 
@@ -291,8 +312,11 @@ def main(argv: list[str] | None = None) -> int:
             times["json"].append(time_json(datas))
             times["validate"].append(time_validate(resources))
             times["import"].append(time_import(corpus_dir, work, n))
-            print(f"run {run + 1}/{args.runs}: " + ", ".join(
-                f"{k} {n / v[-1]:,.0f}/s" for k, v in times.items()), file=sys.stderr)
+            print(
+                f"run {run + 1}/{args.runs}: "
+                + ", ".join(f"{k} {n / v[-1]:,.0f}/s" for k, v in times.items()),
+                file=sys.stderr,
+            )
         del resources
         rates = {k: n / statistics.median(v) for k, v in times.items()}
 
@@ -306,14 +330,18 @@ def main(argv: list[str] | None = None) -> int:
             result = measure_memory(mdir, work, mcorpus["resources"])
             result.update(resources=mcorpus["resources"], files=len(mcorpus["files"]))
             memory.append(result)
-            print(f"memory at {mcorpus['resources']:,}: import peak "
-                  f"{result['import_hwm_kib'] / 1024:.0f} MiB", file=sys.stderr)
+            print(
+                f"memory at {mcorpus['resources']:,}: import peak "
+                f"{result['import_hwm_kib'] / 1024:.0f} MiB",
+                file=sys.stderr,
+            )
 
         info = {
             "machine": machine(),
-            "command": "python bench/bench_import.py " + " ".join(
-                a for a in (argv if argv is not None else sys.argv[1:]) if a != "--no-write"
-            ) if (argv or sys.argv[1:]) else "python bench/bench_import.py",
+            "command": "python bench/bench_import.py "
+            + " ".join(a for a in (argv if argv is not None else sys.argv[1:]) if a != "--no-write")
+            if (argv or sys.argv[1:])
+            else "python bench/bench_import.py",
             "resources": n,
             "files": len(corpus["files"]),
             "mib": sum(len(d) for d in datas) / 2**20,

@@ -122,7 +122,9 @@ def make_corpus(
         else:
             entries: list[Any] = []
             for copy, sample in enumerate(copy_samples):
-                entries += json.loads(_rewrite(samples[sample][1], namespace, findex, copy))["entry"]
+                entries += json.loads(_rewrite(samples[sample][1], namespace, findex, copy))[
+                    "entry"
+                ]
             bundle = {"resourceType": "Bundle", "type": "transaction", "entry": entries}
             path.write_text(json.dumps(bundle, indent=1, ensure_ascii=False), encoding="utf-8")
         written.append(path)
@@ -140,8 +142,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     info = make_corpus(args.out_dir, args.resources, files=args.files, seed=args.seed)
     size = sum(p.stat().st_size for p in info["files"])
-    print(f"{len(info['files'])} files, {info['resources']} resources, {size / 2**20:.1f} MiB "
-          f"in {args.out_dir}")
+    print(
+        f"{len(info['files'])} files, {info['resources']} resources, {size / 2**20:.1f} MiB "
+        f"in {args.out_dir}"
+    )
     return 0
 
 

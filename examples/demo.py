@@ -23,8 +23,11 @@ def healthlocker(*args: str, env: dict[str, str]) -> None:
 
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="healthlocker-demo-") as tmp:
-        env = {**os.environ, "HEALTHLOCKER_HOME": str(Path(tmp) / "vault"),
-               "HEALTHLOCKER_PASSPHRASE": "demo passphrase, not a real one"}
+        env = {
+            **os.environ,
+            "HEALTHLOCKER_HOME": str(Path(tmp) / "vault"),
+            "HEALTHLOCKER_PASSPHRASE": "demo passphrase, not a real one",
+        }
         healthlocker("init", env=env)
         healthlocker("import", str(SAMPLES / "synthea"), str(SAMPLES / "bluebutton"), env=env)
         healthlocker("status", env=env)

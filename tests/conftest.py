@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
-from helpers import PASSPHRASE, SAMPLES
 
 from healthlocker.connectors import import_paths
 from healthlocker.store import Vault
+from helpers import PASSPHRASE, SAMPLES
 
 # The machine is 2 noisy cores: no per-example deadline, no "too slow" health check.
-settings.register_profile("healthlocker", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "healthlocker", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile("healthlocker")
 
 
@@ -44,4 +46,3 @@ def loaded_vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vault]:
         report = import_paths(v, [SAMPLES / "synthea", SAMPLES / "bluebutton"])
         assert report.ok, [f.error for f in report.files if f.error]
         yield v
-

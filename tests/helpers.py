@@ -23,7 +23,10 @@ def load_json(path: Path) -> Any:
 
 
 def run_cli(
-    *args: str, home: Path | None = None, env: dict[str, str] | None = None, input: str | None = None
+    *args: str,
+    home: Path | None = None,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``healthlocker`` as a real process, the way a user does."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("HEALTHLOCKER_")}
@@ -33,5 +36,10 @@ def run_cli(
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "healthlocker.cli", *args],
-        capture_output=True, text=True, env=full_env, input=input, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        input=input,
+        timeout=300,
+        check=False,
     )

@@ -86,10 +86,22 @@ def cmd_import(args: argparse.Namespace) -> int:
     totals = report.totals()
     if args.json:
         files = [
-            {"path": f.path, "format": f.format, "error": f.error,
-             **({"added": f.result.added, "updated": f.result.updated,
-                 "unchanged": f.result.unchanged, "already_imported": f.result.skipped_file,
-                 "by_type": f.result.by_type} if f.result else {})}
+            {
+                "path": f.path,
+                "format": f.format,
+                "error": f.error,
+                **(
+                    {
+                        "added": f.result.added,
+                        "updated": f.result.updated,
+                        "unchanged": f.result.unchanged,
+                        "already_imported": f.result.skipped_file,
+                        "by_type": f.result.by_type,
+                    }
+                    if f.result
+                    else {}
+                ),
+            }
             for f in report.files
         ]
         print(json.dumps({"ok": report.ok, **totals, "files": files}, indent=2))
@@ -121,7 +133,10 @@ def _import_with_progress(vault: Any, args: argparse.Namespace) -> Any:
     with Progress(*columns, console=_console(stderr=True), transient=True) as bar:
         task = bar.add_task("Importing", total=total or None)
         return import_paths(
-            vault, args.paths, source=args.source, fmt=args.format,
+            vault,
+            args.paths,
+            source=args.source,
+            fmt=args.format,
             progress=lambda n: bar.advance(task, n),
         )
 
@@ -130,9 +145,23 @@ def cmd_sources(args: argparse.Namespace) -> int:
     with _open_vault(args) as vault:
         sources = vault.sources()
     if args.json:
-        print(json.dumps([{"label": s.label, "kind": s.kind, "created": s.created,
-                           "updated": s.updated, "batches": s.batches, "resources": s.total,
-                           "by_type": s.counts} for s in sources], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "label": s.label,
+                        "kind": s.kind,
+                        "created": s.created,
+                        "updated": s.updated,
+                        "batches": s.batches,
+                        "resources": s.total,
+                        "by_type": s.counts,
+                    }
+                    for s in sources
+                ],
+                indent=2,
+            )
+        )
         return 0
     if not sources:
         print("The vault is empty; add records with `healthlocker import PATH`.")
@@ -160,8 +189,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 0
     print(f"Vault:     {stats['path']}")
     print(f"Unlocks:   {', '.join(stats['unlock'])}")
-    print(f"Holds:     {stats['resources']} resources from {stats['sources']} source(s), "
-          f"{stats['batches']} import batch(es), {stats['bytes'] / 2**20:.1f} MiB on disk")
+    print(
+        f"Holds:     {stats['resources']} resources from {stats['sources']} source(s), "
+        f"{stats['batches']} import batch(es), {stats['bytes'] / 2**20:.1f} MiB on disk"
+    )
     print(f"Freshest:  {last.replace('+00:00', ' UTC') if last else 'nothing imported yet'}")
     return 0
 
@@ -194,7 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Your health records, encrypted and consented, for any MCP assistant.",
     )
     parser.add_argument("--version", action="version", version=f"healthlocker {__version__}")
-    parser.add_argument("--home", help="vault folder (default: $HEALTHLOCKER_HOME or the per-user data folder)")
+    parser.add_argument(
+        "--home", help="vault folder (default: $HEALTHLOCKER_HOME or the per-user data folder)"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, handler: Handler, help_: str) -> argparse.ArgumentParser:
@@ -203,15 +236,19 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     p = add("init", cmd_init, "create an empty encrypted vault")
-    p.add_argument("--keyring", action="store_true", help="keep the unlock secret in the OS keyring")
+    p.add_argument(
+        "--keyring", action="store_true", help="keep the unlock secret in the OS keyring"
+    )
     add("passphrase", cmd_passphrase, "change the vault passphrase (re-wraps keys only)")
     p = add("import", cmd_import, "import FHIR files (Bundle JSON, NDJSON, or folders of them)")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--source", help="label for this source (default: the file or folder name)")
     p.add_argument("--format", choices=("fhir-json", "ndjson"), help="skip detection")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
-    for name, handler, help_ in (("sources", cmd_sources, "what is stored, per source and type"),
-                                 ("status", cmd_status, "the vault: where, how big, how fresh")):
+    for name, handler, help_ in (
+        ("sources", cmd_sources, "what is stored, per source and type"),
+        ("status", cmd_status, "the vault: where, how big, how fresh"),
+    ):
         add(name, handler, help_).add_argument("--json", action="store_true")
     p = add("export", cmd_export, "everything, decrypted, as one FHIR Bundle")
     p.add_argument("--out", required=True, metavar="FILE")

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers import SAMPLES
 from hypothesis import given
 from hypothesis import strategies as st
 
 from healthlocker.connectors import _fhir, detect_format, import_paths
 from healthlocker.store import Vault
+from helpers import SAMPLES
 
 OBS = {"resourceType": "Observation", "id": "o1", "status": "final", "code": {"text": "t"}}
 
@@ -21,8 +21,11 @@ def _count(vault: Vault) -> int:
 
 
 def _bundle(kind: str, resources: list[dict], **extra) -> dict:  # type: ignore[no-untyped-def,type-arg]
-    return {"resourceType": "Bundle", "type": kind,
-            "entry": [{"resource": r, **extra} for r in resources]}
+    return {
+        "resourceType": "Bundle",
+        "type": kind,
+        "entry": [{"resource": r, **extra} for r in resources],
+    }
 
 
 @pytest.mark.parametrize("kind", ["transaction", "batch", "collection", "searchset"])
@@ -30,7 +33,8 @@ def test_bundle_types_import(vault: Vault, tmp_path: Path, kind: str) -> None:
     path = tmp_path / f"{kind}.json"
     path.write_text(json.dumps(_bundle(kind, [OBS, {**OBS, "id": "o2"}])))
     report = import_paths(vault, [path])
-    assert report.ok and report.totals()["added"] == 2
+    assert report.ok
+    assert report.totals()["added"] == 2
 
 
 def test_ndjson_and_folders(vault: Vault, tmp_path: Path) -> None:
@@ -43,7 +47,9 @@ def test_ndjson_and_folders(vault: Vault, tmp_path: Path) -> None:
     report = import_paths(vault, [folder])
     assert report.ok, report.files
     assert [f.format for f in report.files] == ["ndjson", "fhir-json"]
-    assert {r.id for r in vault.resources("Observation")} == {f"n{i}" for i in range(5)} | {"single"}
+    assert {r.id for r in vault.resources("Observation")} == {f"n{i}" for i in range(5)} | {
+        "single"
+    }
     assert {s.label for s in vault.sources()} == {"bulk"}
 
 
@@ -63,7 +69,8 @@ def test_source_option_and_resources_without_ids(vault: Vault, tmp_path: Path) -
     import_paths(vault, [path], source="lab portal")
     import_paths(vault, [path], source="lab portal")
     ids = {r.id for r in vault.resources("Observation")}
-    assert len(ids) == 2 and all(i.startswith("hl-") for i in ids)
+    assert len(ids) == 2
+    assert all(i.startswith("hl-") for i in ids)
     assert [s.label for s in vault.sources()] == ["lab portal"]
 
 
@@ -73,10 +80,14 @@ BAD_INPUTS = {
     "blank.json": (b"   \n\n", "empty"),
     "notfhir.json": (b'{"hello": "world"}', "not FHIR"),
     "array.json": (b"[1, 2, 3]", "not FHIR"),
-    "unknown.json": (json.dumps({"resourceType": "Spaceship", "id": "x"}).encode(),
-                     "unknown FHIR R4 resource type"),
-    "deep.json": (b'{"resourceType": "Observation", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
-                  "nested too deeply"),
+    "unknown.json": (
+        json.dumps({"resourceType": "Spaceship", "id": "x"}).encode(),
+        "unknown FHIR R4 resource type",
+    ),
+    "deep.json": (
+        b'{"resourceType": "Observation", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        "nested too deeply",
+    ),
     "binary.json": (b"\x00\x01\x02\xff" * 10, "not a format"),
     "doc.xml": (b"<?xml version='1.0'?><ClinicalDocument/>", "XML"),
     "badline.ndjson": (json.dumps(OBS).encode() + b"\n{broken\n", "line 2"),
@@ -85,7 +96,9 @@ BAD_INPUTS = {
 
 
 @pytest.mark.parametrize("name", sorted(BAD_INPUTS))
-def test_bad_input_is_refused_clearly_and_stores_nothing(vault: Vault, tmp_path: Path, name: str) -> None:
+def test_bad_input_is_refused_clearly_and_stores_nothing(
+    vault: Vault, tmp_path: Path, name: str
+) -> None:
     data, expected = BAD_INPUTS[name]
     path = tmp_path / name
     path.write_bytes(data)
@@ -94,7 +107,8 @@ def test_bad_input_is_refused_clearly_and_stores_nothing(vault: Vault, tmp_path:
     assert not report.ok
     assert str(path) in (outcome.error or "")
     assert expected in (outcome.error or ""), outcome.error
-    assert _count(vault) == 0 and vault.sources() == []
+    assert _count(vault) == 0
+    assert vault.sources() == []
 
 
 def test_invalid_resource_names_entry_and_element_and_stores_nothing_of_the_batch(
@@ -121,9 +135,13 @@ def test_bad_file_does_not_stop_good_ones(vault: Vault, tmp_path: Path) -> None:
 def test_folder_without_fhir_and_missing_path(vault: Vault, tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "readme.md").write_text("hi")
-    for target, message in ((tmp_path / "empty", "no FHIR files"), (tmp_path / "nope", "no such file")):
+    for target, message in (
+        (tmp_path / "empty", "no FHIR files"),
+        (tmp_path / "nope", "no such file"),
+    ):
         [outcome] = import_paths(vault, [target]).files
-        assert message in (outcome.error or "") and str(target) in (outcome.error or "")
+        assert message in (outcome.error or "")
+        assert str(target) in (outcome.error or "")
 
 
 def test_caps_are_enforced(vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -133,7 +151,9 @@ def test_caps_are_enforced(vault: Vault, tmp_path: Path, monkeypatch: pytest.Mon
     big = tmp_path / "big.json"
     big.write_text(json.dumps({**OBS, "note": [{"text": "x" * 2000}]}))
     long_line = tmp_path / "long.ndjson"
-    long_line.write_text(json.dumps(OBS) + "\n" + json.dumps({**OBS, "note": [{"text": "y" * 500}]}) + "\n")
+    long_line.write_text(
+        json.dumps(OBS) + "\n" + json.dumps({**OBS, "note": [{"text": "y" * 500}]}) + "\n"
+    )
     many = tmp_path / "many.json"
     many.write_text(json.dumps(_bundle("collection", [{**OBS, "id": f"m{i}"} for i in range(4)])))
     errors = [f.error for f in import_paths(vault, [big, long_line, many]).files]
@@ -152,19 +172,23 @@ ids = st.from_regex(r"[A-Za-z0-9\-.]{1,20}", fullmatch=True)
 
 
 @given(st.lists(st.tuples(ids, st.sampled_from(["final", "amended", "preliminary"])), max_size=20))
-def test_ndjson_parser_round_trips(tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, str]]) -> None:
+def test_ndjson_parser_round_trips(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[str, str]]
+) -> None:
     path = tmp_path_factory.mktemp("nd") / "x.ndjson"
     resources = [{**OBS, "id": i, "status": s} for i, s in rows]
     path.write_text("".join(json.dumps(r) + "\n" for r in resources))
     if not resources:
-        with pytest.raises(Exception, match="empty|no FHIR"):
+        with pytest.raises(Exception, match=r"empty|no FHIR"):
             list(_fhir.read_ndjson(path))
         return
     assert [r for _, r in _fhir.read_ndjson(path)] == resources
 
 
 @given(st.binary(min_size=1, max_size=200))
-def test_arbitrary_bytes_never_escape_as_tracebacks(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
+def test_arbitrary_bytes_never_escape_as_tracebacks(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes
+) -> None:
     path = tmp_path_factory.mktemp("fuzz") / "x.json"
     path.write_bytes(data)
     vault = Vault.ephemeral()

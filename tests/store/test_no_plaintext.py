@@ -37,7 +37,9 @@ def test_no_plaintext_in_vault_files_or_temp(tmp_path: Path) -> None:
     tmp.mkdir()
     env = {"TMPDIR": str(tmp)}
     assert run_cli("init", home=home, env=env).returncode == 0
-    result = run_cli("import", str(SAMPLES / "synthea"), str(SAMPLES / "bluebutton"), home=home, env=env)
+    result = run_cli(
+        "import", str(SAMPLES / "synthea"), str(SAMPLES / "bluebutton"), home=home, env=env
+    )
     assert result.returncode == 0, result.stderr
     assert run_cli("status", home=home, env=env).returncode == 0
     needles = _sensitive_strings()

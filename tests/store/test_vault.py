@@ -7,7 +7,6 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from helpers import PASSPHRASE, SAMPLES, load_json, sample_files
 
 from healthlocker.connectors import import_paths
 from healthlocker.errors import (
@@ -18,14 +17,21 @@ from healthlocker.errors import (
     VaultNotFoundError,
 )
 from healthlocker.store import Vault, export_bundle
+from helpers import SAMPLES, load_json, sample_files
 
 
 def _expected_ids() -> set[tuple[str, str]]:
     ids = set()
     for path in sample_files():
         doc = load_json(path)
-        entries = [e["resource"] for e in doc.get("entry", [])] if doc["resourceType"] == "Bundle" else [doc]
-        ids |= {(r["resourceType"], r["id"]) for r in entries if r["resourceType"] != "OperationOutcome"}
+        entries = (
+            [e["resource"] for e in doc.get("entry", [])]
+            if doc["resourceType"] == "Bundle"
+            else [doc]
+        )
+        ids |= {
+            (r["resourceType"], r["id"]) for r in entries if r["resourceType"] != "OperationOutcome"
+        }
     return ids
 
 
@@ -44,7 +50,8 @@ def test_urn_uuid_references_resolve_to_stored_resources(loaded_vault: Vault) ->
         ref = r.resource["subject"]["reference"]
         assert not ref.startswith("urn:"), ref
         refs.append(tuple(ref.split("/")))
-    assert refs and all(ref in stored for ref in refs)
+    assert refs
+    assert all(ref in stored for ref in refs)
 
 
 def test_reimport_changes_nothing(vault: Vault) -> None:
@@ -53,7 +60,10 @@ def test_reimport_changes_nothing(vault: Vault) -> None:
     again = import_paths(vault, [SAMPLES / "synthea"])
     assert first.totals()["added"] > 1000
     assert again.totals()["added"] == again.totals()["updated"] == 0
-    assert vault.db.conn.execute("SELECT id, digest, body FROM resources ORDER BY id").fetchall() == rows
+    assert (
+        vault.db.conn.execute("SELECT id, digest, body FROM resources ORDER BY id").fetchall()
+        == rows
+    )
     # The same records laid out differently are new bytes, but every resource is unchanged.
     copy = vault.path.parent.parent / "copy.json"  # type: ignore[union-attr]
     copy.write_text(json.dumps(load_json(SAMPLES / "synthea" / sample_files()[-1].name), indent=1))
@@ -64,8 +74,13 @@ def test_reimport_changes_nothing(vault: Vault) -> None:
 
 def test_changed_resource_is_updated_in_place(vault: Vault, tmp_path: Path) -> None:
     path = tmp_path / "one.json"
-    obs = {"resourceType": "Observation", "id": "o1", "status": "final", "code": {"text": "x"},
-           "valueQuantity": {"value": 1.5, "unit": "mg/dL"}}
+    obs = {
+        "resourceType": "Observation",
+        "id": "o1",
+        "status": "final",
+        "code": {"text": "x"},
+        "valueQuantity": {"value": 1.5, "unit": "mg/dL"},
+    }
     path.write_text(json.dumps(obs))
     import_paths(vault, [path])
     obs["valueQuantity"]["value"] = 2.5
@@ -89,7 +104,9 @@ def test_init_twice_and_open_missing(vault: Vault, tmp_path: Path) -> None:
         Vault.open(tmp_path / "nowhere")
 
 
-def test_passphrase_change_rewraps_without_resealing(vault: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_passphrase_change_rewraps_without_resealing(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import_paths(vault, [SAMPLES / "bluebutton"])
     bodies = vault.db.conn.execute("SELECT body FROM resources ORDER BY id").fetchall()
     vault.change_passphrase("a new long passphrase")
@@ -99,7 +116,9 @@ def test_passphrase_change_rewraps_without_resealing(vault: Vault, monkeypatch: 
         Vault.open(home)
     monkeypatch.setenv("HEALTHLOCKER_PASSPHRASE", "a new long passphrase")
     with Vault.open(home) as reopened:
-        assert reopened.db.conn.execute("SELECT body FROM resources ORDER BY id").fetchall() == bodies
+        assert (
+            reopened.db.conn.execute("SELECT body FROM resources ORDER BY id").fetchall() == bodies
+        )
         assert len(list(reopened.iter_all())) == len(bodies)
 
 
@@ -173,10 +192,13 @@ def test_export_round_trip_validates(loaded_vault: Vault, tmp_path: Path) -> Non
 
 def test_forget_leaves_nothing_of_the_source(vault: Vault) -> None:
     import_paths(vault, [SAMPLES / "synthea", SAMPLES / "bluebutton"])
-    bodies = [r[0] for r in vault.db.conn.execute(
-        "SELECT body FROM resources WHERE source_id = (SELECT source_id FROM resources "
-        "ORDER BY id DESC LIMIT 1)"
-    )]
+    bodies = [
+        r[0]
+        for r in vault.db.conn.execute(
+            "SELECT body FROM resources WHERE source_id = (SELECT source_id FROM resources "
+            "ORDER BY id DESC LIMIT 1)"
+        )
+    ]
     assert len(bodies) == 13  # the bluebutton source, imported last
     assert vault.forget("bluebutton") == ["bluebutton"]
     assert {s.label for s in vault.sources()} == {"synthea"}
@@ -194,13 +216,22 @@ def test_forget_leaves_nothing_of_the_source(vault: Vault) -> None:
 def test_date_and_code_queries_match_a_full_scan(loaded_vault: Vault) -> None:
     everything = [r for r in loaded_vault.iter_all() if r["resourceType"] == "Observation"]
     labs = loaded_vault.resources("Observation", terms=["cat||laboratory"])
-    expected = [r for r in everything
-                if any(c.get("code") == "laboratory" for cat in r.get("category", [])
-                       for c in cat.get("coding", []))]
+    expected = [
+        r
+        for r in everything
+        if any(
+            c.get("code") == "laboratory"
+            for cat in r.get("category", [])
+            for c in cat.get("coding", [])
+        )
+    ]
     assert {r.id for r in labs} == {r["id"] for r in expected}
     window = loaded_vault.resources("Observation", since="2015-03-01", until="2016-06-30")
     assert {r.id for r in window} == {
-        r["id"] for r in everything if "2015-03-01" <= r.get("effectiveDateTime", "")[:10] <= "2016-06-30"
+        r["id"]
+        for r in everything
+        if "2015-03-01" <= r.get("effectiveDateTime", "")[:10] <= "2016-06-30"
     }
     glucose = loaded_vault.resources("Observation", terms=["code|http://loinc.org|2339-0"])
-    assert glucose and all(r.resource["code"]["coding"][0]["code"] == "2339-0" for r in glucose)
+    assert glucose
+    assert all(r.resource["code"]["coding"][0]["code"] == "2339-0" for r in glucose)

@@ -105,7 +105,9 @@ def read_json(path: Path, progress: Progress | None = None) -> Iterator[Item]:
         progress(size)
 
 
-def _bundle_items(doc: dict[str, Any], where: str, urn_refs: list[dict[str, Any]]) -> Iterator[Item]:
+def _bundle_items(
+    doc: dict[str, Any], where: str, urn_refs: list[dict[str, Any]]
+) -> Iterator[Item]:
     entries = doc.get("entry") or []
     if not isinstance(entries, list):
         raise ParseError("Bundle.entry is not a list", where=where)
@@ -159,7 +161,9 @@ def _ndjson_lines(f: BinaryIO, where: str, progress: Progress | None) -> Iterato
         if progress:
             progress(len(line))
         if len(line) > MAX_LINE_BYTES:
-            raise LimitError(f"a line over {MAX_LINE_BYTES // 2**20} MiB", where=f"{where}: line {lineno}")
+            raise LimitError(
+                f"a line over {MAX_LINE_BYTES // 2**20} MiB", where=f"{where}: line {lineno}"
+            )
         if not line.strip():
             continue
         place = f"{where}: line {lineno}"

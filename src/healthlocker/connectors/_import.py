@@ -39,8 +39,14 @@ class ImportReport:
         return all(f.error is None for f in self.files)
 
     def totals(self) -> dict[str, int]:
-        out = {"files": len(self.files), "failed": 0, "added": 0, "updated": 0, "unchanged": 0,
-               "skipped_files": 0}
+        out = {
+            "files": len(self.files),
+            "failed": 0,
+            "added": 0,
+            "updated": 0,
+            "unchanged": 0,
+            "skipped_files": 0,
+        }
         for f in self.files:
             if f.error:
                 out["failed"] += 1
@@ -80,12 +86,16 @@ def expand(paths: Sequence[str | Path]) -> Iterator[tuple[Path, str]]:
         path = Path(raw)
         if path.is_dir():
             found = sorted(
-                p for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in _FHIR_SUFFIXES
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in _FHIR_SUFFIXES
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
             if not found:
-                raise InputFormatError("no FHIR files (*.json, *.ndjson) in this folder", where=str(path))
+                raise InputFormatError(
+                    "no FHIR files (*.json, *.ndjson) in this folder", where=str(path)
+                )
             for p in found:
                 yield p, path.resolve().name
         elif path.is_file():
@@ -118,7 +128,9 @@ def import_paths(
             outcome.format = fmt or detect_format(path)
             reader = _READERS.get(outcome.format)
             if reader is None:
-                raise InputFormatError(f"unknown format {outcome.format!r}; one of {', '.join(FORMATS)}")
+                raise InputFormatError(
+                    f"unknown format {outcome.format!r}; one of {', '.join(FORMATS)}"
+                )
             outcome.result = vault.import_batch(
                 reader(path, progress),
                 source=source or default_label,

@@ -29,7 +29,12 @@ KEY_LEN = 32
 
 # RFC 9106 §4, second recommended option (memory-constrained): Argon2id, t=3, p=4, m=64 MiB.
 # Stored with each vault, so stronger settings later do not lock out older vaults.
-DEFAULT_KDF = {"alg": "argon2id", "iterations": 3, "lanes": 4, "memory_kib": 65536}
+DEFAULT_KDF: dict[str, int | str] = {
+    "alg": "argon2id",
+    "iterations": 3,
+    "lanes": 4,
+    "memory_kib": 65536,
+}
 
 
 def random_key() -> bytes:
@@ -94,7 +99,9 @@ def unseal(keys: KeySet, token: bytes, *, context: Mapping[str, str | int]) -> b
     if key is None:
         raise IntegrityError("a sealed value in the vault cannot be opened with its key")
     try:
-        return AESGCM(key).decrypt(token[1 + _KEY_ID_LEN : head], token[head:], _aad(key_id, context))
+        return AESGCM(key).decrypt(
+            token[1 + _KEY_ID_LEN : head], token[head:], _aad(key_id, context)
+        )
     except InvalidTag:
         raise IntegrityError("a sealed value in the vault failed its integrity check") from None
 

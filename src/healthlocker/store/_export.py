@@ -26,10 +26,14 @@ def export_bundle(vault: Vault, out: Path) -> int:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             stamp = datetime.now(UTC).isoformat(timespec="seconds")
-            f.write(f'{{"resourceType":"Bundle","type":"collection","timestamp":"{stamp}","entry":[')
+            f.write(
+                f'{{"resourceType":"Bundle","type":"collection","timestamp":"{stamp}","entry":['
+            )
             for resource in vault.iter_all():
                 f.write("," if count else "")
-                f.write(json.dumps({"resource": resource}, ensure_ascii=False, separators=(",", ":")))
+                f.write(
+                    json.dumps({"resource": resource}, ensure_ascii=False, separators=(",", ":"))
+                )
                 count += 1
             f.write("]}\n")
         os.replace(tmp, out)

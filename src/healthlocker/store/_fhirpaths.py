@@ -65,6 +65,6 @@ def index_terms(resource: dict[str, Any]) -> set[str]:
         for system, code in _codings(resource.get(name)):
             terms.add(f"code|{system}|{code}")
             terms.add(f"code||{code}")
-    for system, code in _codings(resource.get("category")):
+    for _system, code in _codings(resource.get("category")):
         terms.add(f"cat||{code}")
     return terms

@@ -159,10 +159,12 @@ class QueryMixin:
         bodies: dict[int, bytes] = {}
         for start in range(0, len(missing), 500):
             chunk = missing[start : start + 500]
-            bodies.update(self.db.conn.execute(
-                f"SELECT id, body FROM resources WHERE id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            ).fetchall())
+            bodies.update(
+                self.db.conn.execute(
+                    f"SELECT id, body FROM resources WHERE id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                ).fetchall()
+            )
         seen: set[bytes] = set()
         out = []
         for rowid, source_id, rkey, digest in rows:
@@ -182,4 +184,3 @@ def _in_window(value: str | None, since: str | None, until: str | None) -> bool:
         return False
     day = value[:10]
     return (since is None or day >= since[:10]) and (until is None or day <= until[:10])
-

@@ -48,7 +48,9 @@ def _slot_keys(vault_id: str, kek: bytes) -> KeySet:
     return KeySet.single(vault_id[:16], kek)
 
 
-def write_slot(db: sqlite_utils.Database, vault_id: str, name: str, secret: str, vmk: bytes) -> None:
+def write_slot(
+    db: sqlite_utils.Database, vault_id: str, name: str, secret: str, vmk: bytes
+) -> None:
     salt = os.urandom(16)
     kek = derive_key(secret, salt, DEFAULT_KDF)
     wrapped = seal(_slot_keys(vault_id, kek), vmk, context={"t": "slots", "row": name})
@@ -110,9 +112,7 @@ def delete_keyring_secret(vault_id: str) -> None:
         return
 
 
-def unlock_master_key(
-    db: sqlite_utils.Database, vault_id: str, prompt: Prompt | None
-) -> bytes:
+def unlock_master_key(db: sqlite_utils.Database, vault_id: str, prompt: Prompt | None) -> bytes:
     """Try, in order: $HEALTHLOCKER_PASSPHRASE, the OS keyring slot, an interactive prompt."""
     slots = slot_names(db)
     env = os.environ.get(ENV_PASSPHRASE)

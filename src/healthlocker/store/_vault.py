@@ -19,7 +19,15 @@ from healthlocker.errors import (
     VaultNotFoundError,
 )
 from healthlocker.store import _unlock
-from healthlocker.store._crypto import KeySet, blind, keyed_digest, random_id, random_key, seal, unseal
+from healthlocker.store._crypto import (
+    KeySet,
+    blind,
+    keyed_digest,
+    random_id,
+    random_key,
+    seal,
+    unseal,
+)
 from healthlocker.store._fhirpaths import clinical_date, index_terms
 from healthlocker.store._query import QueryMixin, month_span
 from healthlocker.store._schema import FORMAT, connect, create_tables
@@ -165,9 +173,7 @@ class Vault(QueryMixin):
         for purpose in ("vault", "index"):
             key_id = random_id()
             wrapped = seal(vmk_keys, random_key(), context={"t": "keys", "row": key_id, "src": ""})
-            db.conn.execute(
-                "INSERT INTO keys VALUES (?, ?, '', ?)", (key_id, purpose, wrapped)
-            )
+            db.conn.execute("INSERT INTO keys VALUES (?, ?, '', ?)", (key_id, purpose, wrapped))
         db.conn.execute("COMMIT")
 
     def close(self) -> None:
@@ -185,7 +191,9 @@ class Vault(QueryMixin):
             raise StoreError("the new passphrase is empty")
         self.db.conn.execute("BEGIN IMMEDIATE")
         try:
-            _unlock.write_slot(self.db, self.vault_id, "passphrase", new_passphrase, self._vmk_bytes)
+            _unlock.write_slot(
+                self.db, self.vault_id, "passphrase", new_passphrase, self._vmk_bytes
+            )
             self.db.conn.execute("COMMIT")
         except BaseException:
             self.db.conn.execute("ROLLBACK")
@@ -213,7 +221,8 @@ class Vault(QueryMixin):
         if keys is None:
             keys = KeySet()
             for key_id, wrapped in self.db.conn.execute(
-                "SELECT id, wrapped FROM keys WHERE purpose = 'source' AND owner = ? ORDER BY rowid",
+                "SELECT id, wrapped FROM keys WHERE purpose = 'source' AND owner = ? "
+                "ORDER BY rowid",
                 (source_id,),
             ):
                 keys = keys.with_key(key_id, self._unwrap(key_id, source_id, wrapped), primary=True)
@@ -249,13 +258,21 @@ class Vault(QueryMixin):
         if found is not None:
             return found
         source_id, key_id = random_id(), random_id()
-        wrapped = seal(self._vmk, random_key(), context={"t": "keys", "row": key_id, "src": source_id})
-        self.db.conn.execute("INSERT INTO keys VALUES (?, 'source', ?, ?)", (key_id, source_id, wrapped))
+        wrapped = seal(
+            self._vmk, random_key(), context={"t": "keys", "row": key_id, "src": source_id}
+        )
+        self.db.conn.execute(
+            "INSERT INTO keys VALUES (?, 'source', ?, ?)", (key_id, source_id, wrapped)
+        )
         info = {"label": label, "kind": kind, "created": _now(), "updated": _now()}
         self.db.conn.execute(
             "INSERT INTO sources VALUES (?, ?, ?, ?)",
-            (source_id, self.tag(f"source|{label}"), key_id,
-             self.seal_meta(_dumps(info), table="sources", row=source_id)),
+            (
+                source_id,
+                self.tag(f"source|{label}"),
+                key_id,
+                self.seal_meta(_dumps(info), table="sources", row=source_id),
+            ),
         )
         return source_id, info
 
@@ -271,10 +288,17 @@ class Vault(QueryMixin):
         out = []
         for source_id, body in self.db.conn.execute("SELECT id, body FROM sources"):
             info = json.loads(self.unseal_meta(body, table="sources", row=source_id))
-            out.append(SourceInfo(
-                source_id, info["label"], info["kind"], info["created"], info["updated"],
-                batches.get(source_id, 0), dict(sorted(counts.get(source_id, {}).items())),
-            ))
+            out.append(
+                SourceInfo(
+                    source_id,
+                    info["label"],
+                    info["kind"],
+                    info["created"],
+                    info["updated"],
+                    batches.get(source_id, 0),
+                    dict(sorted(counts.get(source_id, {}).items())),
+                )
+            )
         return sorted(out, key=lambda s: s.label)
 
     def _source_labels(self) -> dict[str, str]:
@@ -283,8 +307,12 @@ class Vault(QueryMixin):
     def _type_name(self, tag: bytes) -> str:
         name = self._type_names.get(tag)
         if name is None:
-            row = self.db.conn.execute("SELECT body FROM type_names WHERE tag = ?", (tag,)).fetchone()
-            name = self.unseal_meta(row[0], table="type_names", row=tag.hex()).decode() if row else "?"
+            row = self.db.conn.execute(
+                "SELECT body FROM type_names WHERE tag = ?", (tag,)
+            ).fetchone()
+            name = (
+                self.unseal_meta(row[0], table="type_names", row=tag.hex()).decode() if row else "?"
+            )
             self._type_names[tag] = name
         return name
 
@@ -332,11 +360,22 @@ class Vault(QueryMixin):
                 if on_item is not None:
                     on_item()
             batch_id = random_id()
-            body = {"name": name, "kind": kind, "at": _now(), "added": result.added,
-                    "updated": result.updated, "unchanged": result.unchanged}
+            body = {
+                "name": name,
+                "kind": kind,
+                "at": _now(),
+                "added": result.added,
+                "updated": result.updated,
+                "unchanged": result.unchanged,
+            }
             conn.execute(
                 "INSERT INTO batches VALUES (?, ?, ?, ?)",
-                (batch_id, source_id, file_tag, self.seal_meta(_dumps(body), table="batches", row=batch_id)),
+                (
+                    batch_id,
+                    source_id,
+                    file_tag,
+                    self.seal_meta(_dumps(body), table="batches", row=batch_id),
+                ),
             )
             info["updated"] = _now()
             conn.execute(
@@ -354,7 +393,12 @@ class Vault(QueryMixin):
         return result
 
     def _store_one(
-        self, source_id: str, keys: KeySet, where: str, resource: dict[str, Any], result: BatchResult
+        self,
+        source_id: str,
+        keys: KeySet,
+        where: str,
+        resource: dict[str, Any],
+        result: BatchResult,
     ) -> None:
         rtype = validate_resource(resource, where=where)
         rid = resource.get("id")
@@ -387,7 +431,8 @@ class Vault(QueryMixin):
         else:
             rowid = row[0]
             conn.execute(
-                "UPDATE resources SET type_tag = ?, month_tag = ?, digest = ?, body = ? WHERE id = ?",
+                "UPDATE resources SET type_tag = ?, month_tag = ?, digest = ?, body = ? "
+                "WHERE id = ?",
                 (type_tag, month_tag, digest, sealed, rowid),
             )
             conn.execute("DELETE FROM resource_terms WHERE resource_id = ?", (rowid,))
@@ -400,7 +445,10 @@ class Vault(QueryMixin):
     # -- forgetting ------------------------------------------------------------------------
 
     def forget(self, label: str | None) -> list[str]:
-        """Crypto-erase one source (or all, with None): keys destroyed, rows deleted, pages scrubbed."""
+        """Crypto-erase one source (or all, with None).
+
+        Its keys are destroyed, its rows deleted, and the freed pages scrubbed.
+        """
         conn = self.db.conn
         if label is None:
             ids = [r[0] for r in conn.execute("SELECT id FROM sources")]
@@ -420,9 +468,13 @@ class Vault(QueryMixin):
                     "(SELECT id FROM resources WHERE source_id = ?)",
                     (source_id,),
                 )
-                for table, column in (("resources", "source_id"), ("batches", "source_id"),
-                                      ("keys", "owner"), ("sources", "id")):
-                    conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (source_id,))  # noqa: S608
+                for table, column in (
+                    ("resources", "source_id"),
+                    ("batches", "source_id"),
+                    ("keys", "owner"),
+                    ("sources", "id"),
+                ):
+                    conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (source_id,))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -457,7 +509,8 @@ class Vault(QueryMixin):
 
     def _open_body(self, rowid: int, source_id: str, rkey: bytes, body: bytes) -> dict[str, Any]:
         data = unseal(
-            self._source_keyset(source_id), body,
+            self._source_keyset(source_id),
+            body,
             context={"t": "resources", "row": rkey.hex(), "src": source_id},
         )
         resource: dict[str, Any] = json.loads(data)
@@ -467,7 +520,8 @@ class Vault(QueryMixin):
         conn = self.db.conn
         size = sum(
             Path(str(self.path) + s).stat().st_size
-            for s in ("", "-wal") if self.path and Path(str(self.path) + s).exists()
+            for s in ("", "-wal")
+            if self.path and Path(str(self.path) + s).exists()
         )
         return {
             "path": str(self.path) if self.path else None,
