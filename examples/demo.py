@@ -1,7 +1,9 @@
-"""The main job on the bundled sample data, in a throwaway vault that is deleted afterwards.
+"""The main job on the bundled sample data: a real MCP client session against healthlocker.
 
-Run it with ``scripts/demo``. It creates a vault in a temporary folder, imports the bundled
-Synthea and Blue Button samples, and shows what is stored.
+Run it with ``scripts/demo``. In a throwaway folder (deleted at the end) it creates a vault,
+imports the bundled Synthea and Blue Button samples with the ``healthlocker`` command, then
+starts ``healthlocker serve`` over stdio through the official MCP SDK client -- exactly as an
+assistant spawns it from its MCP config -- calls each tool, and prints the answers.
 """
 
 from __future__ import annotations
@@ -10,15 +12,71 @@ import os
 import subprocess
 import sys
 import tempfile
+import textwrap
 from pathlib import Path
+
+import anyio
+from mcp import Client, StdioServerParameters
+from mcp.types import Implementation
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples" / "fhir"
+PLANS = [
+    {
+        "name": "Bronze HDHP",
+        "premium": 310,
+        "deductible": 6000,
+        "coinsurance": 0.4,
+        "out_of_pocket_max": 8500,
+    },
+    {
+        "name": "Gold PPO",
+        "premium": 560,
+        "deductible": 1000,
+        "coinsurance": 0.2,
+        "out_of_pocket_max": 4000,
+        "copays": {"primary_care": 25, "specialist": 50},
+    },
+]
+CALLS = [
+    ("What do my glucose results look like?", "list_labs", {"test": "glucose", "limit": 5}),
+    ("Anything outside its range lately?", "list_labs", {"abnormal_only": True, "limit": 5}),
+    ("What am I taking?", "get_meds", {}),
+    (
+        "What did my insurance pay, and which plan would cost me less?",
+        "explain_coverage",
+        {"plans": PLANS},
+    ),
+    ("How is my weight trending?", "summarize_trends", {"metric": "body_weight"}),
+    ("How is my blood pressure trending?", "summarize_trends", {"metric": "blood_pressure"}),
+    ("What conditions are on my record?", "list_conditions", {}),
+    ("Give me an overview.", "health_summary", {}),
+]
 
 
 def healthlocker(*args: str, env: dict[str, str]) -> None:
-    print(f"\n$ healthlocker {' '.join(args)}", flush=True)
+    print(f"$ healthlocker {' '.join(args)}", flush=True)
     subprocess.run([sys.executable, "-m", "healthlocker.cli", *args], env=env, check=True)
+
+
+async def session(env: dict[str, str]) -> None:
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "healthlocker.cli", "serve"], env=env
+    )
+    info = Implementation(name="healthlocker-demo", version="1")
+    async with Client(params, client_info=info) as client:
+        tools = (await client.list_tools()).tools
+        print(
+            f"\nConnected over stdio ({client.protocol_version}); "
+            f"{len(tools)} tools: {', '.join(t.name for t in tools)}"
+        )
+        for question, tool, args in CALLS:
+            result = await client.call_tool(tool, args)
+            print(f"\n>>> {question}  [{tool}]")
+            text = result.content[0].text if result.content else ""  # type: ignore[union-attr]
+            print(textwrap.indent(text.strip(), "    "))
+            if result.is_error:
+                raise SystemExit(f"{tool} failed")
 
 
 def main() -> None:
@@ -28,10 +86,15 @@ def main() -> None:
             "HEALTHLOCKER_HOME": str(Path(tmp) / "vault"),
             "HEALTHLOCKER_PASSPHRASE": "demo passphrase, not a real one",
         }
+        # One person's records, so answers read as one person's (the samples hold six).
+        person = (
+            SAMPLES / "synthea" / "Adalberto_Hartmann_44ec4447-9e2c-4eb9-bd4f-0bdb416b806e.json"
+        )
         healthlocker("init", env=env)
-        healthlocker("import", str(SAMPLES / "synthea"), str(SAMPLES / "bluebutton"), env=env)
-        healthlocker("status", env=env)
-        healthlocker("sources", env=env)
+        healthlocker("import", str(person), "--source", "sample-ehr", env=env)
+        healthlocker("import", str(SAMPLES / "bluebutton"), "--source", "sample-medicare", env=env)
+        anyio.run(session, env)
+        print("\nDone; the throwaway vault is deleted.")
 
 
 if __name__ == "__main__":

@@ -46,3 +46,8 @@ def loaded_vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vault]:
         report = import_paths(v, [SAMPLES / "synthea", SAMPLES / "bluebutton"])
         assert report.ok, [f.error for f in report.files if f.error]
         yield v
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

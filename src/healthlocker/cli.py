@@ -216,6 +216,13 @@ def cmd_forget(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from healthlocker.server import serve_stdio
+
+    serve_stdio(home=args.home, client=args.client, ephemeral=args.ephemeral)
+    return 0
+
+
 # -- wiring -----------------------------------------------------------------------------------
 
 
@@ -250,6 +257,16 @@ def build_parser() -> argparse.ArgumentParser:
         ("status", cmd_status, "the vault: where, how big, how fresh"),
     ):
         add(name, handler, help_).add_argument("--json", action="store_true")
+    p = add("serve", cmd_serve, "run the MCP server over stdio (for an assistant's MCP config)")
+    p.add_argument(
+        "--client", help="the client's name for consent and audit (default: as reported)"
+    )
+    p.add_argument(
+        "--ephemeral",
+        nargs="+",
+        metavar="PATH",
+        help="import these files into memory for this session only; write nothing",
+    )
     p = add("export", cmd_export, "everything, decrypted, as one FHIR Bundle")
     p.add_argument("--out", required=True, metavar="FILE")
     p = add("forget", cmd_forget, "erase a source (or everything) for good")

@@ -1,0 +1,383 @@
+"""The lab test catalog: plain-language names, typical adult ranges and unit conversion.
+
+The data lives in ``lab_catalog.json`` (documented in ``docs/lab-catalog.md``); it is read once,
+on first use. Ranges and critical limits are *typical* adult values in each test's canonical UCUM
+unit — never the range of the laboratory that ran a test.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Flag = Literal["low", "high", "normal", "abnormal", "critical", "unknown"]
+CRITICAL_NOTICE = (
+    "This result is in a range where laboratories usually contact a clinician urgently. "
+    "If you have not already talked with a clinician about it, contact one promptly."
+)
+
+# v3 ObservationInterpretation (and HL7 v2 table 0078, which shares these codes).
+_INTERPRETATION: dict[str, Flag] = {
+    **dict.fromkeys(("L", "LU"), "low"),
+    **dict.fromkeys(("H", "HU"), "high"),
+    **dict.fromkeys(("LL", "HH", "AA"), "critical"),
+    **dict.fromkeys(("N", "NEG", "ND"), "normal"),
+    **dict.fromkeys(("A", "POS", "DET"), "abnormal"),
+}
+_INTERPRETATION_TEXT: dict[str, Flag] = {
+    **{flag: flag for flag in ("low", "high", "normal", "abnormal", "critical")},
+    **dict.fromkeys(("critically low", "critically high"), "critical"),
+}
+# Canonical units of pure numbers: a value recorded without a unit can be read in them.
+UNITLESS = frozenset({"1", "[pH]", "{INR}", "{ratio}"})
+_NEGATIVE = {"neg", "negative", "not detected", "none detected", "nondetected", "absent", "nil"}
+
+
+class Bounds(BaseModel):
+    """A range in the test's canonical unit; a ``None`` bound means no bound on that side."""
+
+    model_config = ConfigDict(frozen=True)
+    low: float | None = Field(default=None, description="Lower bound (None: no lower bound)")
+    high: float | None = Field(default=None, description="Upper bound (None: no upper bound)")
+
+    @property
+    def empty(self) -> bool:
+        return self.low is None and self.high is None
+
+    def classify(self, value: float) -> Literal["low", "high", "normal"] | None:
+        """Where *value* falls; None when there are no bounds to compare with."""
+        if self.empty:
+            return None
+        if self.low is not None and value < self.low:
+            return "low"
+        if self.high is not None and value > self.high:
+            return "high"
+        return "normal"
+
+    def describe(self) -> str:
+        """``70–99``, ``≤ 199`` or ``≥ 60``."""
+        if self.low is None:
+            return f"≤ {fmt(self.high)}"
+        if self.high is None:
+            return f"≥ {fmt(self.low)}"
+        return f"{fmt(self.low)}–{fmt(self.high)}"
+
+
+class CatalogEntry(BaseModel):
+    """One test of the catalog."""
+
+    model_config = ConfigDict(frozen=True)
+    loinc: str = Field(description="Primary LOINC code")
+    alt_loinc: tuple[str, ...] = Field(description="Other LOINC codes for the same measurement")
+    name: str = Field(description="Plain name of the test")
+    aliases: tuple[str, ...] = Field(description="Other names and abbreviations, lower case")
+    panel: str = Field(description="The group of tests it usually belongs to")
+    about: str = Field(description="What the test measures, in plain language")
+    unit: str = Field(description="Canonical UCUM unit of the ranges and limits")
+    units: dict[str, float] = Field(description="Accepted unit -> factor to the canonical unit")
+    range: Bounds | None = Field(description="Typical adult range for everyone, if not by sex")
+    sex_ranges: dict[str, Bounds] | None = Field(description="Typical adult ranges by sex")
+    range_text: str | None = Field(description="Expected result of a qualitative test")
+    critical: Bounds | None = Field(description="Commonly used critical limits")
+    sources: tuple[str, ...] = Field(description="Keys of the references behind the values")
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return (self.loinc, *self.alt_loinc)
+
+    @property
+    def sex_specific(self) -> bool:
+        return self.range is None and self.sex_ranges is not None
+
+    def typical_range(self, sex: str | None = None) -> Bounds | None:
+        """The typical range for *sex* (``male``/``female``; anything else: unknown).
+
+        With the sex unknown, a sex-specific test gets the union of both ranges, so only values
+        outside both are flagged; a sex without a typical range (both bounds null) gets none.
+        """
+        if self.range is not None:
+            return None if self.range.empty else self.range
+        if self.sex_ranges is None:
+            return None
+        if isinstance(sex, str) and sex in self.sex_ranges:
+            chosen = self.sex_ranges[sex]
+            return None if chosen.empty else chosen
+        both = list(self.sex_ranges.values())
+        if any(b.empty for b in both):
+            return None
+        lows = [b.low for b in both]
+        highs = [b.high for b in both]
+        return Bounds(
+            low=None if None in lows else min(x for x in lows if x is not None),
+            high=None if None in highs else max(x for x in highs if x is not None),
+        )
+
+    def past_critical(self, value: float | None) -> bool:
+        """True when *value* (in the canonical unit) passes a commonly used critical limit."""
+        if self.critical is None or value is None:
+            return False
+        low, high = self.critical.low, self.critical.high
+        return (low is not None and value < low) or (high is not None and value > high)
+
+    def describe_range(self, sex: str | None = None) -> str | None:
+        """The typical range in words, saying it is typical and whose it is."""
+        if self.range_text and self.range is None and self.sex_ranges is None:
+            return f"typical result: {self.range_text}"
+        bounds = self.typical_range(sex)
+        if bounds is None:
+            return None
+        who = ""
+        if self.sex_specific:
+            who = {"male": " for men", "female": " for women"}.get(
+                str(sex), " (men and women combined; sex not recorded)"
+            )
+        return f"typical adult range{who}: {bounds.describe()} {self.unit}"
+
+
+def qualitative_flag(value: str, expected: str) -> Literal["normal", "abnormal"] | None:
+    """A text result against an expected text result (``Negative``); None if undecidable."""
+    want, got = expected.strip().lower(), value.strip().lower()
+    if want in _NEGATIVE:
+        return "normal" if got in _NEGATIVE else "abnormal"
+    return "normal" if got == want else None
+
+
+def interpretation_flag(concepts: Any) -> Flag | None:
+    """The flag a record's own ``interpretation`` (a list of CodeableConcepts) gives, if any."""
+    for concept in concepts if isinstance(concepts, list) else ():
+        if not isinstance(concept, dict):
+            continue
+        for coding in concept.get("coding") or ():
+            flag = _INTERPRETATION.get(str(coding.get("code", "")).upper())
+            if flag:
+                return flag
+        text = str(concept.get("text") or "").strip().lower()
+        if text in _INTERPRETATION_TEXT:
+            return _INTERPRETATION_TEXT[text]
+    return None
+
+
+def fmt(number: Any) -> str:
+    """A number as people read it: 193.4, 5.5, 0.35, 1200."""
+    if not isinstance(number, int | float):
+        return "?"
+    return f"{number:.0f}" if abs(number) >= 1000 else f"{number:.4g}"
+
+
+class Catalog(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    entries: tuple[CatalogEntry, ...]
+    sources: dict[str, dict[str, str]]
+
+
+def _bounds(raw: Any) -> Bounds | None:
+    return None if raw is None else Bounds(low=raw.get("low"), high=raw.get("high"))
+
+
+def _entry(raw: dict[str, Any]) -> CatalogEntry:
+    rng = raw.get("range")
+    by_sex = isinstance(rng, dict) and ("male" in rng or "female" in rng)
+    return CatalogEntry(
+        loinc=raw["loinc"],
+        alt_loinc=tuple(raw.get("alt_loinc") or ()),
+        name=raw["name"],
+        aliases=tuple(raw.get("aliases") or ()),
+        panel=raw.get("panel") or "",
+        about=raw["about"],
+        unit=raw["unit"],
+        units={str(k): float(v) for k, v in raw["units"].items()},
+        range=None if by_sex else _bounds(rng),
+        sex_ranges={k: Bounds(**v) for k, v in rng.items()} if by_sex and rng else None,
+        range_text=raw.get("range_text"),
+        critical=_bounds(raw.get("critical")),
+        sources=tuple(raw.get("sources") or ()),
+    )
+
+
+@cache
+def catalog() -> Catalog:
+    """The whole catalog, loaded from the package data on first use."""
+    text = resources.files("healthlocker.records").joinpath("lab_catalog.json").read_text("utf-8")
+    data = json.loads(text)
+    return Catalog(
+        entries=tuple(_entry(raw) for raw in data["tests"]),
+        sources={str(k): dict(v) for k, v in data.get("sources", {}).items()},
+    )
+
+
+@cache
+def _by_code() -> dict[str, CatalogEntry]:
+    index: dict[str, CatalogEntry] = {}
+    for entry in catalog().entries:
+        for code in entry.codes:
+            index.setdefault(code, entry)
+    return index
+
+
+def entries() -> tuple[CatalogEntry, ...]:
+    return catalog().entries
+
+
+def lookup(loinc: str | None) -> CatalogEntry | None:
+    """The catalog entry for a LOINC code (primary or alternative), or None."""
+    return _by_code().get(loinc.strip()) if loinc else None
+
+
+def search(text: str) -> list[CatalogEntry]:
+    """Entries whose code, name or an alias matches *text* (case-insensitive part of a name).
+
+    Exact matches (code, name, alias) come first, then the rest in catalog order.
+    """
+    needle = " ".join(text.lower().split())
+    if not needle:
+        return []
+    exact, partial = [], []
+    for entry in catalog().entries:
+        names = [entry.name.lower(), *(a.lower() for a in entry.aliases)]
+        if needle in entry.codes or needle in names:
+            exact.append(entry)
+        elif any(needle in name for name in names):
+            partial.append(entry)
+    return exact + partial
+
+
+# Common spellings of units in real records, lower-cased, mapped to UCUM codes.
+_SPELLINGS: dict[str, str] = {
+    "k/ul": "10*3/uL",
+    "k/mm3": "10*3/uL",
+    "thou/ul": "10*3/uL",
+    "x10e3/ul": "10*3/uL",
+    "x10^3/ul": "10*3/uL",
+    "10^3/ul": "10*3/uL",
+    "10e3/ul": "10*3/uL",
+    "10*3/mm3": "10*3/uL",
+    "x10e9/l": "10*9/L",
+    "x10^9/l": "10*9/L",
+    "10^9/l": "10*9/L",
+    "m/ul": "10*6/uL",
+    "mil/ul": "10*6/uL",
+    "x10e6/ul": "10*6/uL",
+    "x10^6/ul": "10*6/uL",
+    "10^6/ul": "10*6/uL",
+    "10*6/mm3": "10*6/uL",
+    "x10e12/l": "10*12/L",
+    "10^12/l": "10*12/L",
+    "mm/hr": "mm/h",
+    "sec": "s",
+    "secs": "s",
+    "seconds": "s",
+    "percent": "%",
+    "iu/l": "[IU]/L",
+    "miu/l": "m[IU]/L",
+    "miu/ml": "m[IU]/mL",
+    "uiu/ml": "u[IU]/mL",
+    "kiu/l": "k[IU]/L",
+    "mml/l": "mmol/L",
+}
+_PREFIX = {"": 1.0, "k": 1e3, "d": 1e-1, "c": 1e-2, "m": 1e-3, "u": 1e-6, "n": 1e-9, "p": 1e-12}
+_PREFIX["f"] = 1e-15
+_AMOUNTS = {p + base for p in _PREFIX for base in ("g", "mol", "eq")}
+_VOLUME = re.compile(r"^([kdcmunpf]?)L$")
+_AMOUNT = re.compile(r"^([kdcmunpf]?)(g|mol|eq|U|\[IU\]|kat)$")
+_COUNT = re.compile(r"^10[*^](\d{1,2})$")
+
+
+def normalize_unit(unit: str | None) -> str | None:
+    """A unit string as a UCUM code where a common spelling is recognised (``mg/dl`` → ``mg/dL``,
+    ``K/uL`` → ``10*3/uL``); otherwise the input, trimmed."""
+    if unit is None:
+        return None
+    text = unit.strip().replace("µ", "u").replace("μ", "u").replace(" ", "")
+    if not text:
+        return None
+    lower = text.lower()
+    if lower in _SPELLINGS:
+        return _SPELLINGS[lower]
+    if "/" in text:
+        head, _, tail = text.rpartition("/")
+        if vol := re.fullmatch(r"([kdcmunpf]?)l", tail, flags=re.IGNORECASE):
+            tail = vol.group(1).lower() + "L"
+        if head.lower() in _AMOUNTS:
+            head = head.lower()
+        text = f"{head}/{tail}"
+    return text
+
+
+def _generic(unit: str) -> tuple[str, float] | None:
+    """(dimension, factor to the dimension's base) for a simple concentration or count unit."""
+    if unit.startswith("/"):
+        unit = "1" + unit
+    num, slash, den = unit.partition("/")
+    if not slash:
+        return None
+    den = "uL" if den == "mm3" else den
+    vol = _VOLUME.match(den)
+    if vol is None:
+        return None
+    per = _PREFIX[vol.group(1)]
+    if num == "1":
+        return "count/L", 1.0 / per
+    if count := _COUNT.match(num):
+        return "count/L", 10.0 ** int(count.group(1)) / per
+    amount = _AMOUNT.match(num)
+    if amount is None:
+        return None
+    return f"{amount.group(2)}/L", _PREFIX[amount.group(1)] / per
+
+
+def _factor(entry: CatalogEntry, unit: str | None) -> float | None:
+    if unit is None:
+        return None
+    if unit in entry.units:
+        return entry.units[unit]
+    norm = normalize_unit(unit)
+    if norm in entry.units:
+        return entry.units[norm]
+    folded = [k for k in entry.units if k.lower() in (unit.strip().lower(), str(norm).lower())]
+    if len(folded) == 1:
+        return entry.units[folded[0]]
+    # Same-dimension units the catalog does not list (say g/L for a test listed in mg/dL).
+    canonical = _generic(entry.unit)
+    theirs = _generic(norm or "")
+    if canonical and theirs and canonical[0] == theirs[0]:
+        return theirs[1] / canonical[1]
+    return None
+
+
+def convert(
+    value: float,
+    from_unit: str | None,
+    to: str | CatalogEntry,
+    *,
+    entry: CatalogEntry | None = None,
+) -> float | None:
+    """*value* in *from_unit* expressed in *to* (a unit, or a catalog entry's canonical unit).
+
+    Conversions between amount-of-substance and mass (mmol/L ↔ mg/dL) need the analyte: pass a
+    catalog entry, as *to* or as *entry*. Returns None when the units are not convertible.
+    """
+    if isinstance(to, CatalogEntry):
+        entry, to_unit = to, to.unit
+    else:
+        to_unit = to
+    if not math.isfinite(value) or from_unit is None:
+        return None
+    src, dst = normalize_unit(from_unit), normalize_unit(to_unit)
+    if src is None or dst is None:
+        return None
+    if src == dst:
+        return value
+    if entry is not None:
+        f_src, f_dst = _factor(entry, from_unit), _factor(entry, to_unit)
+        if f_src is not None and f_dst is not None:
+            return value * f_src / f_dst
+    a, b = _generic(src), _generic(dst)
+    if a and b and a[0] == b[0]:
+        return value * a[1] / b[1]
+    return None
