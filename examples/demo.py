@@ -3,7 +3,9 @@
 Run it with ``scripts/demo``. In a throwaway folder (deleted at the end) it creates a vault,
 imports the bundled Synthea and Blue Button samples with the ``healthlocker`` command, then
 starts ``healthlocker serve`` over stdio through the official MCP SDK client -- exactly as an
-assistant spawns it from its MCP config -- calls each tool, and prints the answers.
+assistant spawns it from its MCP config -- calls each tool, answers the consent prompt the
+first call of each tool raises (standing in for the person), and prints the answers, the
+grants that made and the audit log of the session.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from pathlib import Path
 
 import anyio
 from mcp import Client, StdioServerParameters
-from mcp.types import Implementation
+from mcp.client import ClientRequestContext
+from mcp.types import ElicitRequestParams, ElicitResult, Implementation
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples" / "fhir"
@@ -59,12 +62,19 @@ def healthlocker(*args: str, env: dict[str, str]) -> None:
     subprocess.run([sys.executable, "-m", "healthlocker.cli", *args], env=env, check=True)
 
 
+async def consent(ctx: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult:
+    """Stands in for the person at the consent prompt: allow this demo for one hour."""
+    message = getattr(params, "message", "")
+    print(f"\n[consent prompt] {message}\n[the demo answers] for 1 hour, all records")
+    return ElicitResult(action="accept", content={"allow": "for 1 hour", "records": "all records"})
+
+
 async def session(env: dict[str, str]) -> None:
     params = StdioServerParameters(
         command=sys.executable, args=["-m", "healthlocker.cli", "serve"], env=env
     )
     info = Implementation(name="healthlocker-demo", version="1")
-    async with Client(params, client_info=info) as client:
+    async with Client(params, client_info=info, elicitation_callback=consent) as client:
         tools = (await client.list_tools()).tools
         print(
             f"\nConnected over stdio ({client.protocol_version}); "
@@ -94,6 +104,9 @@ def main() -> None:
         healthlocker("import", str(person), "--source", "sample-ehr", env=env)
         healthlocker("import", str(SAMPLES / "bluebutton"), "--source", "sample-medicare", env=env)
         anyio.run(session, env)
+        healthlocker("grants", env=env)
+        healthlocker("audit", env=env)
+        healthlocker("audit", "--verify", env=env)
         print("\nDone; the throwaway vault is deleted.")
 
 

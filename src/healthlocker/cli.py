@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from healthlocker import __version__
-from healthlocker.errors import HealthLockerError, StoreError
+from healthlocker.errors import ConsentError, HealthLockerError, StoreError
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -25,7 +25,10 @@ Handler = Callable[[argparse.Namespace], int]
 def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    stream = sys.stderr if stderr else sys.stdout
+    # Piped output is read by scripts and pagers: don't wrap tables at 80 columns there.
+    width = None if stream.isatty() else 160
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
 
 
 def _prompt(text: str) -> str:
@@ -110,7 +113,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             if f.error:
                 print(f"error: {f.error}", file=sys.stderr)
         print(
-            f"Imported {totals['files'] - totals['failed']} of {totals['files']} file(s): "
+            f"Imported {totals['file_count'] - totals['failed']} of {totals['file_count']} "
+            "file(s): "
             f"{totals['added']} added, {totals['updated']} updated, {totals['unchanged']} unchanged"
             + (f", {totals['skipped_files']} already imported" if totals["skipped_files"] else "")
             + (f"; {totals['failed']} failed, nothing of them stored" if totals["failed"] else "")
@@ -210,9 +214,153 @@ def cmd_forget(args: argparse.Namespace) -> int:
     if bool(args.source) == bool(args.all):
         print("healthlocker forget: name one SOURCE or give --all", file=sys.stderr)
         return 2
+    from healthlocker.consent import AuditLog
+
     with _open_vault(args) as vault:
-        gone = vault.forget(None if args.all else args.source)
+        log = AuditLog(vault)
+        gone = vault.forget(None if args.all else args.source, also=log.forget_sources)
     print(f"Forgot {len(gone)} source(s) for good: their keys are destroyed and pages scrubbed.")
+    return 0
+
+
+def cmd_grant(args: argparse.Namespace) -> int:
+    from healthlocker.consent import ALL_TOOLS, GrantStore, describe_window, parse_duration
+    from healthlocker.consent import window_for as window_of
+
+    duration = parse_duration(args.duration)
+    window = window_of(since=args.since, months=args.months)
+    with _open_vault(args) as vault:
+        if args.tool != ALL_TOOLS and args.tool not in _tool_names():
+            raise ConsentError(
+                f"no tool named {args.tool!r}; one of: {', '.join(_tool_names())}, or all"
+            )
+        grant = GrantStore(vault).add(
+            client=args.client, tool=args.tool, duration=duration, window=window
+        )
+    what = "every tool" if grant.tool == ALL_TOOLS else grant.tool
+    print(
+        f"Granted {grant.id}: {grant.client!r} may use {what} over "
+        f"{describe_window(grant.window)} until {_when(grant.expires)}."
+    )
+    return 0
+
+
+def _tool_names() -> list[str]:
+    from healthlocker.consent import TOOLS
+
+    return list(TOOLS)
+
+
+def _when(stamp: str) -> str:
+    return stamp[:16].replace("T", " ") + " UTC"
+
+
+def cmd_grants(args: argparse.Namespace) -> int:
+    from healthlocker.consent import GrantStore, describe_window
+
+    with _open_vault(args) as vault:
+        store = GrantStore(vault)
+        now = store.clock()
+        grants = [g for g in store.all() if args.all or g.live(now)]
+    if args.json:
+        print(json.dumps([{**g.__dict__, "live": g.live(now)} for g in grants], indent=2))
+        return 0
+    if not grants:
+        print(
+            "No live grants: no assistant can read anything without asking."
+            if not args.all
+            else "No grants yet."
+        )
+        return 0
+    from rich.table import Table
+
+    table = Table(title="Grants" if args.all else "Live grants")
+    for col in ("id", "client", "tool", "records", "until", "status"):
+        table.add_column(col)
+    for g in grants:
+        status = "revoked" if g.revoked else ("live" if g.live(now) else "expired")
+        table.add_row(g.id, g.client, g.tool, describe_window(g.window), _when(g.expires), status)
+    _console().print(table)
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    if bool(args.id) == bool(args.all):
+        print("healthlocker revoke: name one grant ID or give --all", file=sys.stderr)
+        return 2
+    from healthlocker.consent import GrantStore
+
+    with _open_vault(args) as vault:
+        gone = GrantStore(vault).revoke(None if args.all else args.id)
+    print(
+        f"Revoked {len(gone)} grant(s); it takes effect on the next call, "
+        "also in a server that is already running."
+    )
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from healthlocker.consent import AuditLog
+
+    with _open_vault(args) as vault:
+        log = AuditLog(vault)
+        if args.verify:
+            problems = log.verify()
+            count = len(log.entries()) if not problems else None
+            if args.json:
+                print(
+                    json.dumps(
+                        {"intact": not problems, "problems": [p.__dict__ for p in problems]},
+                        indent=2,
+                    )
+                )
+            elif problems:
+                for p in problems:
+                    print(f"audit entry {p.seq}: {p.what}", file=sys.stderr)
+            else:
+                print(f"The audit log is intact: {count} entries, chain and head verified.")
+            return 1 if problems else 0
+        entries = [
+            e
+            for e in log.entries()
+            if (not args.client or e.event.client == args.client)
+            and (not args.tool or e.event.tool == args.tool)
+            and (not args.since or e.event.at[:10] >= args.since)
+        ]
+    if args.json:
+        print(
+            json.dumps(
+                [{"seq": e.seq, **e.event.__dict__, "redacted": e.redacted} for e in entries],
+                indent=2,
+            )
+        )
+        return 0
+    if not entries:
+        print("No audit entries match.")
+        return 0
+    from rich.table import Table
+
+    table = Table(title="Audit log")
+    for col in ("#", "when (UTC)", "client", "tool", "outcome", "records", "grant", "arguments"):
+        table.add_column(col)
+    for e in entries:
+        ev = e.event
+        shown = (
+            "(forgotten)"
+            if e.redacted
+            else ", ".join(f"{k}={v}" for k, v in ev.arguments.items() if v not in (None, False))
+        )
+        table.add_row(
+            str(e.seq),
+            ev.at[:19].replace("T", " "),
+            ev.client,
+            ev.tool,
+            ev.outcome,
+            str(ev.records),
+            ev.grant_id or "",
+            shown,
+        )
+    _console().print(table)
     return 0
 
 
@@ -267,6 +415,31 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="import these files into memory for this session only; write nothing",
     )
+    p = add("grant", cmd_grant, "let an assistant use a tool (or all) for a while")
+    p.add_argument("tool", metavar="TOOL|all")
+    p.add_argument("--client", required=True, help="the assistant's name, as in the audit")
+    p.add_argument(
+        "--for",
+        dest="duration",
+        default="24h",
+        metavar="DURATION",
+        help="how long: 30m, 1h, 24h, 30d, 2w (default 24h; at most 366d)",
+    )
+    span = p.add_mutually_exclusive_group()
+    span.add_argument("--since", metavar="DATE", help="only records dated on or after DATE")
+    span.add_argument("--months", type=int, metavar="N", help="only the last N months of records")
+    p = add("grants", cmd_grants, "review consent: live grants (--all: past ones too)")
+    p.add_argument("--all", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p = add("revoke", cmd_revoke, "withdraw a grant (or all of them)")
+    p.add_argument("id", nargs="?", metavar="ID")
+    p.add_argument("--all", action="store_true")
+    p = add("audit", cmd_audit, "who read what, when; --verify checks the log is intact")
+    p.add_argument("--verify", action="store_true")
+    p.add_argument("--client")
+    p.add_argument("--tool")
+    p.add_argument("--since", metavar="DATE")
+    p.add_argument("--json", action="store_true")
     p = add("export", cmd_export, "everything, decrypted, as one FHIR Bundle")
     p.add_argument("--out", required=True, metavar="FILE")
     p = add("forget", cmd_forget, "erase a source (or everything) for good")

@@ -13,14 +13,9 @@ from typing import Any
 import pytest
 
 from healthlocker.connectors import import_paths
-from healthlocker.records._clinical import (
-    age_band,
-    health_summary,
-    list_conditions,
-    list_encounters,
-    list_immunizations,
-    search_records,
-)
+from healthlocker.records._clinical import list_conditions, list_encounters, list_immunizations
+from healthlocker.records._search import search_records
+from healthlocker.records._summary import age_band, health_summary
 from healthlocker.store import Vault, clinical_date
 from helpers import SAMPLES, load_json
 

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from healthlocker.records._coverage import PlanOption, explain_coverage, mask_id
+from healthlocker.records import PlanOption, explain_coverage
+from healthlocker.records._policies import mask_id
 from healthlocker.store import StoredResource, Vault, clinical_date
 from helpers import SAMPLES, load_json
 

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from healthlocker.connectors import import_paths
-from healthlocker.records._meds import dosage_words, get_meds, ref_id
+from healthlocker.records._common import ref_id
+from healthlocker.records._dosage import dosage_words
+from healthlocker.records._meds import get_meds
 from healthlocker.store import Vault
 from helpers import SAMPLES, load_json
 

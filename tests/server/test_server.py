@@ -46,7 +46,7 @@ async def client(request: pytest.FixtureRequest, loaded_vault: Vault) -> AsyncIt
 @pytest.mark.anyio
 @pytest.mark.parametrize(("mode", "version"), ERAS)
 async def test_both_eras_list_and_call(loaded_vault: Vault, mode: str, version: str) -> None:
-    server = build_server(loaded_vault)
+    server = build_server(loaded_vault, gate=OpenGate())
     async with Client(server, mode=mode) as c:
         assert c.protocol_version == version
         tools = {t.name: t for t in (await c.list_tools()).tools}

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from mcp import Client, StdioServerParameters
+from mcp.types import Implementation
 
 from helpers import PASSPHRASE, ROOT, SAMPLES, run_cli
 
@@ -23,6 +24,8 @@ def served_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("served") / "vault"
     assert run_cli("init", home=home).returncode == 0
     assert run_cli("import", str(SAMPLES / "synthea"), home=home).returncode == 0
+    for client in ("stdio-test", "inspector"):
+        assert run_cli("grant", "all", "--client", client, home=home).returncode == 0
     return home
 
 
@@ -37,7 +40,8 @@ async def test_stdio_session(served_home: Path, mode: str, version: str) -> None
     params = StdioServerParameters(
         command=sys.executable, args=["-m", "healthlocker.cli", "serve"], env=_env(served_home)
     )
-    async with Client(params, mode=mode) as client:
+    info = Implementation(name="stdio-test", version="1")
+    async with Client(params, mode=mode, client_info=info) as client:
         assert client.protocol_version == version
         names = {t.name for t in (await client.list_tools()).tools}
         assert {"list_labs", "get_meds", "explain_coverage", "summarize_trends"} <= names
@@ -53,7 +57,9 @@ async def test_wrong_passphrase_is_a_clear_tool_error(served_home: Path) -> None
         args=["-m", "healthlocker.cli", "serve"],
         env=_env(served_home, "wrong"),
     )
-    async with Client(params, mode="legacy") as client:
+    async with Client(
+        params, mode="legacy", client_info=Implementation(name="stdio-test", version="1")
+    ) as client:
         assert (await client.list_tools()).tools
         result = await client.call_tool("get_meds", {})
         assert result.is_error
@@ -64,7 +70,18 @@ def _inspector(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     node = next(NODE_TOOLS.glob("node-linux-*/bin/node"))
     cli = NODE_TOOLS / "@modelcontextprotocol" / "inspector" / "cli" / "build" / "cli.js"
     return subprocess.run(
-        [str(node), str(cli), "--cli", sys.executable, "-m", "healthlocker.cli", "serve", *args],
+        [
+            str(node),
+            str(cli),
+            "--cli",
+            sys.executable,
+            "-m",
+            "healthlocker.cli",
+            "serve",
+            "--client",
+            "inspector",
+            *args,
+        ],
         capture_output=True,
         text=True,
         timeout=120,

@@ -70,8 +70,17 @@ def _load_json(data: bytes, where: str, hook: Callable[[dict[str, Any]], Any] | 
         raise LimitError("JSON nested too deeply", where=where) from None
 
 
-def read_json(path: Path, progress: Progress | None = None) -> Iterator[Item]:
-    """A Bundle or a single resource in one JSON document."""
+def _changed(where: str) -> ParseError:
+    return ParseError("the file changed while it was being imported; import it again", where=where)
+
+
+def read_json(
+    path: Path, progress: Progress | None = None, expect: bytes | None = None
+) -> Iterator[Item]:
+    """A Bundle or a single resource in one JSON document.
+
+    With *expect*, the bytes read must have that SHA-256 (the digest of what was validated).
+    """
     where = str(path)
     size = path.stat().st_size
     if size == 0:
@@ -83,6 +92,8 @@ def read_json(path: Path, progress: Progress | None = None) -> Iterator[Item]:
             where=where,
         )
     data = path.read_bytes()
+    if expect is not None and hashlib.sha256(data).digest() != expect:
+        raise _changed(where)
     urn_refs: list[dict[str, Any]] = []
 
     def hook(obj: dict[str, Any]) -> dict[str, Any]:
@@ -143,21 +154,33 @@ def _bundle_items(
         yield place, _with_id(resource)
 
 
-def read_ndjson(path: Path, progress: Progress | None = None) -> Iterator[Item]:
-    """NDJSON (FHIR bulk data): one resource per line, streamed."""
+def read_ndjson(
+    path: Path, progress: Progress | None = None, expect: bytes | None = None
+) -> Iterator[Item]:
+    """NDJSON (FHIR bulk data): one resource per line, streamed.
+
+    With *expect*, the bytes read must hash to it; checked at the end, so a batch that read a
+    changed file fails (and is rolled back) rather than storing what was never validated.
+    """
     where = str(path)
     if path.stat().st_size == 0:
         raise ParseError("the file is empty", where=where)
+    digest = hashlib.sha256()
     with path.open("rb") as f:
-        yield from _ndjson_lines(f, where, progress)
+        yield from _ndjson_lines(f, where, progress, digest)
+    if expect is not None and digest.digest() != expect:
+        raise _changed(where)
 
 
-def _ndjson_lines(f: BinaryIO, where: str, progress: Progress | None) -> Iterator[Item]:
+def _ndjson_lines(
+    f: BinaryIO, where: str, progress: Progress | None, digest: Any
+) -> Iterator[Item]:
     seen = 0
     for lineno in range(1, 1 << 62):
         line = f.readline(MAX_LINE_BYTES + 1)
         if not line:
             break
+        digest.update(line)
         if progress:
             progress(len(line))
         if len(line) > MAX_LINE_BYTES:

@@ -8,7 +8,7 @@ per call, whatever its outcome. The server calls nothing else; consent and audit
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
 Outcome = Literal["allowed", "declined", "refused", "failed"]
@@ -38,13 +38,18 @@ class AuditEvent:
 class Gate(Protocol):
     def decide(self, *, client: str, tool: str, arguments: dict[str, Any]) -> Decision: ...
 
-    def record(self, event: AuditEvent) -> None: ...
+    def grant(
+        self, *, client: str, tool: str, duration: timedelta | None, window: str
+    ) -> Decision: ...
+
+    def record(self, event: AuditEvent, sources: list[str] | None = None) -> None: ...
 
 
 class OpenGate:
     """Allows every call over all records and keeps the audit events in memory.
 
-    The stand-in until grants exist: the tool path is already the gated, audited one.
+    For embedding the tools as a library, and for tests of the tool path itself; the server
+    uses :class:`~healthlocker.consent.ConsentGate` unless told otherwise.
     """
 
     def __init__(self) -> None:
@@ -53,5 +58,8 @@ class OpenGate:
     def decide(self, *, client: str, tool: str, arguments: dict[str, Any]) -> Decision:
         return Decision(allowed=True)
 
-    def record(self, event: AuditEvent) -> None:
+    def grant(self, *, client: str, tool: str, duration: timedelta | None, window: str) -> Decision:
+        return Decision(allowed=True)
+
+    def record(self, event: AuditEvent, sources: list[str] | None = None) -> None:
         self.events.append(event)

@@ -1,8 +1,94 @@
 """Records: pure functions from stored FHIR resources to the views the tools return.
 
-No ``mcp`` here: every view is usable as a library and testable without a server.
+No ``mcp`` here: every view is usable as a library and testable without a server. Each public
+function takes a ``Reader`` (a ``healthlocker.store.Vault`` is one) and keyword-only arguments,
+and returns a pydantic model whose ``render()`` gives a short plain-text rendering.
 """
 
+from healthlocker.records._clinical import (
+    ConditionItem,
+    ConditionList,
+    EncounterItem,
+    EncounterList,
+    ImmunizationItem,
+    ImmunizationList,
+    list_conditions,
+    list_encounters,
+    list_immunizations,
+)
 from healthlocker.records._common import Reader, RecordText, SourceRef, clean, record_text
+from healthlocker.records._coverage import (
+    ClaimsSummary,
+    ClaimTotals,
+    CoverageView,
+    RecentClaim,
+    TypeTotals,
+    YearTotals,
+    explain_coverage,
+)
+from healthlocker.records._flags import ReferenceRange
+from healthlocker.records._labs import LabResult, LabResults, list_labs
+from healthlocker.records._meds import AllergyItem, MedicationItem, MedicationsView, get_meds
+from healthlocker.records._plans import PlanCopays, PlanEstimate, PlanOption
+from healthlocker.records._policies import CoverageEntry, CoveragePeriod
+from healthlocker.records._search import SearchHit, SearchResults, search_records
+from healthlocker.records._summary import HealthSummary, LabDay, health_summary
+from healthlocker.records._trends import (
+    PreviousPeriod,
+    TrendPoint,
+    TrendStats,
+    TrendView,
+    VitalSign,
+    latest_vitals,
+    summarize_trends,
+)
 
-__all__ = ["Reader", "RecordText", "SourceRef", "clean", "record_text"]
+__all__ = [
+    "AllergyItem",
+    "ClaimTotals",
+    "ClaimsSummary",
+    "ConditionItem",
+    "ConditionList",
+    "CoverageEntry",
+    "CoveragePeriod",
+    "CoverageView",
+    "EncounterItem",
+    "EncounterList",
+    "HealthSummary",
+    "ImmunizationItem",
+    "ImmunizationList",
+    "LabDay",
+    "LabResult",
+    "LabResults",
+    "MedicationItem",
+    "MedicationsView",
+    "PlanCopays",
+    "PlanEstimate",
+    "PlanOption",
+    "PreviousPeriod",
+    "Reader",
+    "RecentClaim",
+    "RecordText",
+    "ReferenceRange",
+    "SearchHit",
+    "SearchResults",
+    "SourceRef",
+    "TrendPoint",
+    "TrendStats",
+    "TrendView",
+    "TypeTotals",
+    "VitalSign",
+    "YearTotals",
+    "clean",
+    "explain_coverage",
+    "get_meds",
+    "health_summary",
+    "latest_vitals",
+    "list_conditions",
+    "list_encounters",
+    "list_immunizations",
+    "list_labs",
+    "record_text",
+    "search_records",
+    "summarize_trends",
+]

@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from healthlocker.records._common import fmt_lab
+
 Flag = Literal["low", "high", "normal", "abnormal", "critical", "unknown"]
 CRITICAL_NOTICE = (
     "This result is in a range where laboratories usually contact a clinician urgently. "
@@ -63,10 +65,10 @@ class Bounds(BaseModel):
     def describe(self) -> str:
         """``70–99``, ``≤ 199`` or ``≥ 60``."""
         if self.low is None:
-            return f"≤ {fmt(self.high)}"
+            return f"≤ {fmt_lab(self.high)}"
         if self.high is None:
-            return f"≥ {fmt(self.low)}"
-        return f"{fmt(self.low)}–{fmt(self.high)}"
+            return f"≥ {fmt_lab(self.low)}"
+        return f"{fmt_lab(self.low)}–{fmt_lab(self.high)}"
 
 
 class CatalogEntry(BaseModel):
@@ -161,13 +163,6 @@ def interpretation_flag(concepts: Any) -> Flag | None:
         if text in _INTERPRETATION_TEXT:
             return _INTERPRETATION_TEXT[text]
     return None
-
-
-def fmt(number: Any) -> str:
-    """A number as people read it: 193.4, 5.5, 0.35, 1200."""
-    if not isinstance(number, int | float):
-        return "?"
-    return f"{number:.0f}" if abs(number) >= 1000 else f"{number:.4g}"
 
 
 class Catalog(BaseModel):

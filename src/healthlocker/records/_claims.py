@@ -1,54 +1,13 @@
 """Claims: an ExplanationOfBenefit (Synthea, CMS Blue Button 2.0, CARIN BB) as plain amounts.
 
-Each adjudication amount (claim-level ``total[]`` and ``adjudication[]``, line-level
-``item[].adjudication[]``, and a few claim-level Blue Button ``benefitBalance[].financial[]``
-figures) falls into one bucket. A category's codings decide, in this order: a Blue Button
-variable in the *override* list (the Blue Button server files these under a generic category
-that does not fit the variable), else the generic category (HL7 ``adjudication`` or CARIN
-``C4BBAdjudication``), else a Blue Button variable in the plain list.
-
-| bucket | generic category | Blue Button variables (``.../resources/variables/<name>``) |
-| --- | --- | --- |
-| billed | ``submitted`` | line_sbmtd_chrg_amt, clm_tot_chrg_amt, rev_cntr_tot_chrg_amt, |
-| | | nch_carr_clm_sbmtd_chrg_amt |
-| drug cost (billed) | ``drugcost`` | tot_rx_cst_amt |
-| allowed | ``eligible`` | line_alowd_chrg_amt, nch_carr_clm_alowd_amt |
-| plan_paid | ``benefit`` | line_nch_pmt_amt, clm_pmt_amt, cvrd_d_plan_pd_amt, |
-| | | ncvrd_plan_pd_amt, rev_cntr_pmt_amt_amt (override; filed as submitted) |
-| plan paid in parts | ``paidtoprovider``, | line_prvdr_pmt_amt, line_bene_pmt_amt, |
-| | ``paidtopatient`` | rev_cntr_prvdr_pmt_amt, rev_cntr_bene_pmt_amt |
-| deductible | ``deductible``, | line_bene_ptb_ddctbl_amt, line_bene_ddctbl_amt, |
-| | ``unallocdeduct`` | rev_cntr_cash_ddctbl_amt, rev_cntr_blood_ddctbl_amt, |
-| | | nch_bene_ip_ddctbl_amt, nch_bene_ptb_ddctbl_amt, |
-| | | nch_bene_blood_ddctbl_lblty_am, carr_clm_cash_ddctbl_apld_amt |
-| coinsurance | ``coinsurance`` | line_coinsrnc_amt, rev_cntr_coinsrnc_wge_adjstd_c, |
-| | | nch_bene_pta_coinsrnc_lblty_amt, nch_bene_ptb_coinsrnc_amt |
-| copay | ``copay`` | — |
-| member liability | ``memberliability`` | — |
-| paid by patient | ``paidbypatient``, | ptnt_pay_amt, rev_cntr_ptnt_rspnsblty_pmt |
-| | ``paidbypatientcash``, | |
-| | ``paidbypatientother`` | |
-| noncovered | ``noncovered`` | rev_cntr_ncvrd_chrg_amt, nch_ip_ncvrd_chrg_amt |
-| not counted | ``priorpayerpaid``, | overrides: rev_cntr_rate_amt (a rate; filed as submitted), |
-| | ``discount``, ``tax``, | line_dme_prchs_price_amt (a price; filed as submitted), |
-| | ``eligpercent`` | line_prmry_alowd_chrg_amt (another payer's allowed amount), |
-| | | rev_cntr_rdcd_coinsrnc_amt (an alternative coinsurance figure), |
-| | | gdc_blw_oopt_amt, gdc_abv_oopt_amt (gross drug cost; filed as |
-| | | coinsurance) |
-
-Generic categories are those of ``http://terminology.hl7.org/CodeSystem/adjudication`` and
-CARIN ``http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBAdjudication``. Item ``detail[]`` and
-``addItem[]`` amounts are not read (they break down or repeat the item amounts).
-
-A claim's amount for a bucket comes from the first level that has it: claim level, then the sum
-of its lines, then the claim-level Blue Button ``benefitBalance`` figures. Then:
-
-- billed = billed, else drug cost;
-- plan_paid = claim-level ``benefit``, else ``payment.amount``, else line ``benefit``, else the
-  parts paid to the provider and to the patient;
-- patient_paid = member liability, else paid by patient (both "reported"), else deductible +
-  coinsurance + copay where any of them is known ("deductible+coinsurance+copay"), else unknown
-  (null, never 0).
+Each adjudication amount falls into one bucket (billed, allowed, plan paid, deductible, …). A
+category's codings decide, in this order: a Blue Button variable in ``_BB_OVERRIDES`` (filed by
+the Blue Button server under a generic category that does not fit it), else the generic category
+(HL7 ``adjudication`` or CARIN ``C4BBAdjudication``, ``_GENERIC``), else a Blue Button variable
+in ``_BB_PLAIN``. A claim's amount for a bucket comes from the first level that has it: claim,
+then the sum of its lines, then Blue Button ``benefitBalance`` figures. The whole mapping, and
+how billed, plan_paid and patient_paid are chosen from the buckets, is in ``docs/coverage.md``
+(keep the two in step).
 """
 
 from __future__ import annotations
@@ -57,7 +16,16 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from healthlocker.records._common import SourceRef, clean, concept_name, day, source_of
+from healthlocker.records._common import (
+    SourceRef,
+    clean,
+    codes_of,
+    concept_name,
+    contained,
+    day,
+    human_name,
+    source_of,
+)
 from healthlocker.store import StoredResource
 
 HL7_ADJUDICATION = "http://terminology.hl7.org/CodeSystem/adjudication"
@@ -204,7 +172,7 @@ class Claim:
 
 
 def bucket_of(category: Any) -> str | None:
-    """The bucket an adjudication category falls in (see the module docstring), or None."""
+    """The bucket an adjudication category falls in (see docs/coverage.md), or None."""
     codings = [c for c in (category or {}).get("coding") or () if isinstance(c, dict)]
     variables = [_variable(c) for c in codings]
     for var in variables:
@@ -311,24 +279,15 @@ def _amounts(eob: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _codes(concept: Any, system: str | None = None) -> set[str]:
-    out = set()
-    for coding in (concept or {}).get("coding") or () if isinstance(concept, dict) else ():
-        wanted = system is None or (isinstance(coding, dict) and coding.get("system") == system)
-        if wanted and isinstance(coding, dict) and coding.get("code"):
-            out.add(str(coding["code"]))
-    return out
-
-
 def claim_type(eob: Mapping[str, Any]) -> str:
     """A plain label for the claim's type: Blue Button's kind, CARIN sub-type, HL7 type."""
-    for code in _codes(eob.get("type"), BB_EOB_TYPE):
+    for code in codes_of(eob.get("type"), BB_EOB_TYPE):
         if code in _BB_TYPES:
             return _BB_TYPES[code]
-    for code in _codes(eob.get("subType")):
+    for code in codes_of(eob.get("subType")):
         if code in _SUBTYPES:
             return _SUBTYPES[code]
-    for code in _codes(eob.get("type"), CLAIM_TYPE):
+    for code in codes_of(eob.get("type"), CLAIM_TYPE):
         if code in _CLAIM_TYPES:
             return _CLAIM_TYPES[code]
     return concept_name(eob.get("type")) or "Other"
@@ -336,18 +295,18 @@ def claim_type(eob: Mapping[str, Any]) -> str:
 
 def care_setting(eob: Mapping[str, Any]) -> tuple[Setting | None, bool]:
     """Which plan copay would apply to this claim, and whether primary care was a guess."""
-    kinds = _codes(eob.get("type"))
+    kinds = codes_of(eob.get("type"))
     places: set[str] = set()
     revenue: set[str] = set()
     for item in eob.get("item") or ():
         if isinstance(item, dict):
-            places |= _codes(item.get("locationCodeableConcept"))
-            revenue |= _codes(item.get("revenue"))
+            places |= codes_of(item.get("locationCodeableConcept"))
+            revenue |= codes_of(item.get("revenue"))
     if kinds & {"PDE", "pharmacy"}:
         return "pharmacy", False
     if kinds & {"DME", "HHA", "HOSPICE", "oral", "vision"}:
         return None, False
-    if kinds & {"INPATIENT", "SNF"} or "inpatient" in _codes(eob.get("subType")):
+    if kinds & {"INPATIENT", "SNF"} or "inpatient" in codes_of(eob.get("subType")):
         return "inpatient", False
     if places & _INPATIENT_POS:
         return "inpatient", False
@@ -361,35 +320,13 @@ def care_setting(eob: Mapping[str, Any]) -> tuple[Setting | None, bool]:
 def _office_setting(eob: Mapping[str, Any]) -> tuple[Setting | None, bool]:
     known: set[str] = set()
     for member in eob.get("careTeam") or ():
-        if isinstance(member, dict) and _codes(member.get("role")) & _CARE_ROLES:
-            known |= _codes(member.get("qualification"))
+        if isinstance(member, dict) and codes_of(member.get("role")) & _CARE_ROLES:
+            known |= codes_of(member.get("qualification"))
     if not known:
         return "primary_care", True
     if known & (_PRIMARY_TAXONOMY | _PRIMARY_SPECIALTY):
         return "primary_care", False
     return "specialist", False
-
-
-def person_name(resource: Mapping[str, Any]) -> str | None:
-    """A display name for an Organization or Practitioner resource."""
-    if resource.get("name") and isinstance(resource["name"], str):
-        return clean(resource["name"])
-    for name in resource.get("name") or ():
-        if isinstance(name, dict):
-            if name.get("text"):
-                return clean(name["text"])
-            parts = [*name.get("prefix", ()), *name.get("given", ()), name.get("family", "")]
-            text = " ".join(str(p) for p in parts if p)
-            if text:
-                return clean(text)
-    return None
-
-
-def _contained(eob: Mapping[str, Any], reference: str) -> dict[str, Any] | None:
-    for res in eob.get("contained") or ():
-        if isinstance(res, dict) and f"#{res.get('id')}" == reference:
-            return res
-    return None
 
 
 def provider_name(eob: Mapping[str, Any], names: Callable[[str], str | None]) -> str | None:
@@ -399,8 +336,8 @@ def provider_name(eob: Mapping[str, Any], names: Callable[[str], str | None]) ->
         return clean(provider["display"])
     ref = str(provider.get("reference") or "")
     if ref.startswith("#"):
-        found = _contained(eob, ref)
-        if found and (name := person_name(found)):
+        found = contained(eob, ref)
+        if found and (name := human_name(found)):
             return name
     elif ref and (name := names(ref)):
         return name

@@ -1,9 +1,13 @@
-"""What every view shares: citations, record text, concept names, and the reader protocol."""
+"""What every view shares: the reader protocol, citations, record text, argument checks,
+record shapes (concepts, dates, references, people) and numbers for reading."""
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,6 +20,11 @@ SNOMED = "http://snomed.info/sct"
 
 RECORD_TEXT_CAP = 500
 LABEL_CAP = 200
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+# Reference data with no clinical date: looked up whatever the consent window.
+_UNDATED = frozenset({"Practitioner", "PractitionerRole", "Organization", "Location", "Medication"})
 
 # Control characters, bidirectional overrides/isolates and zero-width characters: they can hide
 # or reorder text an assistant reads, so they never pass from a record into an answer.
@@ -76,6 +85,58 @@ def source_of(stored: StoredResource) -> SourceRef:
     return SourceRef(resource=stored.ref, origin=stored.source)
 
 
+# --- arguments ------------------------------------------------------------------------------
+
+
+def check_date(value: Any, name: str) -> str | None:
+    """*value* if it is an ISO date (YYYY-MM-DD); ValueError saying so otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, str) and _DATE.match(value):
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            return value
+    raise ValueError(f"{name} must be an ISO date like 2024-01-31, got {str(value)[:40]!r}")
+
+
+def check_span(since: Any, until: Any) -> tuple[str | None, str | None]:
+    """*since* and *until*, checked as ISO dates and in order."""
+    since, until = check_date(since, "since"), check_date(until, "until")
+    if since and until and since > until:
+        raise ValueError(
+            f"since ({since}) is after until ({until}); since must be on or before until"
+        )
+    return since, until
+
+
+def check_count(value: Any, name: str, low: int, high: int) -> int:
+    """*value* if it is a whole number from *low* to *high*; ValueError saying so otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+    return value
+
+
+def check_patient(patient: Any) -> str | None:
+    """``Patient/<id>`` for a Patient id given with or without the prefix."""
+    if patient is None:
+        return None
+    pid = str(patient).strip().removeprefix("Patient/")
+    if not _FHIR_ID.match(pid):
+        raise ValueError("patient must be a Patient id like 'Patient/abc-123' or 'abc-123'")
+    return f"Patient/{pid}"
+
+
+# --- record shapes --------------------------------------------------------------------------
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """*value* when it is a JSON object, else an empty one (records are untrusted shapes)."""
+    return value if isinstance(value, dict) else {}
+
+
 def concept_name(concept: Any) -> str | None:
     """The human name of a CodeableConcept: its text, else its first coding's display."""
     if not isinstance(concept, dict):
@@ -88,6 +149,12 @@ def concept_name(concept: Any) -> str | None:
     return None
 
 
+def names_of(concepts: Any) -> list[str]:
+    """The names of a list of CodeableConcepts."""
+    out = [concept_name(c) for c in concepts or () if isinstance(c, dict)]
+    return [n for n in out if n]
+
+
 def concept_code(concept: Any, system: str) -> str | None:
     if isinstance(concept, dict):
         for coding in concept.get("coding") or ():
@@ -96,9 +163,38 @@ def concept_code(concept: Any, system: str) -> str | None:
     return None
 
 
+def codes_of(concept: Any, system: str | None = None) -> set[str]:
+    """Every code of a CodeableConcept (in *system* only, when given)."""
+    codings = concept.get("coding") if isinstance(concept, dict) else None
+    return {
+        str(c["code"])
+        for c in codings or ()
+        if isinstance(c, dict) and c.get("code") and (system is None or c.get("system") == system)
+    }
+
+
+def status_code(concept: Any) -> str | None:
+    """The first code of a status CodeableConcept (clinicalStatus, verificationStatus)."""
+    codings = concept.get("coding") if isinstance(concept, dict) else None
+    for coding in codings or ():
+        if isinstance(coding, dict) and coding.get("code"):
+            return str(coding["code"])
+    return None
+
+
 def day(value: Any) -> str | None:
     """The date part (YYYY-MM-DD, or shorter if that is all there is) of a FHIR date/dateTime."""
     return str(value)[:10] if value else None
+
+
+def first_day(*values: Any) -> str | None:
+    """The date part of the first dateTime (or Period start/end) among *values*."""
+    for value in values:
+        if isinstance(value, dict):
+            value = value.get("start") or value.get("end")
+        if isinstance(value, str) and value[:1].isdigit():
+            return day(value)
+    return None
 
 
 def later_of(a: str | None, b: str | None) -> str | None:
@@ -108,3 +204,147 @@ def later_of(a: str | None, b: str | None) -> str | None:
     if b is None:
         return a
     return max(a, b)
+
+
+# --- references and people ------------------------------------------------------------------
+
+
+def ref_id(reference: Any, rtype: str) -> str | None:
+    """The id a reference points to when it is to *rtype* (relative, absolute or versioned)."""
+    if isinstance(reference, dict):
+        reference = reference.get("reference")
+    if not isinstance(reference, str):
+        return None
+    parts = reference.split("?")[0].rstrip("/").split("/")
+    if len(parts) >= 4 and parts[-2] == "_history":
+        parts = parts[:-2]
+    if len(parts) >= 2 and parts[-2] == rtype and parts[-1]:
+        return parts[-1]
+    return None
+
+
+def contained(resource: Mapping[str, Any], reference: Any) -> dict[str, Any] | None:
+    """The resource contained in *resource* that a local reference (``#id``) points to."""
+    for res in resource.get("contained") or ():
+        if isinstance(res, dict) and f"#{res.get('id')}" == reference:
+            return res
+    return None
+
+
+def patient_of(resource: Mapping[str, Any]) -> str | None:
+    """``Patient/<id>`` of the person a resource is about, or None."""
+    for key in ("subject", "patient", "beneficiary"):
+        pid = ref_id(resource.get(key), "Patient")
+        if pid:
+            return f"Patient/{pid}"
+    return None
+
+
+def for_patient(stored: list[StoredResource], patient: str | None) -> list[StoredResource]:
+    """The resources about *patient* (``Patient/id``), or all of them when it is None."""
+    return stored if patient is None else [s for s in stored if patient_of(s.resource) == patient]
+
+
+def pick_patient(latest: dict[str | None, str]) -> tuple[str | None, str | None]:
+    """Of *latest* (person → date of their newest data), the most recent one, and a note."""
+    if not latest:
+        return None, None
+    chosen = max(latest, key=lambda k: (latest[k], k or ""))
+    if len(latest) == 1:
+        return chosen, None
+    others = sorted(k or "(no patient reference)" for k in latest if k != chosen)
+    shown = chosen or "the records with no patient reference"
+    return chosen, (
+        f"The vault holds data about {len(latest)} people; showing {shown} (the most recent "
+        "data). Pass patient= to see another: " + ", ".join(others[:10])
+    )
+
+
+def human_name(resource: Mapping[str, Any]) -> str | None:
+    """A clinician's or organization's display name (never used for the patient)."""
+    name = resource.get("name")
+    if isinstance(name, str):
+        return clean(name) or None
+    for entry in name if isinstance(name, list) else ():
+        if isinstance(entry, dict):
+            parts = [*(entry.get("prefix") or ()), *(entry.get("given") or ()), entry.get("family")]
+            text = entry.get("text") or " ".join(str(p) for p in parts if p)
+            if text and (shown := clean(text)):
+                return shown
+    return None
+
+
+class Resolver:
+    """Looks referenced resources up (each type loaded once; dated types within the window)."""
+
+    def __init__(self, reader: Reader, window_start: str | None) -> None:
+        self._reader = reader
+        self._window_start = window_start
+        self._by_id: dict[str, dict[str, dict[str, Any]]] = {}
+
+    def get(self, reference: Any, rtype: str) -> dict[str, Any] | None:
+        rid = ref_id(reference, rtype)
+        if rid is None:
+            return None
+        if rtype not in self._by_id:
+            since = None if rtype in _UNDATED else self._window_start
+            stored = self._reader.resources(rtype, since=since)
+            self._by_id[rtype] = {s.id: s.resource for s in stored}
+        return self._by_id[rtype].get(rid)
+
+    def name(self, reference: Any, *types: str) -> str | None:
+        """The display of a reference, else the name of the resource it points to."""
+        if not isinstance(reference, dict):
+            return None
+        if reference.get("display"):
+            return clean(reference["display"])
+        for rtype in types:
+            target = self.get(reference, rtype)
+            if target is not None:
+                return human_name(target) or concept_name(target.get("code"))
+        return None
+
+    def party(self, reference: str) -> str | None:
+        """The name of the stored Practitioner or Organization *reference* points to."""
+        return self.name({"reference": reference}, "Practitioner", "Organization")
+
+
+# --- text for reading (render text; structured content keeps full values) ------------------
+
+
+def bullets(header: str, items: Iterable[str], more: int) -> str:
+    """*header*, then one "- item" line each, then "… and N more" when *more* > 0."""
+    out = [header, *(f"- {i}" for i in items)]
+    if more > 0:
+        out.append(f"… and {more} more")
+    return "\n".join(out)
+
+
+def fmt_number(value: float | None, digits: int = 3) -> str:
+    """A measured value to read: *digits* significant digits, but every digit before the point
+    kept, thousands grouped (174.8219 → 175, 86.686 → 86.7, 0.012345 → 0.0123, 8123.4 → 8,123).
+    """
+    if value is None:
+        return "?"
+    if not math.isfinite(value) or value == 0:
+        return "0" if value == 0 else str(value)
+    before_point = math.floor(math.log10(abs(value))) + 1
+    text = f"{value:,.{max(digits - before_point, 0)}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def fmt_lab(number: Any) -> str:
+    """A lab value or range bound as the lab gave it, to 4 significant digits: 193.4, 5.5, 0.35,
+    1200."""
+    if not isinstance(number, int | float):
+        return "?"
+    return f"{number:.0f}" if abs(number) >= 1000 else f"{number:.4g}"
+
+
+def fmt_money(value: float, currency: str | None) -> str:
+    """An amount with 2 decimals and grouped thousands: $1,234.50, or 1,234.50 EUR."""
+    if currency in (None, "USD"):
+        return f"{'-' if value < 0 else ''}${abs(value):,.2f}"
+    return f"{value:,.2f} {currency}"

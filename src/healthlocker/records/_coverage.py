@@ -2,7 +2,7 @@
 
 Coverage comes from stored Coverage resources (Blue Button) and from Coverage resources
 contained in claims (Synthea); claims are ExplanationOfBenefit resources, read as in
-``_claims`` (whose docstring holds the amount mapping). With ``plans``, each plan's yearly cost
+``_claims`` (the amount mapping is in ``docs/coverage.md``). With ``plans``, each plan's yearly cost
 is estimated from the person's own claims, as in ``_plans``.
 
 ``since``/``until`` select claims by date. ``window_start`` (the consent window) hides claims
@@ -11,10 +11,8 @@ and stored Coverage dated before it, and Coverage without a period.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from datetime import date
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -22,48 +20,24 @@ from pydantic import BaseModel, Field
 from healthlocker.records._claims import Claim, parse_claim
 from healthlocker.records._common import (
     Reader,
+    Resolver,
     SourceRef,
+    check_count,
+    check_date,
+    check_patient,
+    check_span,
     clean,
+    contained,
+    fmt_money,
+    for_patient,
     later_of,
 )
-from healthlocker.records._plans import (
-    PlanCopays,
-    PlanEstimate,
-    PlanOption,
-    compare_plans,
-    fmt_money,
-    parse_plans,
-)
-from healthlocker.records._policies import (
-    CoverageEntry,
-    CoveragePeriod,
-    Names,
-    belongs,
-    coverage_entries,
-    mask_id,
-)
+from healthlocker.records._plans import PlanEstimate, PlanOption, compare_plans, parse_plans
+from healthlocker.records._policies import CoverageEntry, CoveragePeriod, coverage_entries
 from healthlocker.store import StoredResource
-
-__all__ = [
-    "ClaimTotals",
-    "ClaimsSummary",
-    "CoverageEntry",
-    "CoveragePeriod",
-    "CoverageView",
-    "PlanCopays",
-    "PlanEstimate",
-    "PlanOption",
-    "RecentClaim",
-    "TypeTotals",
-    "YearTotals",
-    "explain_coverage",
-    "mask_id",
-]
 
 MAX_RECENT = 100
 QUESTION_CAP = 500
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _AMOUNTS = ("billed", "allowed", "plan_paid", "patient_paid")
 _SKIPPED_STATUS = {"entered-in-error", "cancelled"}
 
@@ -184,19 +158,18 @@ def explain_coverage(
     """
     _check_args(since, until, window_start, recent, question)
     options = parse_plans(plans)
-    wanted = _patient_ref(patient)
+    wanted = check_patient(patient)
     claim_since = later_of(since, window_start)
-    stored = reader.resources("ExplanationOfBenefit", since=claim_since, until=until)
-    stored = [s for s in stored if belongs(s.resource, "patient", wanted)]
+    eobs = reader.resources("ExplanationOfBenefit", since=claim_since, until=until)
+    stored = for_patient(eobs, wanted)
     notes: list[str] = []
-    names = Names(reader)
-    claims, contained = _read_claims(stored, names, notes)
+    names = Resolver(reader, window_start).party
+    claims, inline = _read_claims(stored, names, notes)
     currency = _currency(claims, notes)
     claims = [c for c in claims if c.currency in (None, currency)]
-    contained = {k: v for k, v in contained.items() if v[1].currency in (None, currency)}
-    coverage, labels = coverage_entries(reader, names, window_start, wanted, claims, contained)
-    sent = reader.resources("Claim", since=claim_since, until=until)
-    sent = [s for s in sent if belongs(s.resource, "patient", wanted)]
+    inline = {k: v for k, v in inline.items() if v[1].currency in (None, currency)}
+    coverage, labels = coverage_entries(reader, names, window_start, wanted, claims, inline)
+    sent = for_patient(reader.resources("Claim", since=claim_since, until=until), wanted)
     _claim_notes(claims, stored, sent, notes)
     estimates = compare_plans(options, claims, currency) if options else []
     ordered = sorted(claims, key=lambda c: (c.date or "", c.source.resource), reverse=True)
@@ -212,42 +185,19 @@ def explain_coverage(
     )
 
 
-def _patient_ref(patient: Any) -> str | None:
-    if patient is None:
-        return None
-    pid = str(patient).strip().removeprefix("Patient/")
-    if not _FHIR_ID.match(pid):
-        raise ValueError("patient must be a Patient id like 'Patient/abc-123' or 'abc-123'")
-    return f"Patient/{pid}"
-
-
 def _check_args(since: Any, until: Any, window_start: Any, recent: Any, question: Any) -> None:
-    for name, value in (("since", since), ("until", until), ("window_start", window_start)):
-        _check_date(name, value)
-    if since and until and since > until:
-        raise ValueError(f"since ({since}) is after until ({until}); give since <= until")
-    if isinstance(recent, bool) or not isinstance(recent, int) or not 0 <= recent <= MAX_RECENT:
-        raise ValueError(f"recent must be a whole number from 0 to {MAX_RECENT}, got {recent!r}")
+    check_span(since, until)
+    check_date(window_start, "window_start")
+    check_count(recent, "recent", 0, MAX_RECENT)
     if question is not None and not isinstance(question, str):
         raise ValueError("question must be text, e.g. 'What did I pay for my hospital stay?'")
 
 
-def _check_date(name: str, value: Any) -> None:
-    if value is None:
-        return
-    try:
-        if not isinstance(value, str) or not _DATE.match(value):
-            raise ValueError
-        date.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{name} must be an ISO date like 2024-01-31, got {value!r}") from None
-
-
 def _read_claims(
-    stored: list[StoredResource], names: Names, notes: list[str]
+    stored: list[StoredResource], names: Callable[[str], str | None], notes: list[str]
 ) -> tuple[list[Claim], dict[str, tuple[dict[str, Any], Claim]]]:
     """Claims, and per claim with a contained Coverage: that Coverage."""
-    claims, contained = [], {}
+    claims, inline = [], {}
     skipped = 0
     for item in stored:
         if item.resource.get("status") in _SKIPPED_STATUS:
@@ -255,13 +205,13 @@ def _read_claims(
             continue
         claim = parse_claim(item, names)
         claims.append(claim)
-        ref = claim.coverage_ref or ""
-        for res in item.resource.get("contained") or ():
-            if ref.startswith("#") and isinstance(res, dict) and f"#{res.get('id')}" == ref:
-                contained[item.ref] = (res, claim)
+        if (claim.coverage_ref or "").startswith("#") and (
+            res := contained(item.resource, claim.coverage_ref)
+        ):
+            inline[item.ref] = (res, claim)
     if skipped:
         notes.append(f"{skipped} cancelled or entered-in-error claim(s) are left out.")
-    return claims, contained
+    return claims, inline
 
 
 def _currency(claims: list[Claim], notes: list[str]) -> str | None:

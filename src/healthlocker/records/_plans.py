@@ -11,7 +11,7 @@ the out-of-pocket maximum. Yearly cost = premium × 12 + that share.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from healthlocker.records._claims import Claim, Setting
-from healthlocker.records._common import clean
+from healthlocker.records._common import clean, fmt_money
 
 MAX_PLANS = 10
 _MONEY_CAP = 10_000_000.0
@@ -226,46 +226,19 @@ def _usage_notes(usage: Usage, chosen: list[Claim], unpriced: int) -> None:
     )
 
 
-def fmt_money(value: float, currency: str | None) -> str:
-    if currency in (None, "USD"):
-        return f"{'-' if value < 0 else ''}${abs(value):,.2f}"
-    return f"{value:,.2f} {currency}"
-
-
 def _fmt_count(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 def estimate(plan: PlanOption, usage: Usage, currency: str | None) -> PlanEstimate:
+    """One plan's yearly cost for *usage*, with each step of the arithmetic in words."""
+
     def m(value: float) -> str:
         return fmt_money(value, currency)
 
     steps = [f"Premiums: {m(plan.premium)} a month × 12 = {m(plan.premium * 12)}"]
-    copays = shared = 0.0
-    for setting, words in _SETTING_WORDS.items():
-        copay = getattr(plan.copays, setting)
-        mine = [(a, w) for a, s, w in usage.items if s == setting]
-        if copay is None or not mine:
-            continue
-        paid = sum(min(copay, max(a, 0.0)) * w for a, w in mine)
-        count = sum(w for _, w in mine)
-        lower = " (or the claim's cost, when lower)" if any(a < copay for a, _ in mine) else ""
-        steps.append(
-            f"Copays, {words}: {_fmt_count(count)} claim(s) × {m(copay)}{lower} = {m(paid)}"
-        )
-        copays += paid
-    for amount, kind, weight in usage.items:
-        if kind is None or getattr(plan.copays, kind) is None:
-            shared += amount * weight
-    deductible = min(max(shared, 0.0), plan.deductible)
-    coinsurance = max(shared - plan.deductible, 0.0) * plan.rate
-    steps.append(f"Care that goes to the deductible and coinsurance: {m(shared)}")
-    steps.append(f"Deductible: you pay the first {m(plan.deductible)} of it = {m(deductible)}")
-    if shared > plan.deductible:
-        steps.append(
-            f"Coinsurance: {plan.rate * 100:g}% of the remaining "
-            f"{m(shared - plan.deductible)} = {m(coinsurance)}"
-        )
+    copays = _copays(plan, usage, m, steps)
+    deductible, coinsurance = _deductible_and_coinsurance(plan, usage, m, steps)
     share = copays + deductible + coinsurance
     steps.append(f"Your share: {m(copays)} + {m(deductible)} + {m(coinsurance)} = {m(share)}")
     capped = share if plan.out_of_pocket_max is None else min(share, plan.out_of_pocket_max)
@@ -288,6 +261,44 @@ def estimate(plan: PlanOption, usage: Usage, currency: str | None) -> PlanEstima
         arithmetic=steps,
         assumptions=assumptions,
     )
+
+
+def _copays(plan: PlanOption, usage: Usage, m: Callable[[float], str], steps: list[str]) -> float:
+    """What the plan's copays come to (each at most the claim's cost), a step per kind of care."""
+    copays = 0.0
+    for setting, words in _SETTING_WORDS.items():
+        copay = getattr(plan.copays, setting)
+        mine = [(a, w) for a, s, w in usage.items if s == setting]
+        if copay is None or not mine:
+            continue
+        paid = sum(min(copay, max(a, 0.0)) * w for a, w in mine)
+        count = sum(w for _, w in mine)
+        lower = " (or the claim's cost, when lower)" if any(a < copay for a, _ in mine) else ""
+        steps.append(
+            f"Copays, {words}: {_fmt_count(count)} claim(s) × {m(copay)}{lower} = {m(paid)}"
+        )
+        copays += paid
+    return copays
+
+
+def _deductible_and_coinsurance(
+    plan: PlanOption, usage: Usage, m: Callable[[float], str], steps: list[str]
+) -> tuple[float, float]:
+    """Deductible and coinsurance on the care no copay covers, with their steps."""
+    shared = 0.0
+    for amount, kind, weight in usage.items:
+        if kind is None or getattr(plan.copays, kind) is None:
+            shared += amount * weight
+    deductible = min(max(shared, 0.0), plan.deductible)
+    coinsurance = max(shared - plan.deductible, 0.0) * plan.rate
+    steps.append(f"Care that goes to the deductible and coinsurance: {m(shared)}")
+    steps.append(f"Deductible: you pay the first {m(plan.deductible)} of it = {m(deductible)}")
+    if shared > plan.deductible:
+        steps.append(
+            f"Coinsurance: {plan.rate * 100:g}% of the remaining "
+            f"{m(shared - plan.deductible)} = {m(coinsurance)}"
+        )
+    return deductible, coinsurance
 
 
 def compare_plans(

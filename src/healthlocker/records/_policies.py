@@ -14,8 +14,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from healthlocker.records._claims import Claim, person_name
-from healthlocker.records._common import Reader, SourceRef, clean, concept_name, day, source_of
+from healthlocker.records._claims import Claim
+from healthlocker.records._common import (
+    Reader,
+    SourceRef,
+    clean,
+    concept_name,
+    day,
+    for_patient,
+    source_of,
+)
 
 _COVERAGE_TYPES = {
     "SUBSIDIZ": "Subsidized health program",
@@ -52,33 +60,6 @@ class CoverageEntry(BaseModel):
     member_id: str | None = Field(description="Member id, last characters only (e.g. '…1234')")
     claims: int = Field(description="How many of the claims shown name this coverage")
     source: SourceRef
-
-
-def belongs(resource: Mapping[str, Any], key: str, wanted: str | None) -> bool:
-    """True when no patient is asked for, or *resource*[key] refers to that Patient."""
-    if wanted is None:
-        return True
-    ref = str((resource.get(key) or {}).get("reference") or "")
-    return "/".join(ref.split("?")[0].rstrip("/").split("/")[-2:]) == wanted
-
-
-class Names:
-    """Display names of stored Practitioners and Organizations, read once when first needed."""
-
-    def __init__(self, reader: Reader) -> None:
-        self._reader = reader
-        self._names: dict[str, str] | None = None
-
-    def __call__(self, ref: str) -> str | None:
-        if not ref.startswith(("Practitioner/", "Organization/")):
-            return None
-        if self._names is None:
-            self._names = {}
-            for kind in ("Practitioner", "Organization"):
-                for stored in self._reader.resources(kind):
-                    if name := person_name(stored.resource):
-                        self._names[stored.ref] = name
-        return self._names.get(ref)
 
 
 def mask_id(value: Any) -> str | None:
@@ -151,7 +132,7 @@ def _entry(
 
 def coverage_entries(
     reader: Reader,
-    names: Names,
+    names: Callable[[str], str | None],
     window_start: str | None,
     wanted: str | None,
     claims: list[Claim],
@@ -162,9 +143,7 @@ def coverage_entries(
     entries: list[CoverageEntry] = []
     labels: dict[str, str | None] = {}
     own: dict[str, CoverageEntry] = {}
-    for item in reader.resources("Coverage", since=window_start):
-        if not belongs(item.resource, "beneficiary", wanted):
-            continue
+    for item in for_patient(reader.resources("Coverage", since=window_start), wanted):
         entry = _entry(item.resource, source_of(item), names)
         entry.claims = by_ref.get(item.ref, 0)
         entries.append(entry)

@@ -1,38 +1,6 @@
 """Trends: one measure over time, in day/week/month/year points with summary statistics.
 
-Named metrics and how they are found (LOINC codes on Observations; a wellness importer writes
-its Observations with these codes and units):
-
-==========================  ==========================  ==============  =======================
-metric                      LOINC                       unit (UCUM)     a point is the …
-==========================  ==========================  ==============  =======================
-body_weight                 29463-7, 3141-9             kg              mean of samples
-body_height                 8302-2                      cm              mean of samples
-bmi                         39156-5                     kg/m2           mean of samples
-heart_rate                  8867-4                      /min            mean of samples
-resting_heart_rate          40443-4                     /min            mean of samples
-blood_pressure              85354-9, 55284-4 (panels    mm[Hg]          mean of samples
-                            with components 8480-6
-                            systolic, 8462-4 diastolic;
-                            or those two alone)
-respiratory_rate            9279-1                      /min            mean of samples
-oxygen_saturation           2708-6, 59408-5             %               mean of samples
-body_temperature            8310-5, 8331-1              Cel             mean of samples
-heart_rate_variability      80404-7 (SDNN)              ms              mean of samples
-vo2_max                     94122-9                     mL/min/kg       mean of samples
-steps                       55423-8, 41950-7            {steps}         mean of daily totals
-active_energy               41981-2                     kcal            mean of daily totals
-calories_in                 9052-2                      kcal            mean of daily totals
-sleep                       93832-4                     min             mean of daily totals
-workouts                    73985-4, 55411-3            {workouts}      count in the period
-==========================  ==========================  ==============  =======================
-
-Workouts count Observations *and* Procedures carrying one of their codes: one resource per
-workout. Blood pressure points carry systolic in ``value`` and diastolic in ``value2`` (stats
-in ``stats`` and ``stats2``). Values recorded in other units are converted (lb→kg, [in_i]→cm,
-[degF]→Cel, h→min, kJ→kcal, s→ms); samples in units that cannot be converted are left out and
-the notes say how many. Any other metric is a lab: a LOINC code, or part of a test's name as
-recorded (case-insensitive); its unit is the one most of its results use.
+Which metrics there are and how their samples are found and converted: ``_metrics``.
 
 Several people: trends are per person. ``patient`` (a Patient id) chooses whose; without it, and
 with data about several people, the one with the most recent data is shown and the notes say so.
@@ -40,108 +8,35 @@ with data about several people, the one with the most recent data is shown and t
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from healthlocker.records._catalog import CatalogEntry, convert, lookup, normalize_unit, search
-from healthlocker.records._common import Reader, SourceRef, concept_name, later_of, source_of
-from healthlocker.records._meds import as_dict, check_date, check_patient, patient_of, pick_patient
-from healthlocker.store import StoredResource
+from healthlocker.records._common import (
+    Reader,
+    SourceRef,
+    check_date,
+    check_patient,
+    check_span,
+    fmt_number,
+    later_of,
+    patient_of,
+    pick_patient,
+    source_of,
+)
+from healthlocker.records._metrics import METRICS, Metric, Row, fetch, find_metric, in_unit
 
 Granularity = Literal["day", "week", "month", "year"]
 GRANULARITIES: tuple[Granularity, ...] = ("day", "week", "month", "year")
 SOURCES_CAP = 50
-SYSTOLIC, DIASTOLIC = "8480-6", "8462-4"
-_LOINC = re.compile(r"^\d{1,7}-\d$")
 _AGGREGATION = {
     "mean": "mean of the samples in each {g}",
     "sum": "daily totals averaged per {g}",
     "count": "number of records per {g}",
 }
-
-
-@dataclass(frozen=True)
-class Metric:
-    label: str
-    codes: tuple[str, ...]
-    unit: str | None  # None: a lab, whose unit comes from its results
-    kind: Literal["mean", "sum", "count"] = "mean"
-    types: tuple[str, ...] = ("Observation",)
-    name_is: str | None = None  # a lab found by name and recorded without a LOINC code
-    entry: CatalogEntry | None = None  # a lab the catalog knows: its unit and conversions
-
-
-METRICS: dict[str, Metric] = {
-    "body_weight": Metric("Body weight", ("29463-7", "3141-9"), "kg"),
-    "body_height": Metric("Body height", ("8302-2",), "cm"),
-    "bmi": Metric("Body mass index", ("39156-5",), "kg/m2"),
-    "heart_rate": Metric("Heart rate", ("8867-4",), "/min"),
-    "resting_heart_rate": Metric("Resting heart rate", ("40443-4",), "/min"),
-    "blood_pressure": Metric(
-        "Blood pressure", ("85354-9", "55284-4", SYSTOLIC, DIASTOLIC), "mm[Hg]"
-    ),
-    "respiratory_rate": Metric("Respiratory rate", ("9279-1",), "/min"),
-    "oxygen_saturation": Metric("Oxygen saturation", ("2708-6", "59408-5"), "%"),
-    "body_temperature": Metric("Body temperature", ("8310-5", "8331-1"), "Cel"),
-    "heart_rate_variability": Metric("Heart rate variability (SDNN)", ("80404-7",), "ms"),
-    "vo2_max": Metric("VO2 max", ("94122-9",), "mL/min/kg"),
-    "steps": Metric("Steps", ("55423-8", "41950-7"), "{steps}", "sum"),
-    "active_energy": Metric("Active energy burned", ("41981-2",), "kcal", "sum"),
-    "calories_in": Metric("Calories eaten", ("9052-2",), "kcal", "sum"),
-    "sleep": Metric("Sleep", ("93832-4",), "min", "sum"),
-    "workouts": Metric(
-        "Workouts", ("73985-4", "55411-3"), "{workouts}", "count", ("Observation", "Procedure")
-    ),
-}
-_ALIASES = {
-    "weight": "body_weight",
-    "height": "body_height",
-    "body_mass_index": "bmi",
-    "hr": "heart_rate",
-    "pulse": "heart_rate",
-    "resting_hr": "resting_heart_rate",
-    "bp": "blood_pressure",
-    "spo2": "oxygen_saturation",
-    "temperature": "body_temperature",
-    "hrv": "heart_rate_variability",
-    "vo2max": "vo2_max",
-    "step_count": "steps",
-    "calories": "calories_in",
-    "sleep_duration": "sleep",
-    "exercise": "workouts",
-}
-# Per target unit: recorded unit (case-folded UCUM code or common spelling) → (scale, offset).
-_F = (5 / 9, -160 / 9)
-_CONVERT: dict[str, dict[str, tuple[float, float]]] = {
-    "kg": {"kg": (1, 0), "[lb_av]": (0.45359237, 0), "lb": (0.45359237, 0), "g": (0.001, 0)},
-    "cm": {"cm": (1, 0), "[in_i]": (2.54, 0), "in": (2.54, 0), "m": (100, 0), "mm": (0.1, 0)},
-    "Cel": {"cel": (1, 0), "°c": (1, 0), "[degf]": _F, "degf": _F, "°f": _F},
-    "min": {"min": (1, 0), "h": (60, 0), "hr": (60, 0), "s": (1 / 60, 0)},
-    "kcal": {"kcal": (1, 0), "[cal]": (1, 0), "cal": (1, 0), "kj": (1 / 4.184, 0)},
-    "/min": {
-        "/min": (1, 0),
-        "{beats}/min": (1, 0),
-        "beats/min": (1, 0),
-        "bpm": (1, 0),
-        "{breaths}/min": (1, 0),
-        "breaths/min": (1, 0),
-    },
-    "%": {"%": (1, 0)},
-    "mm[Hg]": {"mm[hg]": (1, 0), "mmhg": (1, 0)},
-    "kg/m2": {"kg/m2": (1, 0)},
-    "ms": {"ms": (1, 0), "s": (1000, 0)},
-    "mL/min/kg": {"ml/min/kg": (1, 0), "ml/kg/min": (1, 0), "ml/(kg.min)": (1, 0)},
-    "{steps}": {"{steps}": (1, 0), "steps": (1, 0), "{step}": (1, 0), "1": (1, 0)},
-}
-
-# One sample: (day, value, value2, recorded unit, resource).
-Row = tuple[str, float | None, float | None, str, StoredResource]
 
 
 class TrendPoint(BaseModel):
@@ -194,21 +89,22 @@ class TrendView(BaseModel):
     notes: list[str]
 
     def render(self) -> str:
-        s, unit = self.stats, self.unit or ""
+        s, unit, n = self.stats, self.unit or "", fmt_number
         if not self.points:
             return f"{self.label}: no data" + (f" ({self.notes[-1]})" if self.notes else "")
+        slope = s.slope_per_month
         lines = [
             f"{self.label} ({unit}), {len(self.points)} {self.granularity} points "
             f"{self.points[0].start} → {self.points[-1].start}, {self.aggregation}",
-            f"mean {s.mean}, min {s.min}, max {s.max}, change {s.change}"
-            + (f", {s.slope_per_month} {unit}/month" if s.slope_per_month is not None else ""),
+            f"mean {n(s.mean)}, min {n(s.min)}, max {n(s.max)}, change {n(s.change)}"
+            + (f", {n(slope)} {unit}/month" if slope is not None else ""),
         ]
         if self.stats2 and self.stats2.mean is not None:
             lines.append(
-                f"{self.value2_label}: mean {self.stats2.mean}, change {self.stats2.change}"
+                f"{self.value2_label}: mean {n(self.stats2.mean)}, change {n(self.stats2.change)}"
             )
         if self.previous_period:
-            lines.append(f"previous period mean {self.previous_period.mean}")
+            lines.append(f"previous period mean {n(self.previous_period.mean)}")
         return "\n".join(lines + self.notes[:3])
 
 
@@ -222,180 +118,10 @@ class VitalSign(BaseModel):
     source: SourceRef
 
     def render(self) -> str:
-        both = f"{self.value}/{self.value2}" if self.value2 is not None else f"{self.value}"
+        both = fmt_number(self.value)
+        if self.value2 is not None:  # blood pressure, read in whole mmHg
+            both = f"{fmt_number(self.value, 2)}/{fmt_number(self.value2, 2)}"
         return f"{self.label}: {both} {self.unit or ''} ({self.date})"
-
-
-# --- finding samples ------------------------------------------------------------------------
-
-
-def _named(metric: str) -> str | None:
-    """The named metric *metric* means (by name, alias or one of its LOINC codes), or None."""
-    key = re.sub(r"[\s\-]+", "_", metric.strip().casefold())
-    key = _ALIASES.get(key, key)
-    if key in METRICS:
-        return key
-    return next((k for k, m in METRICS.items() if metric.strip() in m.codes), None)
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _quantity(holder: dict[str, Any]) -> tuple[float | None, str]:
-    q = holder.get("valueQuantity")
-    if isinstance(q, dict):
-        return _number(q.get("value")), str(q.get("code") or q.get("unit") or "")
-    return _number(holder.get("valueInteger")), ""
-
-
-def _minutes(period: Any) -> float | None:
-    try:
-        start = datetime.fromisoformat(period["start"])
-        return (datetime.fromisoformat(period["end"]) - start).total_seconds() / 60
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def _codes(concept: Any) -> set[str]:
-    codings = concept.get("coding") if isinstance(concept, dict) else None
-    return {str(c.get("code")) for c in codings or () if isinstance(c, dict)}
-
-
-def _sample(stored: StoredResource, m: Metric) -> Row | None:
-    r = stored.resource
-    # The store's clinical date, read directly in the common case (it is the first choice).
-    when = r.get("effectiveDateTime")
-    when = when if isinstance(when, str) else stored.date
-    if not when or len(when) < 10:
-        return None
-    if m.kind == "count":
-        return when[:10], 1.0, None, "", stored
-    if m.unit == "mm[Hg]":
-        parts = {c: _quantity(x) for x in r.get("component") or () for c in _codes(x.get("code"))}
-        codes = _codes(r.get("code"))
-        parts.update({c: _quantity(r) for c in codes & {SYSTOLIC, DIASTOLIC}})
-        sys_v, unit = parts.get(SYSTOLIC, (None, ""))
-        if sys_v is None and parts.get(DIASTOLIC, (None,))[0] is None:
-            return None
-        return when[:10], sys_v, parts.get(DIASTOLIC, (None, ""))[0], unit, stored
-    value, unit = _quantity(r)
-    if value is None and m.unit == "min" and isinstance(r.get("effectivePeriod"), dict):
-        value, unit = _minutes(r["effectivePeriod"]), "min"
-    return None if value is None else (when[:10], value, None, unit, stored)
-
-
-def _fetch(reader: Reader, m: Metric, since: str | None, until: str | None) -> list[Row]:
-    terms = [f"code||{c}" for c in m.codes]
-    rows = []
-    for rtype in m.types:
-        for stored in reader.resources(rtype, terms=terms, since=since, until=until):
-            if (
-                m.name_is
-                and (concept_name(stored.resource.get("code")) or "").casefold() != m.name_is
-            ):
-                continue
-            if (row := _sample(stored, m)) is not None:
-                rows.append(row)
-    return rows
-
-
-def _has_data(reader: Reader, codes: tuple[str, ...], window_start: str | None) -> bool:
-    terms = [f"code||{c}" for c in codes]
-    return bool(reader.resources("Observation", terms=terms, since=window_start))
-
-
-def _from_catalog(entry: CatalogEntry) -> Metric:
-    return Metric(entry.name, entry.codes, entry.unit, entry=entry)
-
-
-def _lab(reader: Reader, metric: str, window_start: str | None) -> tuple[Metric, list[str]]:
-    """A lab by LOINC code or part of its name (the catalog's names first, then the names
-    recorded); ValueError when nothing matches."""
-    text = metric.strip()
-    if _LOINC.match(text):
-        entry = lookup(text)
-        return (_from_catalog(entry) if entry else Metric(text, (text,), None)), []
-    known = search(text)
-    with_data = [e for e in known if _has_data(reader, e.codes, window_start)]
-    if with_data:
-        return _from_catalog(with_data[0]), _also(text, known, with_data[0])
-    found = _recorded(reader, text.casefold(), window_start)
-    if found is not None:
-        return found
-    if known:
-        return _from_catalog(known[0]), _also(text, known, known[0])
-    raise ValueError(
-        f"no such metric {text[:60]!r}: not a known metric, a LOINC code (like 2345-7) or the "
-        f"name of a recorded test; known metrics: {', '.join(METRICS)}"
-    )
-
-
-def _also(text: str, known: list[CatalogEntry], chosen: CatalogEntry) -> list[str]:
-    others = [e.name for e in known if e is not chosen][:5]
-    return [f"{text!r} also matches: {', '.join(others)}"] if others else []
-
-
-def _recorded(
-    reader: Reader, needle: str, window_start: str | None
-) -> tuple[Metric, list[str]] | None:
-    """The recorded test whose name contains *needle*: an exact name first, else the commonest."""
-    groups: dict[tuple[str | None, str], list[str]] = {}
-    for stored in reader.resources("Observation", since=window_start):
-        code = as_dict(stored.resource.get("code"))
-        texts = [code.get("text"), *(as_dict(c).get("display") for c in code.get("coding") or ())]
-        if any(isinstance(t, str) and needle in t.casefold() for t in texts):
-            name = concept_name(code) or needle
-            loinc = next((c for c in sorted(_codes(code)) if _LOINC.match(c)), None)
-            groups.setdefault((loinc, "" if loinc else name.casefold()), []).append(name)
-    if not groups:
-        return None
-
-    def rank(item: tuple[tuple[str | None, str], list[str]]) -> tuple[bool, int]:
-        return needle in {n.casefold() for n in item[1]}, len(item[1])
-
-    (loinc, bare), names = max(groups.items(), key=rank)
-    others = sorted({n[0] for k, n in groups.items() if k != (loinc, bare)})
-    notes = [f"{needle!r} also matches: {', '.join(others[:5])}"] if others else []
-    return Metric(names[0], (loinc,) if loinc else (), None, name_is=bare or None), notes
-
-
-def _factor(unit: str, target: str, m: Metric) -> tuple[float, float] | None:
-    """(scale, offset) taking *unit* to *target*, or None when they do not convert."""
-    if not unit or unit == target:  # a sample with no unit is read in the metric's unit
-        return 1.0, 0.0
-    if m.entry is not None:
-        scale = convert(1.0, unit, m.entry)
-        return None if scale is None else (scale, 0.0)
-    if target in _CONVERT:
-        return _CONVERT[target].get(unit.casefold())
-    return (1.0, 0.0) if normalize_unit(unit) == normalize_unit(target) else None
-
-
-def _units(rows: list[Row], target: str | None, m: Metric) -> tuple[list[Row], list[str]]:
-    """Rows converted to *target*; those that cannot be are left out and counted in a note."""
-    if m.kind == "count" or target is None:
-        return rows, []
-    factors: dict[str, tuple[float, float] | None] = {}
-    out, dropped = [], Counter[str]()
-    for row in rows:
-        unit = row[3]
-        if unit not in factors:
-            factors[unit] = _factor(unit, target, m)
-        factor = factors[unit]
-        if factor is None:
-            dropped[unit] += 1
-            continue
-        if factor != (1.0, 0.0):
-            (scale, offset), (d, v, v2, _unit, stored) = factor, row
-            v = None if v is None else v * scale + offset
-            row = (d, v, None if v2 is None else v2 * scale + offset, target, stored)
-        out.append(row)
-    notes = [
-        f"Left out {n} sample(s) recorded in {u!r}, which does not convert to {target!r}"
-        for u, n in dropped.items()
-    ]
-    return out, notes
 
 
 # --- points and statistics ------------------------------------------------------------------
@@ -521,8 +247,8 @@ def _previous(
     if window_start and start < window_start:
         start = window_start
         notes.append(f"The previous period is cut short at the data window ({window_start})")
-    rows = [r for r in _fetch(reader, m, start, last) if patient_of(r[4].resource) == person]
-    rows, _ = _units(rows, unit, m)
+    rows = [r for r in fetch(reader, m, start, last) if patient_of(r[4].resource) == person]
+    rows, _ = in_unit(rows, unit, m)
     points = _points(rows, m, granularity)
     if not points:
         return None, []
@@ -545,9 +271,7 @@ def _check(
             "metric must be a metric name (e.g. steps, body_weight), a LOINC code "
             "or part of a lab test's name"
         )
-    since, until = check_date(since, "since"), check_date(until, "until")
-    if since and until and since > until:
-        raise ValueError("since must be on or before until")
+    since, until = check_span(since, until)
     if granularity is not None and granularity not in GRANULARITIES:
         raise ValueError(f"granularity must be one of {', '.join(GRANULARITIES)} (or left out)")
     return since, until
@@ -575,27 +299,20 @@ def summarize_trends(
     window_start = check_date(window_start, "window_start")
     who = check_patient(patient)
     since = later_of(since, window_start) if since else None
-    key = _named(metric)
-    m, notes = (METRICS[key], []) if key else _lab(reader, metric, window_start)
-    rows, person, picked = _person(_fetch(reader, m, since or window_start, until), who)
+    key, m, notes = find_metric(reader, metric, window_start)
+    rows, person, picked = _person(fetch(reader, m, since or window_start, until), who)
     unit = m.unit or (Counter(r[3] for r in rows).most_common(1)[0][0] if rows else None)
-    rows, dropped = _units(rows, unit, m)
+    rows, dropped = in_unit(rows, unit, m)
     first, last = (min(r[0] for r in rows), max(r[0] for r in rows)) if rows else (None, None)
     start, end = since or first, until or last
     chosen: Granularity = granularity or (_choose(start, end) if start and end else "day")  # type: ignore[assignment]
     points = _points(rows, m, chosen)
     stats = _stats([p.value for p in points], [p.start for p in points])
-    pairs = [(p.value2, p.start) for p in points if p.value2 is not None]
     previous, previous_notes = None, list[str]()
     if since:
         current = (since, end or since, chosen, person, unit)
         previous, previous_notes = _previous(reader, m, current, window_start, stats.mean)
-    newest = sorted(rows, key=lambda r: r[0], reverse=True)
-    used = list({r[4].ref: r[4] for r in newest}.values())
-    if m.kind == "sum" and chosen != "day":
-        notes.append(f"{m.label}: daily totals averaged per {chosen}")
-    if not rows:
-        notes.append(f"No {m.label.lower()} data in this period")
+    used = list({r[4].ref: r[4] for r in sorted(rows, key=lambda r: r[0], reverse=True)}.values())
     return TrendView(
         metric=key or m.label,
         label=m.label,
@@ -609,25 +326,42 @@ def summarize_trends(
         points=points,
         value2_label="diastolic" if key == "blood_pressure" else None,
         stats=stats,
-        stats2=_stats(*map(list, zip(*pairs, strict=True))) if pairs else None,
+        stats2=_stats2(points),
         previous_period=previous,
         sources=[source_of(s) for s in used[:SOURCES_CAP]],
         source_count=len(used),
-        notes=picked + notes + dropped + previous_notes,
+        notes=picked + notes + _caveats(m, chosen, bool(rows)) + dropped + previous_notes,
     )
+
+
+def _stats2(points: list[TrendPoint]) -> TrendStats | None:
+    """Statistics of the points' second values (diastolic), if any."""
+    pairs = [(p.value2, p.start) for p in points if p.value2 is not None]
+    return _stats([v for v, _ in pairs], [s for _, s in pairs]) if pairs else None
+
+
+def _caveats(m: Metric, granularity: Granularity, has_rows: bool) -> list[str]:
+    notes = []
+    if m.kind == "sum" and granularity != "day":
+        notes.append(f"{m.label}: daily totals averaged per {granularity}")
+    if not has_rows:
+        notes.append(f"No {m.label.lower()} data in this period")
+    return notes
 
 
 def latest_vitals(
     reader: Reader, *, patient: str | None = None, window_start: str | None = None
 ) -> list[VitalSign]:
     """The latest weight, blood pressure, BMI and heart rate of a person, where recorded."""
+    window_start = check_date(window_start, "window_start")
+    patient = check_patient(patient)
     out = []
     for key in ("body_weight", "blood_pressure", "bmi", "heart_rate"):
         m = METRICS[key]
-        rows = [r for r in _fetch(reader, m, window_start, None) if r[1] is not None]
+        rows = [r for r in fetch(reader, m, window_start, None) if r[1] is not None]
         if patient is not None:
             rows = [r for r in rows if patient_of(r[4].resource) == patient]
-        rows, _ = _units(rows, m.unit, m)
+        rows, _ = in_unit(rows, m.unit, m)
         if rows:
             d, v, v2, _unit, stored = max(rows, key=lambda r: r[4].date or "")
             out.append(

@@ -9,10 +9,11 @@ from mcp.server.mcpserver.exceptions import ResourceError
 from pydantic import Field
 
 from healthlocker import __version__
-from healthlocker.consent import Gate, OpenGate
+from healthlocker.consent import ConsentGate, Gate
 from healthlocker.errors import HealthLockerError
-from healthlocker.server._state import ServerState, VaultOpener
-from healthlocker.server._tools import client_of, register_tools
+from healthlocker.server._consent import client_of
+from healthlocker.server._state import GateFactory, ServerState, VaultOpener
+from healthlocker.server._tools import register_tools
 from healthlocker.store import Vault
 
 INSTRUCTIONS = """\
@@ -29,12 +30,17 @@ over which period of records; a refusal is their choice, not an error to work ar
 def build_server(
     vault: Vault | VaultOpener,
     *,
-    gate: Gate | None = None,
+    gate: Gate | GateFactory | None = None,
     client: str | None = None,
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "WARNING",
 ) -> MCPServer:
-    """The MCP server over one vault (or a callable that opens it, in the background)."""
-    state = ServerState(vault, gate or OpenGate(), client)
+    """The MCP server over one vault (or a callable that opens it, in the background).
+
+    Every tool call passes *gate*: by default the vault's grants and audit log
+    (:class:`~healthlocker.consent.ConsentGate`), asking the person through MCP elicitation
+    when no grant covers a call.
+    """
+    state = ServerState(vault, gate or ConsentGate, client)
     server = MCPServer(
         "healthlocker",
         title="healthlocker",
@@ -50,8 +56,7 @@ def build_server(
 
 
 def _register_prompts(server: MCPServer, state: ServerState) -> None:
-    from healthlocker.records._clinical import health_summary
-    from healthlocker.records._labs import list_labs
+    from healthlocker.records import health_summary, list_labs
 
     @server.prompt(
         name="prepare_for_visit",

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
-from typing import Any
+from datetime import timedelta
+from typing import Any, NoReturn
 
 from pydantic import BaseModel
 
-from healthlocker.consent import AuditEvent, Gate, Outcome
+from healthlocker.consent import AuditEvent, Decision, Gate, Outcome
 from healthlocker.errors import HealthLockerError, StoreError
 from healthlocker.store import Vault
 
 VaultOpener = Callable[[], Vault]
+GateFactory = Callable[[Vault], Gate]
 
 
 class ServerState:
@@ -24,8 +27,11 @@ class ServerState:
     connection must not be used by two threads at once.
     """
 
-    def __init__(self, opener: VaultOpener | Vault, gate: Gate, client: str | None) -> None:
-        self.gate = gate
+    def __init__(
+        self, opener: VaultOpener | Vault, gate: Gate | GateFactory, client: str | None
+    ) -> None:
+        self._gate_spec = gate
+        self._gate: Gate | None = None
         self.fixed_client = client
         self._lock = threading.Lock()
         self._vault: Vault | None = None
@@ -51,6 +57,14 @@ class ServerState:
             raise self._error or StoreError("the vault could not be opened")
         return self._vault
 
+    @property
+    def gate(self) -> Gate:
+        """The consent gate; built over the vault once it is open."""
+        if self._gate is None:
+            spec = self._gate_spec
+            self._gate = spec(self.vault()) if callable(spec) else spec
+        return self._gate
+
     def wait_ready(self) -> HealthLockerError | None:
         self._ready.wait()
         return self._error
@@ -59,6 +73,24 @@ class ServerState:
         """`serve --client NAME` when given, else the name the client reports, else 'local'."""
         return self.fixed_client or (reported or "").strip()[:64] or "local"
 
+    def decide(self, *, client: str, tool: str) -> Decision:
+        with self._lock:
+            return self.gate.decide(client=client, tool=tool, arguments={})
+
+    def grant(self, *, client: str, tool: str, duration: timedelta | None, window: str) -> Decision:
+        with self._lock:
+            return self.gate.grant(client=client, tool=tool, duration=duration, window=window)
+
+    def refuse(
+        self, *, client: str, tool: str, arguments: dict[str, Any], outcome: Outcome, message: str
+    ) -> NoReturn:
+        """Audit a call that returns no data, then raise PermissionError(message)."""
+        with self._lock:
+            self.gate.record(
+                AuditEvent(client=client, tool=tool, arguments=redact(arguments), outcome=outcome)
+            )
+        raise PermissionError(message)
+
     def run(
         self,
         *,
@@ -66,43 +98,82 @@ class ServerState:
         tool: str,
         arguments: dict[str, Any],
         call: Callable[[Vault, str | None], BaseModel],
+        decision: Decision | None = None,
     ) -> BaseModel:
-        """Decide, call, audit: exactly one audit event, whatever happens."""
+        """Decide (unless the person just did), call, audit: exactly one audit event."""
         outcome: Outcome = "failed"
-        records = 0
-        decision = None
-        try:
-            with self._lock:
-                decision = self.gate.decide(client=client, tool=tool, arguments=arguments)
+        records: set[str] = set()
+        origins: set[str] = set()
+        with self._lock:
+            try:
+                if decision is None:
+                    decision = self.gate.decide(client=client, tool=tool, arguments=arguments)
                 if not decision.allowed:
                     outcome = "refused"
                     raise PermissionError(decision.reason)
                 view = call(self.vault(), decision.window_start)
-            records = count_records(view)
-            outcome = "allowed"
-            return view
-        finally:
-            self.gate.record(
-                AuditEvent(
-                    client=client,
-                    tool=tool,
-                    arguments=arguments,
-                    outcome=outcome,
-                    records=records,
-                    grant_id=decision.grant_id if decision else None,
-                )
-            )
+                records, origins = cited(view)
+                outcome = "allowed"
+                return view
+            finally:
+                self._audit(client, tool, arguments, outcome, records, origins, decision)
+
+    def _audit(
+        self,
+        client: str,
+        tool: str,
+        arguments: dict[str, Any],
+        outcome: Outcome,
+        records: set[str],
+        origins: set[str],
+        decision: Decision | None,
+    ) -> None:
+        source_ids: list[str] = []
+        if origins and self._vault is not None:
+            by_label = {label: sid for sid, label in self._vault._source_labels().items()}
+            source_ids = sorted(by_label[o] for o in origins if o in by_label)
+        self.gate.record(
+            AuditEvent(
+                client=client,
+                tool=tool,
+                arguments=redact(arguments),
+                outcome=outcome,
+                records=len(records),
+                grant_id=decision.grant_id if decision else None,
+            ),
+            source_ids,
+        )
 
 
-def count_records(view: BaseModel) -> int:
-    """How many distinct stored resources a view cites."""
-    seen: set[str] = set()
+# Argument values kept verbatim in the audit; any other text is replaced by its length, since
+# an assistant may echo record text (a test name, a question) into an argument.
+_KEEP = frozenset({"active", "all", "day", "week", "month", "year"})
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def redact(arguments: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in arguments.items():
+        if isinstance(value, str) and not (value in _KEEP or _DAY.match(value)):
+            out[key] = f"<text, {len(value)} chars>"
+        elif isinstance(value, list):
+            out[key] = f"<{len(value)} items>"
+        else:
+            out[key] = value
+    return out
+
+
+def cited(view: BaseModel) -> tuple[set[str], set[str]]:
+    """The distinct stored resources a view cites, and the sources they came from."""
+    refs: set[str] = set()
+    origins: set[str] = set()
 
     def walk(value: Any) -> None:
         if isinstance(value, dict):
-            ref = value.get("resource")
-            if isinstance(ref, str) and "origin" in value:
-                seen.add(ref)
+            ref, origin = value.get("resource"), value.get("origin")
+            if isinstance(ref, str) and isinstance(origin, str):
+                refs.add(ref)
+                origins.add(origin)
             for v in value.values():
                 walk(v)
         elif isinstance(value, list):
@@ -110,4 +181,4 @@ def count_records(view: BaseModel) -> int:
                 walk(v)
 
     walk(view.model_dump())
-    return len(seen)
+    return refs, origins

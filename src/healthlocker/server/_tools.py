@@ -1,33 +1,37 @@
 """The MCP tools: thin wrappers that parse input, pass the gate, call ``records``, shape output."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context, MCPServer, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 
 from healthlocker.errors import HealthLockerError
-from healthlocker.records._clinical import (
+from healthlocker.records import (
     ConditionList,
+    CoverageView,
     EncounterList,
     HealthSummary,
     ImmunizationList,
+    LabResults,
+    MedicationsView,
+    PlanOption,
     SearchResults,
+    TrendView,
+    explain_coverage,
+    get_meds,
     health_summary,
     list_conditions,
     list_encounters,
     list_immunizations,
+    list_labs,
     search_records,
+    summarize_trends,
 )
-from healthlocker.records._coverage import CoverageView, PlanOption, explain_coverage
-from healthlocker.records._labs import LabResults, list_labs
-from healthlocker.records._meds import MedicationsView, get_meds
-from healthlocker.records._trends import TrendView, summarize_trends
+from healthlocker.server._consent import Consent, client_of, consent_resolver, settle
 from healthlocker.server._state import ServerState
 from healthlocker.store import Vault
 
@@ -54,21 +58,21 @@ def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def client_of(state: ServerState, ctx: Context) -> str:
-    params = ctx.session.client_params
-    return state.client_name(params.client_info.name if params else None)
-
-
 def answer(
     state: ServerState,
     ctx: Context,
     tool: str,
     arguments: dict[str, Any],
     call: Callable[[Vault, str | None], BaseModel],
+    consent: Consent,
 ) -> CallToolResult:
-    """Run one tool call through the gate and turn its view into structured + text content."""
+    """Settle consent, run the call through the gate, and return structured + text content."""
+    client = client_of(state, ctx)
     try:
-        view = state.run(client=client_of(state, ctx), tool=tool, arguments=arguments, call=call)
+        decision = settle(state, client=client, tool=tool, arguments=arguments, consent=consent)
+        view = state.run(
+            client=client, tool=tool, arguments=arguments, call=call, decision=decision
+        )
     except PermissionError as exc:
         raise ToolError(str(exc)) from None
     except (ValueError, HealthLockerError) as exc:
@@ -95,6 +99,7 @@ def register_tools(server: MCPServer, state: ServerState) -> None:
     )
     def list_labs_tool(
         ctx: Context,
+        consent: Annotated[Consent, Resolve(consent_resolver(state, "list_labs", "lab results"))],
         test: Annotated[
             str | None,
             Field(
@@ -141,6 +146,7 @@ def register_tools(server: MCPServer, state: ServerState) -> None:
                 patient=patient,
                 window_start=w,
             ),
+            consent,
         )
 
     @server.tool(
@@ -155,6 +161,9 @@ def register_tools(server: MCPServer, state: ServerState) -> None:
     )
     def get_meds_tool(
         ctx: Context,
+        consent: Annotated[
+            Consent, Resolve(consent_resolver(state, "get_meds", "medications and allergies"))
+        ],
         status: Annotated[
             Literal["active", "all"],
             Field(description="'active' (default): current medications; 'all': past ones too"),
@@ -168,6 +177,7 @@ def register_tools(server: MCPServer, state: ServerState) -> None:
             "get_meds",
             args,
             lambda v, w: get_meds(v, status=status, patient=patient, window_start=w),
+            consent,
         )
 
     @server.tool(
@@ -183,6 +193,10 @@ def register_tools(server: MCPServer, state: ServerState) -> None:
     )
     def explain_coverage_tool(
         ctx: Context,
+        consent: Annotated[
+            Consent,
+            Resolve(consent_resolver(state, "explain_coverage", "insurance coverage and claims")),
+        ],
         question: Annotated[
             str | None,
             Field(description="The person's question, for context (optional)", max_length=500),
@@ -220,6 +234,7 @@ def register_tools(server: MCPServer, state: ServerState) -> None:
                 patient=patient,
                 window_start=w,
             ),
+            consent,
         )
 
     @server.tool(
@@ -236,6 +251,12 @@ def register_tools(server: MCPServer, state: ServerState) -> None:
     )
     def summarize_trends_tool(
         ctx: Context,
+        consent: Annotated[
+            Consent,
+            Resolve(
+                consent_resolver(state, "summarize_trends", "trends of measurements over time")
+            ),
+        ],
         metric: Annotated[
             str,
             Field(
@@ -274,6 +295,7 @@ def register_tools(server: MCPServer, state: ServerState) -> None:
                 patient=patient,
                 window_start=w,
             ),
+            consent,
         )
 
     @server.tool(
@@ -285,6 +307,9 @@ def register_tools(server: MCPServer, state: ServerState) -> None:
     )
     def list_conditions_tool(
         ctx: Context,
+        consent: Annotated[
+            Consent, Resolve(consent_resolver(state, "list_conditions", "conditions"))
+        ],
         status: Annotated[
             Literal["active", "all"],
             Field(description="'active' (default) or 'all' including resolved"),
@@ -298,6 +323,7 @@ def register_tools(server: MCPServer, state: ServerState) -> None:
             "list_conditions",
             args,
             lambda v, w: list_conditions(v, status=status, patient=patient, window_start=w),
+            consent,
         )
 
     @server.tool(
@@ -307,7 +333,12 @@ def register_tools(server: MCPServer, state: ServerState) -> None:
         description="Vaccines the person received, newest first, with dates and source.",
     )
     def list_immunizations_tool(
-        ctx: Context, since: Since = None, patient: Patient = None
+        ctx: Context,
+        consent: Annotated[
+            Consent, Resolve(consent_resolver(state, "list_immunizations", "immunizations"))
+        ],
+        since: Since = None,
+        patient: Patient = None,
     ) -> Annotated[CallToolResult, ImmunizationList]:
         args = {"since": _iso(since), "patient": patient}
         return answer(
@@ -316,6 +347,7 @@ def register_tools(server: MCPServer, state: ServerState) -> None:
             "list_immunizations",
             args,
             lambda v, w: list_immunizations(v, since=_iso(since), patient=patient, window_start=w),
+            consent,
         )
 
     @server.tool(
@@ -327,6 +359,7 @@ def register_tools(server: MCPServer, state: ServerState) -> None:
     )
     def list_visits_tool(
         ctx: Context,
+        consent: Annotated[Consent, Resolve(consent_resolver(state, "list_visits", "visits"))],
         since: Since = None,
         until: Until = None,
         limit: Annotated[int, Field(description="At most this many (1-200)", ge=1, le=200)] = 20,
@@ -346,6 +379,7 @@ def register_tools(server: MCPServer, state: ServerState) -> None:
                 patient=patient,
                 window_start=w,
             ),
+            consent,
         )
 
     @server.tool(
@@ -358,6 +392,9 @@ def register_tools(server: MCPServer, state: ServerState) -> None:
     )
     def search_records_tool(
         ctx: Context,
+        consent: Annotated[
+            Consent, Resolve(consent_resolver(state, "search_records", "searching all records"))
+        ],
         query: Annotated[
             str,
             Field(
@@ -380,6 +417,7 @@ def register_tools(server: MCPServer, state: ServerState) -> None:
             lambda v, w: search_records(
                 v, query=query, limit=limit, patient=patient, window_start=w
             ),
+            consent,
         )
 
     @server.tool(
@@ -391,7 +429,11 @@ def register_tools(server: MCPServer, state: ServerState) -> None:
         "its source. No name, address or identifiers.",
     )
     def health_summary_tool(
-        ctx: Context, patient: Patient = None
+        ctx: Context,
+        consent: Annotated[
+            Consent, Resolve(consent_resolver(state, "health_summary", "a health summary"))
+        ],
+        patient: Patient = None,
     ) -> Annotated[CallToolResult, HealthSummary]:
         args = {"patient": patient}
         return answer(
@@ -400,4 +442,5 @@ def register_tools(server: MCPServer, state: ServerState) -> None:
             "health_summary",
             args,
             lambda v, w: health_summary(v, patient=patient, window_start=w),
+            consent,
         )

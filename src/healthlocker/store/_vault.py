@@ -106,9 +106,14 @@ class Vault(QueryMixin):
         if not passphrase and not keyring:
             raise StoreError("a new vault needs a passphrase or --keyring")
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Built under a temporary name and renamed into place when whole: a crash or a kill
+        # during creation (key derivation takes a while) never leaves a half-made vault.
+        partial = folder / f".{_unlock.DB_NAME}.partial"
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(str(partial) + suffix).unlink(missing_ok=True)
         old_umask = os.umask(0o077)
         try:
-            db = connect(path)
+            db = connect(partial)
         finally:
             os.umask(old_umask)
         vault_id = random_id(16)
@@ -122,12 +127,17 @@ class Vault(QueryMixin):
                 secret = _unlock.new_keyring_secret(vault_id)
                 _unlock.write_slot(db, vault_id, "keyring", secret, vmk)
             db.conn.execute("COMMIT")
+            db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            db.conn.close()
+            os.replace(partial, path)
         except BaseException:
             db.conn.close()
             for suffix in ("", "-wal", "-shm"):
-                Path(str(path) + suffix).unlink(missing_ok=True)
+                Path(str(partial) + suffix).unlink(missing_ok=True)
             raise
-        return cls(db, path, vault_id, vmk)
+        for suffix in ("-wal", "-shm"):
+            Path(str(partial) + suffix).unlink(missing_ok=True)
+        return cls(connect(path), path, vault_id, vmk)
 
     @classmethod
     def open(cls, home: str | Path | None = None, *, prompt: _unlock.Prompt | None = None) -> Vault:
@@ -335,11 +345,14 @@ class Vault(QueryMixin):
         name: str,
         file_digest: bytes,
         on_item: Callable[[], None] | None = None,
+        validated: bool = False,
     ) -> BatchResult:
         """Validate and store one batch atomically: all of it, or (on any error) none of it.
 
         A batch whose file digest this source already holds is skipped whole; a resource equal
         to the stored one is left untouched, so importing the same input twice changes nothing.
+        ``validated=True`` says every item already passed :func:`validate_resource` (in a
+        worker, over bytes with this very digest); then only the basics are checked here.
         """
         conn = self.db.conn
         result = BatchResult(source=source, name=name)
@@ -356,7 +369,7 @@ class Vault(QueryMixin):
                 return result
             keys = self._source_keyset(source_id)
             for where, resource in items:
-                self._store_one(source_id, keys, where, resource, result)
+                self._store_one(source_id, keys, where, resource, result, validated)
                 if on_item is not None:
                     on_item()
             batch_id = random_id()
@@ -399,8 +412,11 @@ class Vault(QueryMixin):
         where: str,
         resource: dict[str, Any],
         result: BatchResult,
+        validated: bool,
     ) -> None:
-        rtype = validate_resource(resource, where=where)
+        rtype = resource.get("resourceType") if validated else None
+        if not isinstance(rtype, str):
+            rtype = validate_resource(resource, where=where)
         rid = resource.get("id")
         if not isinstance(rid, str) or not rid:
             raise StoreError(f"{where}: the {rtype} has no id")
@@ -444,10 +460,13 @@ class Vault(QueryMixin):
 
     # -- forgetting ------------------------------------------------------------------------
 
-    def forget(self, label: str | None) -> list[str]:
+    def forget(
+        self, label: str | None, *, also: Callable[[list[str]], object] | None = None
+    ) -> list[str]:
         """Crypto-erase one source (or all, with None).
 
-        Its keys are destroyed, its rows deleted, and the freed pages scrubbed.
+        Its keys are destroyed, its rows deleted, and the freed pages scrubbed. *also* runs
+        inside the same transaction with the source ids (the audit uses it to drop details).
         """
         conn = self.db.conn
         if label is None:
@@ -475,6 +494,8 @@ class Vault(QueryMixin):
                     ("sources", "id"),
                 ):
                     conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (source_id,))
+            if also is not None:
+                also(ids)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

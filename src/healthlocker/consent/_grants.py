@@ -1,0 +1,158 @@
+"""Grants: which client may use which tool, until when, over which period of records.
+
+Grants are made only by the person -- through the consent prompt or `healthlocker grant` --
+never by a tool argument. They live sealed in the vault (`grants` table), so a server that is
+already running sees a revocation on its next call.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from healthlocker.errors import ConsentError
+from healthlocker.store import Vault
+from healthlocker.store._crypto import random_id
+
+Clock = Callable[[], datetime]
+ALL_TOOLS = "all"
+# Everything a grant can name: the server's tools, then its prompts and the summary resource
+# (which read records too). A test pins this list to what the server registers.
+TOOLS = (
+    "list_labs",
+    "get_meds",
+    "explain_coverage",
+    "summarize_trends",
+    "list_conditions",
+    "list_immunizations",
+    "list_visits",
+    "search_records",
+    "health_summary",
+    "prepare_for_visit",
+    "explain_my_labs",
+)
+MAX_DURATION = timedelta(days=366)
+_DURATION = re.compile(r"^\s*(\d+)\s*(m|min|h|d|w)\s*$")
+_UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+# Data windows: all records, records since a fixed day, or the last N months (moving).
+_WINDOW = re.compile(r"^(all|since:\d{4}-\d{2}-\d{2}|last:(\d{1,3})m)$")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def parse_duration(text: str) -> timedelta:
+    """'90m', '1h', '24h', '30d', '2w' -> timedelta (at most a year: nothing is for good)."""
+    m = _DURATION.match(text or "")
+    if not m or int(m.group(1)) == 0:
+        raise ConsentError(f"not a duration: {text!r}; use e.g. 30m, 1h, 24h, 30d or 2w")
+    span = timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+    if span > MAX_DURATION:
+        raise ConsentError("a grant lasts at most 366 days; renew it when it runs out")
+    return span
+
+
+def window_for(*, since: str | None = None, months: int | None = None) -> str:
+    if since is not None:
+        try:
+            date.fromisoformat(since)
+        except ValueError:
+            raise ConsentError(f"not a date: {since!r}; use YYYY-MM-DD") from None
+        return f"since:{since}"
+    return f"last:{months}m" if months else "all"
+
+
+def window_start(window: str, now: datetime) -> str | None:
+    """The first day a grant's window lets a call see (None: all records)."""
+    if window == "all":
+        return None
+    if window.startswith("since:"):
+        return window[len("since:") :]
+    months = int(window[len("last:") : -1])
+    year, month = divmod(now.year * 12 + now.month - 1 - months, 12)
+    day = min(now.day, 28)
+    return date(year, month + 1, day).isoformat()
+
+
+def describe_window(window: str) -> str:
+    if window == "all":
+        return "all records"
+    if window.startswith("since:"):
+        return f"records since {window[6:]}"
+    return f"the last {window[5:-1]} months"
+
+
+@dataclass(frozen=True)
+class Grant:
+    id: str
+    client: str
+    tool: str  # a tool name, or "all"
+    created: str
+    expires: str
+    window: str
+    revoked: str | None = None
+
+    def live(self, now: datetime) -> bool:
+        return self.revoked is None and datetime.fromisoformat(self.expires) > now
+
+    def covers(self, *, client: str, tool: str, now: datetime) -> bool:
+        return self.client == client and self.tool in (tool, ALL_TOOLS) and self.live(now)
+
+
+class GrantStore:
+    """Grants sealed in the vault."""
+
+    def __init__(self, vault: Vault, clock: Clock = utcnow) -> None:
+        self.vault = vault
+        self.clock = clock
+        vault.db.conn.execute(
+            "CREATE TABLE IF NOT EXISTS grants (id TEXT PRIMARY KEY, body BLOB NOT NULL)"
+        )
+
+    def _write(self, grant: Grant) -> None:
+        plain = json.dumps(asdict(grant)).encode()
+        body = self.vault.seal_meta(plain, table="grants", row=grant.id)
+        self.vault.db.conn.execute("INSERT OR REPLACE INTO grants VALUES (?, ?)", (grant.id, body))
+
+    def add(self, *, client: str, tool: str, duration: timedelta, window: str = "all") -> Grant:
+        if not client.strip():
+            raise ConsentError("a grant names a client")
+        if not _WINDOW.match(window):
+            raise ConsentError(f"not a data window: {window!r}")
+        if duration > MAX_DURATION or duration <= timedelta(0):
+            raise ConsentError("a grant lasts between a minute and 366 days")
+        now = self.clock()
+        grant = Grant(
+            id=random_id(4),
+            client=client,
+            tool=tool,
+            created=now.isoformat(timespec="seconds"),
+            expires=(now + duration).isoformat(timespec="seconds"),
+            window=window,
+        )
+        self._write(grant)
+        return grant
+
+    def all(self) -> list[Grant]:
+        out = []
+        for gid, body in self.vault.db.conn.execute("SELECT id, body FROM grants"):
+            out.append(Grant(**json.loads(self.vault.unseal_meta(body, table="grants", row=gid))))
+        return sorted(out, key=lambda g: g.created)
+
+    def live_for(self, *, client: str, tool: str) -> list[Grant]:
+        now = self.clock()
+        return [g for g in self.all() if g.covers(client=client, tool=tool, now=now)]
+
+    def revoke(self, grant_id: str | None) -> list[Grant]:
+        """Revoke one grant by id (or every live one, with None); return those revoked."""
+        now = self.clock()
+        targets = [g for g in self.all() if g.live(now) and (grant_id is None or g.id == grant_id)]
+        if grant_id is not None and not targets:
+            raise ConsentError(f"no live grant {grant_id!r}; `healthlocker grants` lists them")
+        for g in targets:
+            self._write(Grant(**{**asdict(g), "revoked": now.isoformat(timespec="seconds")}))
+        return targets

@@ -1,0 +1,120 @@
+"""Search across records: conditions, medications, observations, reports, procedures,
+immunizations, allergies and visits whose name or code matches a few words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from healthlocker.records._common import (
+    Reader,
+    Resolver,
+    SourceRef,
+    bullets,
+    check_count,
+    check_date,
+    check_patient,
+    clean,
+    concept_name,
+    day,
+    for_patient,
+    patient_of,
+    source_of,
+)
+
+_SEARCHED: dict[str, tuple[str, ...]] = {
+    "Condition": ("code",),
+    "MedicationRequest": ("medicationCodeableConcept",),
+    "MedicationStatement": ("medicationCodeableConcept",),
+    "Observation": ("code",),
+    "DiagnosticReport": ("code",),
+    "Procedure": ("code",),
+    "Immunization": ("vaccineCode",),
+    "AllergyIntolerance": ("code",),
+    "Encounter": ("type", "reasonCode"),
+}
+
+
+class SearchHit(BaseModel):
+    resource_type: str = Field(description="Condition, MedicationRequest, Observation, …")
+    name: str = Field(description="The name that matched, as recorded")
+    date: str | None = Field(description="The record's clinical date (ISO date)")
+    patient: str | None = Field(description="Who it is about (Patient/id)")
+    source: SourceRef
+
+
+class SearchResults(BaseModel):
+    query: str
+    hits: list[SearchHit] = Field(description="Newest first, at most `limit`")
+    total: int = Field(description="How many records matched before the limit")
+    truncated: bool
+
+    def render(self) -> str:
+        items = [f"{h.date or '?'} {h.resource_type}: {h.name}" for h in self.hits[:10]]
+        return bullets(f"{self.total} record(s) match {self.query!r}", items, len(self.hits) - 10)
+
+
+def _concepts(resource: dict[str, Any], fields: tuple[str, ...], resolve: Resolver) -> list[Any]:
+    out: list[Any] = []
+    for name in fields:
+        value = resource.get(name)
+        out.extend(value if isinstance(value, list) else [value])
+    medication = resource.get("medicationReference")
+    if medication is not None:
+        target = resolve.get(medication, "Medication")
+        out.append(target.get("code") if target else {"text": medication.get("display")})
+    return [c for c in out if isinstance(c, dict)]
+
+
+def _matching_name(concepts: list[Any], needle: str) -> str | None:
+    for concept in concepts:
+        texts = [concept.get("text")]
+        for coding in concept.get("coding") or ():
+            if isinstance(coding, dict):
+                if str(coding.get("code") or "").casefold() == needle:
+                    return concept_name(concept) or clean(coding["code"])
+                texts.append(coding.get("display"))
+        if any(isinstance(t, str) and needle in t.casefold() for t in texts):
+            return concept_name(concept)
+    return None
+
+
+def search_records(
+    reader: Reader,
+    *,
+    query: str,
+    limit: int = 20,
+    patient: str | None = None,
+    window_start: str | None = None,
+) -> SearchResults:
+    """Records whose name (or code) contains *query*, case-insensitively, newest first.
+
+    Looks through conditions, medications, observations and lab results, reports, procedures,
+    immunizations, allergies and visits (type and reason).
+    """
+    needle = " ".join(str(query).split()).casefold()
+    if not needle or len(needle) > 100:
+        raise ValueError("query must be 1 to 100 characters, e.g. 'cholesterol'")
+    check_count(limit, "limit", 1, 200)
+    window_start = check_date(window_start, "window_start")
+    who = check_patient(patient)
+    resolve = Resolver(reader, window_start)
+    hits = []
+    for rtype, fields in _SEARCHED.items():
+        for stored in for_patient(reader.resources(rtype, since=window_start), who):
+            name = _matching_name(_concepts(stored.resource, fields, resolve), needle)
+            if name:
+                hits.append(
+                    SearchHit(
+                        resource_type=rtype,
+                        name=name,
+                        date=day(stored.date),
+                        patient=patient_of(stored.resource),
+                        source=source_of(stored),
+                    )
+                )
+    hits.sort(key=lambda h: h.date or "", reverse=True)
+    return SearchResults(
+        query=query, hits=hits[:limit], total=len(hits), truncated=len(hits) > limit
+    )

@@ -1,0 +1,79 @@
+"""`healthlocker grant`, `grants`, `revoke` and `audit` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from helpers import run_cli
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    folder = tmp_path / "v"
+    assert run_cli("init", home=folder).returncode == 0
+    return folder
+
+
+def test_grant_review_revoke(home: Path) -> None:
+    made = run_cli(
+        "grant", "list_labs", "--client", "claude", "--for", "2h", "--months", "12", home=home
+    )
+    assert made.returncode == 0, made.stderr
+    assert "'claude' may use list_labs over the last 12 months until" in made.stdout
+    run_cli("grant", "all", "--client", "chatgpt", "--since", "2020-01-01", home=home)
+    grants = json.loads(run_cli("grants", "--json", home=home).stdout)
+    assert [(g["client"], g["tool"], g["window"]) for g in grants] == [
+        ("claude", "list_labs", "last:12m"),
+        ("chatgpt", "all", "since:2020-01-01"),
+    ]
+    table = run_cli("grants", home=home).stdout
+    assert "claude" in table
+    assert "records since 2020-01-01" in table
+    revoked = run_cli("revoke", grants[0]["id"], home=home)
+    assert revoked.returncode == 0
+    assert "Revoked 1 grant" in revoked.stdout
+    assert [g["client"] for g in json.loads(run_cli("grants", "--json", home=home).stdout)] == [
+        "chatgpt"
+    ]
+    everything = json.loads(run_cli("grants", "--all", "--json", home=home).stdout)
+    assert [g["live"] for g in everything] == [False, True]
+    assert run_cli("revoke", "--all", home=home).returncode == 0
+    assert "No live grants" in run_cli("grants", home=home).stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("grant", "list_labs", "--client", "x", "--for", "forever"), "not a duration"),
+        (("grant", "list_labs", "--client", "x", "--for", "400d"), "at most 366 days"),
+        (("grant", "steal_data", "--client", "x"), "no tool named 'steal_data'"),
+        (("grant", "all", "--client", "x", "--since", "yesterday"), "not a date"),
+        (("revoke", "nope"), "no live grant 'nope'"),
+    ],
+)
+def test_bad_consent_commands_are_one_clear_line(
+    home: Path, args: tuple[str, ...], says: str
+) -> None:
+    result = run_cli(*args, home=home)
+    assert result.returncode == 1
+    assert says in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_usage_errors_exit_2(home: Path) -> None:
+    for args in (
+        ("grant", "all"),
+        ("revoke",),
+        ("revoke", "a", "--all"),
+        ("grant", "all", "--client", "x", "--since", "2020-01-01", "--months", "3"),
+    ):
+        assert run_cli(*args, home=home).returncode == 2, args
+
+
+def test_audit_of_an_empty_log(home: Path) -> None:
+    assert "No audit entries" in run_cli("audit", home=home).stdout
+    verified = run_cli("audit", "--verify", "--json", home=home)
+    assert json.loads(verified.stdout) == {"intact": True, "problems": []}

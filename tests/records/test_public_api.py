@@ -1,0 +1,153 @@
+"""The records package's public surface: what it exports, and what every view function shares."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+import healthlocker.records as records
+from healthlocker.store import StoredResource
+
+EXPORTED = [
+    "AllergyItem",
+    "ClaimTotals",
+    "ClaimsSummary",
+    "ConditionItem",
+    "ConditionList",
+    "CoverageEntry",
+    "CoveragePeriod",
+    "CoverageView",
+    "EncounterItem",
+    "EncounterList",
+    "HealthSummary",
+    "ImmunizationItem",
+    "ImmunizationList",
+    "LabDay",
+    "LabResult",
+    "LabResults",
+    "MedicationItem",
+    "MedicationsView",
+    "PlanCopays",
+    "PlanEstimate",
+    "PlanOption",
+    "PreviousPeriod",
+    "Reader",
+    "RecentClaim",
+    "RecordText",
+    "ReferenceRange",
+    "SearchHit",
+    "SearchResults",
+    "SourceRef",
+    "TrendPoint",
+    "TrendStats",
+    "TrendView",
+    "TypeTotals",
+    "VitalSign",
+    "YearTotals",
+    "clean",
+    "explain_coverage",
+    "get_meds",
+    "health_summary",
+    "latest_vitals",
+    "list_conditions",
+    "list_encounters",
+    "list_immunizations",
+    "list_labs",
+    "record_text",
+    "search_records",
+    "summarize_trends",
+]
+
+# The view functions: (function, the arguments it needs besides the reader).
+VIEWS: list[tuple[Callable[..., Any], dict[str, Any]]] = [
+    (records.list_labs, {}),
+    (records.get_meds, {}),
+    (records.explain_coverage, {}),
+    (records.summarize_trends, {"metric": "body_weight"}),
+    (records.list_conditions, {}),
+    (records.list_immunizations, {}),
+    (records.list_encounters, {}),
+    (records.search_records, {"query": "asthma"}),
+    (records.health_summary, {}),
+    (records.latest_vitals, {}),
+]
+IDS = [f.__name__ for f, _ in VIEWS]
+
+
+class EmptyReader:
+    def resources(self, resource_type: str, **_: Any) -> list[StoredResource]:
+        return []
+
+
+def test_all_is_pinned_and_sorted() -> None:
+    assert records.__all__ == EXPORTED
+    assert records.__all__ == sorted(records.__all__)
+    assert all(hasattr(records, name) for name in records.__all__)
+
+
+def test_every_view_function_is_exported() -> None:
+    exported = {getattr(records, name) for name in records.__all__}
+    assert {f for f, _ in VIEWS} <= exported
+
+
+@pytest.mark.parametrize(("view", "needs"), VIEWS, ids=IDS)
+def test_view_functions_take_a_reader_then_keywords_and_a_window(
+    view: Callable[..., Any], needs: dict[str, Any]
+) -> None:
+    params = list(inspect.signature(view).parameters.values())
+    assert params[0].name == "reader"
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params[1:])
+    assert "window_start" in {p.name for p in params}
+    assert "patient" in {p.name for p in params}
+
+
+@pytest.mark.parametrize(("view", "needs"), VIEWS, ids=IDS)
+def test_views_render_short_text(view: Callable[..., Any], needs: dict[str, Any]) -> None:
+    result = view(EmptyReader(), **needs)
+    for item in result if isinstance(result, list) else [result]:
+        assert isinstance(item, BaseModel)
+        assert isinstance(item.render(), str)
+        assert len(item.render().splitlines()) <= 12
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"window_start": "2024/01/31"}, "ISO date like 2024-01-31"),
+        ({"window_start": "2024-02-30"}, "ISO date like 2024-01-31"),
+        ({"patient": "a/b"}, "Patient id like"),
+    ],
+)
+@pytest.mark.parametrize(("view", "needs"), VIEWS, ids=IDS)
+def test_every_view_rejects_bad_dates_and_patients_alike(
+    view: Callable[..., Any], needs: dict[str, Any], bad: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        view(EmptyReader(), **needs, **bad)
+
+
+@pytest.mark.parametrize(
+    ("view", "needs"),
+    [(f, n) for f, n in VIEWS if "until" in inspect.signature(f).parameters],
+    ids=[f.__name__ for f, _ in VIEWS if "until" in inspect.signature(f).parameters],
+)
+def test_since_after_until_is_one_error_everywhere(
+    view: Callable[..., Any], needs: dict[str, Any]
+) -> None:
+    with pytest.raises(ValueError, match="since must be on or before until"):
+        view(EmptyReader(), **needs, since="2024-02-01", until="2024-01-01")
+
+
+def test_records_never_imports_mcp() -> None:
+    code = (
+        "import sys, healthlocker.records\n"
+        "print(any(m.split('.')[0] == 'mcp' for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
