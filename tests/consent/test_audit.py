@@ -33,17 +33,14 @@ def granted(vault: Vault) -> Vault:
 async def test_grantable_names_are_exactly_what_the_server_offers(granted: Vault) -> None:
     async with Client(build_server(granted), mode="legacy", client_info=INFO) as client:
         tools = [t.name for t in (await client.list_tools()).tools]
-        prompts = [p.name for p in (await client.list_prompts()).prompts]
-    assert sorted(tools + prompts) == sorted(TOOLS)
+    assert sorted(tools) == sorted(TOOLS)
 
 
 ARGS = {"summarize_trends": {"metric": "body_weight"}, "search_records": {"query": "pain"}}
 
 
 @pytest.mark.anyio
-@pytest.mark.parametrize(
-    "tool", [t for t in TOOLS if t not in ("prepare_for_visit", "explain_my_labs")]
-)
+@pytest.mark.parametrize("tool", TOOLS)
 @pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
 async def test_every_tool_call_is_exactly_one_sealed_audit_entry(
     granted: Vault, tool: str, mode: str

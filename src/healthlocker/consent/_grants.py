@@ -19,8 +19,9 @@ from healthlocker.store._crypto import random_id
 
 Clock = Callable[[], datetime]
 ALL_TOOLS = "all"
-# Everything a grant can name: the server's tools, then its prompts and the summary resource
-# (which read records too). A test pins this list to what the server registers.
+# Everything a grant can name: the server's tools. Prompts and the summary resource read
+# through the tools whose data they use (list_labs, health_summary) and are gated as those.
+# A test pins this list to what the server registers.
 TOOLS = (
     "list_labs",
     "get_meds",
@@ -31,8 +32,6 @@ TOOLS = (
     "list_visits",
     "search_records",
     "health_summary",
-    "prepare_for_visit",
-    "explain_my_labs",
 )
 MAX_DURATION = timedelta(days=366)
 _DURATION = re.compile(r"^\s*(\d+)\s*(m|min|h|d|w)\s*$")
@@ -130,7 +129,7 @@ class GrantStore:
             id=random_id(4),
             client=client,
             tool=tool,
-            created=now.isoformat(timespec="seconds"),
+            created=now.isoformat(timespec="microseconds"),
             expires=(now + duration).isoformat(timespec="seconds"),
             window=window,
         )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+from mcp import MCPError
 from mcp.server.mcpserver import Context, MCPServer, UserMessage
 from mcp.server.mcpserver.exceptions import ResourceError
 from pydantic import Field
@@ -15,6 +16,8 @@ from healthlocker.server._consent import client_of
 from healthlocker.server._state import GateFactory, ServerState, VaultOpener
 from healthlocker.server._tools import register_tools
 from healthlocker.store import Vault
+
+REFUSED = -32001  # implementation-defined JSON-RPC error: no grant covers the prompt's reads
 
 INSTRUCTIONS = """\
 healthlocker answers from the person's own health records, kept in their encrypted vault: lab
@@ -55,6 +58,14 @@ def build_server(
     return server
 
 
+def _gated(state: ServerState, **kwargs: Any) -> Any:
+    """A prompt's read, gated like the tool whose data it uses; a refusal is a clear error."""
+    try:
+        return state.run(**kwargs)
+    except (PermissionError, HealthLockerError, ValueError) as exc:
+        raise MCPError(REFUSED, str(exc)) from None
+
+
 def _register_prompts(server: MCPServer, state: ServerState) -> None:
     from healthlocker.records import health_summary, list_labs
 
@@ -68,15 +79,17 @@ def _register_prompts(server: MCPServer, state: ServerState) -> None:
         ctx: Context,
         reason: Annotated[str, Field(description="Why the visit (optional)")] = "",
     ) -> list[UserMessage]:
-        summary = state.run(
+        summary = _gated(
+            state,
             client=client_of(state, ctx),
-            tool="prepare_for_visit",
+            tool="health_summary",
             arguments={"reason": bool(reason)},
             call=lambda v, w: health_summary(v, window_start=w),
         )
-        labs = state.run(
+        labs = _gated(
+            state,
             client=client_of(state, ctx),
-            tool="prepare_for_visit",
+            tool="list_labs",
             arguments={"labs": True},
             call=lambda v, w: list_labs(v, limit=15, window_start=w),
         )
@@ -87,8 +100,8 @@ def _register_prompts(server: MCPServer, state: ServerState) -> None:
                 "records below, suggest clear questions to ask my clinician, things to mention, "
                 "and what to bring. Point out results flagged outside their range and "
                 "medications I should review, citing each source. Do not diagnose.\n\n"
-                f"My health summary:\n{summary.render()}\n\n"  # type: ignore[attr-defined]
-                f"My recent lab results:\n{labs.render()}"  # type: ignore[attr-defined]
+                f"My health summary:\n{summary.render()}\n\n"
+                f"My recent lab results:\n{labs.render()}"
             )
         ]
 
@@ -102,9 +115,10 @@ def _register_prompts(server: MCPServer, state: ServerState) -> None:
         ctx: Context,
         test: Annotated[str, Field(description="A test name or LOINC code (optional)")] = "",
     ) -> list[UserMessage]:
-        labs = state.run(
+        labs = _gated(
+            state,
             client=client_of(state, ctx),
-            tool="explain_my_labs",
+            tool="list_labs",
             arguments={"test": test or None},
             call=lambda v, w: list_labs(v, test=test or None, limit=25, window_start=w),
         )
@@ -114,7 +128,7 @@ def _register_prompts(server: MCPServer, state: ServerState) -> None:
                 "whether the value is within the range shown (say whether the range is the lab's "
                 "own or a typical one), and what questions I could ask my clinician. Cite sources. "
                 "Do not diagnose; for anything flagged critical, tell me to contact a clinician "
-                f"promptly.\n\n{labs.render()}"  # type: ignore[attr-defined]
+                f"promptly.\n\n{labs.render()}"
             )
         ]
 
