@@ -77,3 +77,22 @@ def test_audit_of_an_empty_log(home: Path) -> None:
     assert "No audit entries" in run_cli("audit", home=home).stdout
     verified = run_cli("audit", "--verify", "--json", home=home)
     assert json.loads(verified.stdout) == {"intact": True, "problems": []}
+
+
+@pytest.mark.parametrize(
+    ("now", "months", "start"),
+    [
+        ("2026-08-31", 3, "2026-05-31"),
+        ("2026-05-31", 3, "2026-02-28"),
+        ("2024-05-31", 3, "2024-02-29"),
+        ("2026-03-15", 12, "2025-03-15"),
+        ("2026-01-31", 1, "2025-12-31"),
+    ],
+)
+def test_moving_windows_never_start_early(now: str, months: int, start: str) -> None:
+    from datetime import UTC, datetime
+
+    from healthlocker.consent import window_start
+
+    at = datetime.fromisoformat(now).replace(tzinfo=UTC)
+    assert window_start(f"last:{months}m", at) == start

@@ -7,6 +7,7 @@ already running sees a revocation on its next call.
 
 from __future__ import annotations
 
+import calendar
 import json
 import re
 from collections.abc import Callable
@@ -73,7 +74,9 @@ def window_start(window: str, now: datetime) -> str | None:
         return window[len("since:") :]
     months = int(window[len("last:") : -1])
     year, month = divmod(now.year * 12 + now.month - 1 - months, 12)
-    day = min(now.day, 28)
+    # The same day N months back; where that month is shorter, its last day (never earlier,
+    # which would show more than the person allowed).
+    day = min(now.day, calendar.monthrange(year, month + 1)[1])
     return date(year, month + 1, day).isoformat()
 
 
