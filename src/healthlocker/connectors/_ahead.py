@@ -10,6 +10,9 @@ worker finds invalid is imported the ordinary way, which reports the same error 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -21,6 +24,18 @@ from healthlocker.store import validate_resource
 
 # Below this much input, starting a worker (a fresh interpreter) costs more than it saves.
 MIN_BYTES = 8 * 1024 * 1024
+
+
+def _watch_parent(parent: int) -> None:
+    """In the worker: exit as soon as the importing process is gone (even if it was killed),
+    so no orphan keeps validating or holds its pipes open."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def check_file(path: str, fmt: str) -> bytes | None:
@@ -48,7 +63,9 @@ def validator(jobs: Sequence[tuple[Path, str]]) -> Iterator[list[Future[bytes | 
         yield None
         return
     context = multiprocessing.get_context("spawn")  # no copy of the open vault in the child
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=1, mp_context=context, initializer=_watch_parent, initargs=(os.getpid(),)
+    ) as pool:
         futures = [pool.submit(check_file, str(path), fmt) for path, fmt in jobs]
         try:
             yield futures
