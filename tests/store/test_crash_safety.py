@@ -197,24 +197,30 @@ def test_sigkilled_imports_leave_whole_batches_and_finish_equal(
 
     held: frozenset[int] = frozenset()
     kills = kills_with_progress = 0
-    for is_early in [*early, *([True] * KILLS)]:  # spares in case a run ends before its kill
-        if kills == KILLS:
+    # Start-up varies with load (and a large import first starts its validation worker): a
+    # batch-phase kill that found nothing stored yet pushes later ones back a little.
+    slack = 0.0
+    for attempt in range(3 * KILLS):  # spares in case a run ends before its kill
+        if kills >= KILLS and kills_with_progress >= 3:
             break
+        is_early = attempt < KILLS and early[attempt]
         stored = sum(corpus.per_file[i] for i in held)
         while targets and targets[0] <= stored:
             targets.pop(0)
         if is_early or not targets:
             delay = rng.uniform(0.0, reference.overhead)
         else:
-            delay = reference.overhead + (targets.pop(0) - stored) * per_resource
+            delay = reference.overhead + slack + (targets.pop(0) - stored) * per_resource
         killed = _kill_after(cmd, delay)
         now = _check_whole_batches(home, corpus, reference)
         assert held <= now, "a batch committed before the kill is gone"
         kills += int(killed)
         kills_with_progress += int(killed and now > held)
+        if killed and not is_early and now == held:
+            slack += 0.5
         held = now
 
-    assert kills == KILLS
+    assert kills >= KILLS
     # Not vacuous: several kills hit runs that were storing batches.
     assert kills_with_progress >= 3, kills_with_progress
 

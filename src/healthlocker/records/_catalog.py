@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any, Literal
 
@@ -283,6 +283,7 @@ _AMOUNT = re.compile(r"^([kdcmunpf]?)(g|mol|eq|U|\[IU\]|kat)$")
 _COUNT = re.compile(r"^10[*^](\d{1,2})$")
 
 
+@lru_cache(maxsize=4096)
 def normalize_unit(unit: str | None) -> str | None:
     """A unit string as a UCUM code where a common spelling is recognised (``mg/dl`` → ``mg/dL``,
     ``K/uL`` → ``10*3/uL``); otherwise the input, trimmed."""

@@ -159,10 +159,30 @@ def _rows(
     for index, (part, codes) in enumerate(_parts(item.resource)):
         if query.needle is not None and not _matches(query.needle, part, codes, query.known):
             continue
-        result = _result(item, part, who, subject)
+        result = _cached_result(item, index, part, who, subject)
         if query.abnormal_only and result.flag in ("normal", "unknown"):
             continue
         yield _sort_key(item), item.ref, -index, result
+
+
+# Built results, kept while the store keeps the same StoredResource object (it makes a new one
+# when a resource changes), so repeated questions do not rebuild thousands of results.
+_BUILT: dict[tuple[int, int, str | None, str | None], tuple[StoredResource, LabResult]] = {}
+_BUILT_MAX = 100_000
+
+
+def _cached_result(
+    item: StoredResource, index: int, part: dict[str, Any], who: str | None, subject: str | None
+) -> LabResult:
+    key = (id(item), index, who, subject)
+    hit = _BUILT.get(key)
+    if hit is not None and hit[0] is item:
+        return hit[1]
+    if len(_BUILT) >= _BUILT_MAX:
+        _BUILT.clear()
+    result = _result(item, part, who, subject)
+    _BUILT[key] = (item, result)
+    return result
 
 
 def _check_args(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import re
 import threading
 from collections.abc import Callable
@@ -15,6 +18,7 @@ from healthlocker.errors import HealthLockerError, StoreError
 from healthlocker.store import Vault
 
 VaultOpener = Callable[[], Vault]
+_MAX_VIEWS = 256
 GateFactory = Callable[[Vault], Gate]
 
 
@@ -37,6 +41,7 @@ class ServerState:
         self._vault: Vault | None = None
         self._error: HealthLockerError | None = None
         self._ready = threading.Event()
+        self._views: dict[tuple[str, str, str | None], tuple[tuple[int, int], BaseModel]] = {}
         if isinstance(opener, Vault):
             self._vault = opener
             self._ready.set()
@@ -44,6 +49,9 @@ class ServerState:
             threading.Thread(target=self._open, args=(opener,), daemon=True).start()
 
     def _open(self, opener: VaultOpener) -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            # Key derivation should not slow the start-up it overlaps with on a busy machine.
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
         try:
             self._vault = opener()
         except HealthLockerError as exc:
@@ -111,12 +119,33 @@ class ServerState:
                 if not decision.allowed:
                     outcome = "refused"
                     raise PermissionError(decision.reason)
-                view = call(self.vault(), decision.window_start)
+                view = self._view(tool, arguments, decision.window_start, call)
                 records, origins = cited(view)
                 outcome = "allowed"
                 return view
             finally:
                 self._audit(client, tool, arguments, outcome, records, origins, decision)
+
+    def _view(
+        self,
+        tool: str,
+        arguments: dict[str, Any],
+        window_start: str | None,
+        call: Callable[[Vault, str | None], BaseModel],
+    ) -> BaseModel:
+        """The view, reused while the vault is unchanged: views are pure functions of the
+        stored records, the arguments and the window."""
+        vault = self.vault()
+        key = (tool, json.dumps(arguments, sort_keys=True, default=str), window_start)
+        version = vault.version()
+        hit = self._views.get(key)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        view = call(vault, window_start)
+        if len(self._views) >= _MAX_VIEWS:
+            self._views.clear()
+        self._views[key] = (version, view)
+        return view
 
     def _audit(
         self,
@@ -130,7 +159,7 @@ class ServerState:
     ) -> None:
         source_ids: list[str] = []
         if origins and self._vault is not None:
-            by_label = {label: sid for sid, label in self._vault._source_labels().items()}
+            by_label = {label: sid for sid, label in self._vault.source_labels().items()}
             source_ids = sorted(by_label[o] for o in origins if o in by_label)
         self.gate.record(
             AuditEvent(

@@ -97,17 +97,26 @@ class QueryMixin:
         self._seen_version: tuple[int, int] = (-1, -1)
         self._labels: dict[str, str] | None = None
 
+    def version(self) -> tuple[int, int]:
+        """Changes whenever stored resources may have changed (here or in another process)."""
+        return (self.db.conn.execute("PRAGMA data_version").fetchone()[0], self._writes)
+
     def _check_fresh(self) -> None:
-        version = (self.db.conn.execute("PRAGMA data_version").fetchone()[0], self._writes)
+        version = self.version()
         if version != self._seen_version:
             self._results.clear()
             self._labels = None
             self._seen_version = version
 
     def source_label(self, source_id: str) -> str:
+        return self.source_labels().get(source_id, "?")
+
+    def source_labels(self) -> dict[str, str]:
+        """Source id -> label, cached until the database changes."""
+        self._check_fresh()
         if self._labels is None:
             self._labels = self._source_labels()
-        return self._labels.get(source_id, "?")
+        return self._labels
 
     def resources(
         self,

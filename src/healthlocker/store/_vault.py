@@ -312,7 +312,11 @@ class Vault(QueryMixin):
         return sorted(out, key=lambda s: s.label)
 
     def _source_labels(self) -> dict[str, str]:
-        return {s.id: s.label for s in self.sources()}
+        # Only the small sources table: this runs on every audited call.
+        return {
+            source_id: json.loads(self.unseal_meta(body, table="sources", row=source_id))["label"]
+            for source_id, body in self.db.conn.execute("SELECT id, body FROM sources")
+        }
 
     def _type_name(self, tag: bytes) -> str:
         name = self._type_names.get(tag)
