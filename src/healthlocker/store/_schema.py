@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:
+    import sqlite_utils
+
 
 FORMAT = 1
 
@@ -57,6 +60,8 @@ def connect(path: Path | None) -> sqlite_utils.Database:
         pragmas += ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL"]
     for pragma in pragmas:
         conn.execute(pragma)
+    import sqlite_utils  # here, not at import: the server's start-up never needs it
+
     return sqlite_utils.Database(conn)
 
 

@@ -12,8 +12,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from healthlocker.errors import UnlockError
 from healthlocker.store._crypto import (
@@ -23,6 +22,9 @@ from healthlocker.store._crypto import (
     seal,
     unseal,
 )
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 ENV_HOME = "HEALTHLOCKER_HOME"
 ENV_PASSPHRASE = "HEALTHLOCKER_PASSPHRASE"

@@ -8,9 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from healthlocker.errors import (
     SourceNotFoundError,
@@ -32,6 +30,9 @@ from healthlocker.store._fhirpaths import clinical_date, index_terms
 from healthlocker.store._query import QueryMixin, month_span
 from healthlocker.store._schema import FORMAT, connect, create_tables
 from healthlocker.store._validate import validate_resource
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 Item = tuple[str, dict[str, Any]]  # (where in the input, resource)
 
