@@ -146,8 +146,11 @@ def _import_with_progress(vault: Any, args: argparse.Namespace) -> Any:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
+    from healthlocker.connectors import LinkStore
+
     with _open_vault(args) as vault:
         sources = vault.sources()
+        links = LinkStore(vault).all()
     if args.json:
         print(
             json.dumps(
@@ -162,13 +165,18 @@ def cmd_sources(args: argparse.Namespace) -> int:
                         "by_type": s.counts,
                     }
                     for s in sources
-                ],
+                ]
+                if not args.links
+                else [link.public() for link in links],
                 indent=2,
             )
         )
         return 0
+    if links:
+        _print_links(links, {s.label: s.total for s in sources})
     if not sources:
-        print("The vault is empty; add records with `healthlocker import PATH`.")
+        if not links:
+            print("The vault is empty; add records with `healthlocker import PATH`.")
         return 0
     from rich.table import Table
 
@@ -180,6 +188,134 @@ def cmd_sources(args: argparse.Namespace) -> int:
         table.add_row(s.label, s.kind, str(s.total), by_type, s.updated[:16].replace("T", " "))
     _console().print(table)
     return 0
+
+
+def _print_links(links: list[Any], totals: dict[str, int]) -> None:
+    from rich.table import Table
+
+    table = Table(title="Linked APIs")
+    for col in ("name", "FHIR base", "resources", "last sync (UTC)", "token"):
+        table.add_column(col)
+    for link in links:
+        left = link.expires_in()
+        if left is None:
+            token = "no expiry given"
+        elif left > 0:
+            token = f"expires {_when(link.expires_at)}"
+        else:
+            token = "expired" + (", will refresh" if link.refresh_token else "; connect again")
+        last = _when(link.last_sync) if link.last_sync else "never"
+        table.add_row(link.name, link.fhir_base, str(totals.get(link.name, 0)), last, token)
+    _console().print(table)
+
+
+def cmd_connect(args: argparse.Namespace) -> int:
+    import webbrowser
+
+    from healthlocker.connectors import connect_link
+
+    secret = None
+    if args.client_secret_env:
+        secret = os.environ.get(args.client_secret_env)
+        if not secret:
+            raise StoreError(f"the environment variable {args.client_secret_env} is not set")
+
+    def show(url: str) -> None:
+        print(f"Sign in and approve access at:\n  {url}", file=sys.stderr, flush=True)
+        if not args.no_browser:
+            webbrowser.open(url)
+
+    with _open_vault(args) as vault:
+        link = connect_link(
+            vault,
+            args.name,
+            fhir_base=args.fhir_base,
+            client_id=args.client_id,
+            client_secret=secret,
+            scopes=args.scope,
+            preset=args.preset,
+            open_url=show,
+            timeout=args.timeout,
+        )
+    expiry = f"; token valid until {_when(link.expires_at)}" if link.expires_at else ""
+    refresh = "" if link.refresh_token else " (no refresh token: sync may need a new connect)"
+    print(
+        f"Linked {link.name!r} ({link.fhir_base}) with scopes: {link.scope}{expiry}{refresh}. "
+        f"Run `healthlocker sync {link.name}` to fetch the records."
+    )
+    return 0
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from healthlocker.connectors import LinkStore, SyncResult, sync_link
+
+    results: list[tuple[str, SyncResult | None, str | None]] = []
+    with _open_vault(args) as vault:
+        names = [args.name] if args.name else [link.name for link in LinkStore(vault).all()]
+        if not names:
+            raise StoreError("no linked APIs; add one with `healthlocker connect NAME ...`")
+        for name in names:
+            try:
+                if sys.stderr.isatty() and not args.json:
+                    result = _sync_with_progress(vault, name, args)
+                else:
+                    result = sync_link(vault, name, page_size=args.page_size, full=args.full)
+                results.append((name, result, None))
+            except HealthLockerError as exc:
+                if args.name:
+                    raise
+                results.append((name, None, str(exc)))
+    if args.json:
+        print(json.dumps([_sync_json(n, r, e) for n, r, e in results], indent=2))
+    else:
+        for name, result, error in results:
+            if error or result is None:
+                print(f"error: {error}", file=sys.stderr)
+                continue
+            fetched = sum(result.fetched.values())
+            print(
+                f"Synced {name!r}: {fetched} fetched "
+                f"({'changes since the last sync' if result.incremental else 'first sync'}), "
+                f"{result.added} added, {result.updated} updated, {result.unchanged} unchanged; "
+                f"{result.stats.requests} requests in {result.elapsed:.1f} s."
+            )
+    return 0 if all(error is None for _, _, error in results) else 1
+
+
+def _sync_json(name: str, result: Any, error: str | None) -> dict[str, Any]:
+    if result is None:
+        return {"name": name, "ok": False, "error": error}
+    return {
+        "name": name,
+        "ok": True,
+        "strategy": result.strategy,
+        "incremental": result.incremental,
+        "fetched": result.fetched,
+        "added": result.added,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "requests": result.stats.requests,
+        "retries": result.stats.retries,
+        "token_refreshes": result.stats.refreshes,
+        "seconds": round(result.elapsed, 3),
+    }
+
+
+def _sync_with_progress(vault: Any, name: str, args: argparse.Namespace) -> Any:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress
+
+    from healthlocker.connectors import sync_link
+
+    columns = ("{task.description}", BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=_console(stderr=True), transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(rtype: str, done: int, total: int | None) -> None:
+            if rtype not in tasks:
+                tasks[rtype] = bar.add_task(f"{name}: {rtype}", total=total)
+            bar.update(tasks[rtype], completed=done, total=total or done)
+
+        return sync_link(vault, name, page_size=args.page_size, full=args.full, progress=progress)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -214,12 +350,34 @@ def cmd_forget(args: argparse.Namespace) -> int:
     if bool(args.source) == bool(args.all):
         print("healthlocker forget: name one SOURCE or give --all", file=sys.stderr)
         return 2
+    from healthlocker.connectors import LinkStore
     from healthlocker.consent import AuditLog
 
+    name = None if args.all else args.source
     with _open_vault(args) as vault:
         log = AuditLog(vault)
-        gone = vault.forget(None if args.all else args.source, also=log.forget_sources)
-    print(f"Forgot {len(gone)} source(s) for good: their keys are destroyed and pages scrubbed.")
+        links = LinkStore(vault)
+        linked = links.exists(name) if name else bool(links.all())
+
+        def also(ids: list[str]) -> None:
+            log.forget_sources(ids)
+            links.delete_in_transaction(name)
+
+        if linked and (
+            (name is None and not vault.sources())
+            or (name is not None and not any(s.label == name for s in vault.sources()))
+        ):
+            gone: list[str] = []
+            links.delete(name)  # linked, nothing synced yet: only the link and its tokens
+        else:
+            gone = vault.forget(name, also=also if linked else log.forget_sources)
+    tokens = " Its link and tokens are deleted too." if linked and name else ""
+    if args.all and linked:
+        tokens = " Every link and its tokens are deleted too."
+    print(
+        f"Forgot {len(gone)} source(s) for good: their keys are destroyed and pages scrubbed."
+        + tokens
+    )
     return 0
 
 
@@ -398,13 +556,42 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("import", cmd_import, "import FHIR files (Bundle JSON, NDJSON, or folders of them)")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--source", help="label for this source (default: the file or folder name)")
-    p.add_argument("--format", choices=("fhir-json", "ndjson"), help="skip detection")
+    p.add_argument("--format", choices=("fhir-json", "ndjson", "apple-health"), help="no detection")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
-    for name, handler, help_ in (
-        ("sources", cmd_sources, "what is stored, per source and type"),
-        ("status", cmd_status, "the vault: where, how big, how fresh"),
-    ):
-        add(name, handler, help_).add_argument("--json", action="store_true")
+    p = add("sources", cmd_sources, "what is stored, per source and type; linked APIs")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--links", action="store_true", help="with --json: the linked APIs instead")
+    add("status", cmd_status, "the vault: where, how big, how fresh").add_argument(
+        "--json", action="store_true"
+    )
+    p = add("connect", cmd_connect, "link a SMART on FHIR patient-access API (signs you in)")
+    p.add_argument("name", metavar="NAME", help="your name for this API, e.g. my-clinic")
+    p.add_argument("--fhir-base", metavar="URL", help="the FHIR base URL (or from --preset)")
+    p.add_argument("--client-id", metavar="ID", help="the client id of your registered app")
+    p.add_argument(
+        "--client-secret-env", metavar="VAR", help="read a confidential client's secret from VAR"
+    )
+    p.add_argument(
+        "--scope",
+        action="append",
+        metavar="SCOPE",
+        help="a scope to ask for (repeatable; default launch/patient patient/*.rs offline_access)",
+    )
+    p.add_argument(
+        "--preset",
+        metavar="P",
+        help="a known API: bluebutton, bluebutton-sandbox, smarthealthit, epic, epic-sandbox, "
+        "oracle-health, oracle-health-sandbox (see docs/connect.md)",
+    )
+    p.add_argument("--no-browser", action="store_true", help="print the sign-in URL only")
+    p.add_argument(
+        "--timeout", type=float, default=300.0, metavar="S", help="seconds to wait for sign-in"
+    )
+    p = add("sync", cmd_sync, "fetch what is new from linked APIs (one, or all)")
+    p.add_argument("name", nargs="?", metavar="NAME")
+    p.add_argument("--full", action="store_true", help="fetch everything, not only changes")
+    p.add_argument("--page-size", type=int, default=100, metavar="N", help="_count per page")
+    p.add_argument("--json", action="store_true", help="print a machine-readable summary")
     p = add("serve", cmd_serve, "run the MCP server over stdio (for an assistant's MCP config)")
     p.add_argument(
         "--client", help="the client's name for consent and audit (default: as reported)"

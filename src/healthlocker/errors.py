@@ -14,7 +14,11 @@ what happened and what to do next, and never contains health data::
     │   ├── InputFormatError        not a format we read (or not FHIR at all)
     │   ├── ParseError              malformed JSON/NDJSON/XML/CSV, with file and place
     │   ├── LimitError              over an explicit cap (size, depth, entries, members)
-    │   └── ValidationError         a resource fails FHIR validation, with entry and element path
+    │   ├── ValidationError         a resource fails FHIR validation, with entry and element path
+    │   └── SyncError               a linked FHIR API (SMART on FHIR): HTTP failures, bad answers
+    │       ├── AuthError           authorisation refused, expired or malformed (connect again)
+    │       ├── OriginError         a URL off the approved FHIR origin, or a private address
+    │       └── LinkNotFoundError   `sync`/`forget` named an API that is not linked
     └── ConsentError                a tool call no live grant allows
 
 The CLI turns any of these into one line on stderr and exit status 1; nothing else is caught
@@ -24,15 +28,19 @@ there, so a bug still shows its traceback.
 from __future__ import annotations
 
 __all__ = [
+    "AuthError",
     "ConnectorError",
     "ConsentError",
     "HealthLockerError",
     "InputFormatError",
     "IntegrityError",
     "LimitError",
+    "LinkNotFoundError",
+    "OriginError",
     "ParseError",
     "SourceNotFoundError",
     "StoreError",
+    "SyncError",
     "UnlockError",
     "ValidationError",
     "VaultExistsError",
@@ -89,6 +97,22 @@ class LimitError(ConnectorError):
 
 
 class ValidationError(ConnectorError):
+    pass
+
+
+class SyncError(ConnectorError):
+    """A linked FHIR API could not be read; nothing of the failed sync is stored."""
+
+
+class AuthError(SyncError):
+    pass
+
+
+class OriginError(SyncError):
+    """A URL that is not on the approved FHIR origin; the token was not sent there."""
+
+
+class LinkNotFoundError(SyncError):
     pass
 
 

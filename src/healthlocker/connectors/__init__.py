@@ -1,5 +1,7 @@
 """Connectors: one module per source, each streaming FHIR R4 resources into the vault."""
 
+from typing import TYPE_CHECKING, Any
+
 from healthlocker.connectors._import import (
     FORMATS,
     FileOutcome,
@@ -8,4 +10,49 @@ from healthlocker.connectors._import import (
     import_paths,
 )
 
-__all__ = ["FORMATS", "FileOutcome", "ImportReport", "detect_format", "import_paths"]
+if TYPE_CHECKING:
+    from healthlocker.connectors._links import Link, LinkStore
+    from healthlocker.connectors._smart import connect_link, sync_link
+    from healthlocker.connectors._smart_http import Net
+    from healthlocker.connectors._smart_presets import PRESETS, Preset
+    from healthlocker.connectors._smart_sync import SyncResult
+
+# The SMART connector loads on first use: file imports need not pay for the HTTP stack.
+_LAZY = {
+    "Link": "_links",
+    "LinkStore": "_links",
+    "connect_link": "_smart",
+    "sync_link": "_smart",
+    "Net": "_smart_http",
+    "PRESETS": "_smart_presets",
+    "Preset": "_smart_presets",
+    "SyncResult": "_smart_sync",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'healthlocker.connectors' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"healthlocker.connectors.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "FORMATS",
+    "PRESETS",
+    "FileOutcome",
+    "ImportReport",
+    "Link",
+    "LinkStore",
+    "Net",
+    "Preset",
+    "SyncResult",
+    "connect_link",
+    "detect_format",
+    "import_paths",
+    "sync_link",
+]

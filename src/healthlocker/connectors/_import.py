@@ -15,12 +15,26 @@ from healthlocker.connectors import _ahead, _fhir
 from healthlocker.errors import ConnectorError, HealthLockerError, InputFormatError
 from healthlocker.store import BatchResult, Item, Vault
 
-FORMATS = ("fhir-json", "ndjson")
+FORMATS = ("fhir-json", "ndjson", "apple-health")
 _FHIR_SUFFIXES = frozenset({".json", ".ndjson", ".jsonl"})
+
+
+def _read_apple(
+    path: Path, progress: _fhir.Progress | None, expect: bytes | None
+) -> Iterator[Item]:
+    from healthlocker.connectors._apple import read_apple  # lxml and co. only when needed
+
+    return read_apple(path, progress, expect)
+
+
 _READERS: dict[str, Callable[[Path, _fhir.Progress | None, bytes | None], Iterator[Item]]] = {
     "fhir-json": _fhir.read_json,
     "ndjson": _fhir.read_ndjson,
+    "apple-health": _read_apple,
 }
+# Readers that validate every resource (with store.validate_resource) before they yield it; the
+# store need not validate them again. See connectors/_apple.py (read_apple).
+_SELF_VALIDATING = frozenset({"apple-health"})
 
 
 @dataclass
@@ -69,10 +83,15 @@ def detect_format(path: Path) -> str:
         return "fhir-json" if kind == "json" else "ndjson"
     if not head.strip():
         raise _empty(path)
+    if kind in ("xml", "zip"):
+        from healthlocker.connectors._apple import looks_like
+
+        if looks_like(path, kind, head):
+            return "apple-health"
     described = {"xml": "XML", "zip": "a zip archive"}.get(kind or "", "not JSON")
     raise InputFormatError(
         f"{described}: not a format this version imports (FHIR JSON Bundle or resource, "
-        "FHIR NDJSON)",
+        "FHIR NDJSON, Apple Health export.zip or export.xml)",
         where=str(path),
     )
 
@@ -151,7 +170,7 @@ def import_paths(
                     kind=outcome.format or "",
                     name=path.name,
                     file_digest=checked or _fhir.file_digest(path),
-                    validated=checked is not None,
+                    validated=checked is not None or outcome.format in _SELF_VALIDATING,
                 )
             except HealthLockerError as exc:
                 outcome.error = str(exc)

@@ -1,0 +1,180 @@
+"""Apple Health: ``export.zip`` (read in place) or its ``export.xml`` → FHIR R4 resources.
+
+The export is streamed once (``_apple_xml``) into daily accumulators, from which the resources
+come (``_apple_agg``): the Patient (from ``Me``), one Observation per type and day, one per night
+of sleep, per workout and per activity summary, and, from a zip, the Health Records feature's
+FHIR R4 files as they are. Raw samples are not stored; docs/apple-health.md says why and gives
+the mapping. Ids are deterministic, so importing the same data again changes nothing and a later
+export adds the new days and updates the days it recomputes (the last day of an export is
+usually partial).
+
+Errors name the file (and the member of a zip) and the place: a line and column for malformed
+XML, a byte offset for a cap. Resources are yielded as soon as they are final (``_apple_flow``),
+while the file is still being read; the store keeps them in one transaction that an error rolls
+back, so a bad file stores nothing. A big export is read in a second process (``_apple_proc``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import zipfile
+from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
+from typing import Any
+
+from healthlocker.connectors._apple_flow import Flow
+from healthlocker.connectors._apple_proc import stream, worth_it
+from healthlocker.connectors._apple_xml import Collector, parse_steps
+from healthlocker.connectors._apple_zip import (
+    ExportZip,
+    is_export_xml,
+    is_export_zip,
+    open_export,
+)
+from healthlocker.connectors._fhir import file_digest
+from healthlocker.errors import ParseError, ValidationError
+from healthlocker.store import Item, validate_resource
+
+CHUNK = 1 << 20
+# The root element of an export, after its prolog (the DTD names it only as "!ELEMENT HealthData").
+_ROOT = re.compile(rb"<HealthData[\s>/]")
+Progress = Callable[[int], None]
+
+
+def read_apple(
+    path: Path,
+    progress: Progress | None = None,
+    expect: bytes | None = None,
+    *,
+    notes: list[str] | None = None,
+) -> Iterator[Item]:
+    """The resources of an Apple Health export (zip or XML); *notes* gets what was left out.
+
+    Every resource is validated (``store.validate_resource``) before it is yielded, so the
+    import passes ``validated=True`` to the store. A big export is read in a second process
+    (``_apple_proc``) while this one validates and stores (the reader validates some too).
+    """
+    if expect is not None and file_digest(path) != expect:
+        raise ParseError(
+            "the file changed while it was being imported; import it again", where=str(path)
+        )
+    skipped: dict[str, int] = {}
+    if worth_it(_xml_size(path)):
+        items = stream(path, progress, skipped, produce)
+    else:
+        items = ((where, resource, False) for where, resource in produce(path, progress, skipped))
+    for where, resource, valid in items:
+        if not valid:
+            validate_resource(resource, where=where)
+        yield where, resource
+    if notes is not None:
+        notes.extend(describe(skipped))
+
+
+def produce(path: Path, progress: Progress | None, skipped: dict[str, int]) -> Iterator[Item]:
+    """The resources of an export, in the order they become final; not validated."""
+    with path.open("rb") as f:
+        is_zip = f.read(4) == b"PK\x03\x04"
+    flow = Flow(str(path))
+    if is_zip:
+        with open_export(path) as z:
+            steps = parse_steps(z.xml_chunks(progress), where=f"{path}: {z.xml_name}")
+            c = yield from _streamed(steps, flow)
+            yield from flow.rest(c, skipped)
+            yield from _clinical(z, c, skipped)
+    else:
+        c = yield from _streamed(parse_steps(_file_chunks(path, progress), str(path)), flow)
+        yield from flow.rest(c, skipped)
+        if c.clinical:
+            what = "clinical records (their FHIR files are in export.zip: import the zip)"
+            skipped[what] = len(c.clinical)
+    for what, n in c.skipped.items():
+        skipped[what] = skipped.get(what, 0) + n
+
+
+def _streamed(steps: Iterator[Collector], flow: Flow) -> Generator[Item, None, Collector]:
+    """Yield what is final after each chunk; return the collector once the file is read."""
+    c = None
+    for c in steps:
+        yield from flow.step(c)
+    if c is None:  # parse_steps yields at least once or raises
+        raise ParseError("the export could not be read")
+    return c
+
+
+def _xml_size(path: Path) -> int:
+    """The size of export.xml: the file's, or as a zip declares it (a hint; not trusted)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return max((i.file_size for i in zf.infolist() if is_export_xml(i.filename)), default=0)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return path.stat().st_size
+
+
+def looks_like(path: Path, kind: str | None, head: bytes) -> bool:
+    """Whether a file is an Apple Health export: a zip holding export.xml (at the top or in
+    ``apple_health_export/``), or XML whose root element is ``HealthData``."""
+    if kind == "zip":
+        try:
+            with zipfile.ZipFile(path) as zf:
+                return is_export_zip(zf.namelist())
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return False
+    return kind == "xml" and _ROOT.search(head) is not None
+
+
+def describe(counts: dict[str, int]) -> list[str]:
+    return [f"not imported: {n:,} × {what}" for what, n in sorted(counts.items())]
+
+
+def _file_chunks(path: Path, progress: Progress | None) -> Iterator[bytes]:
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            if progress is not None:
+                progress(len(chunk))
+            yield chunk
+
+
+def _clinical(z: ExportZip, c: Collector, skipped: dict[str, int]) -> Iterator[Item]:
+    """The Health Records feature's files: FHIR R4 as it is; DSTU2 counted, not mapped."""
+    read: set[str] = set()
+    for record in c.clinical:
+        version = record.get("fhirVersion", "")
+        found = z.clinical(record.get("resourceFilePath", ""))
+        if found is None:
+            skipped["clinical records whose file is missing from the zip"] = (
+                skipped.get("clinical records whose file is missing from the zip", 0) + 1
+            )
+            continue
+        place, data = found
+        read.add(place.removeprefix(f"{z.where}: "))
+        if not version.startswith("4."):
+            what = f"clinical records in FHIR {version[:10] or '(no version)'} (only R4 is read)"
+            skipped[what] = skipped.get(what, 0) + 1
+            continue
+        resource = _json(data)
+        try:
+            if resource is None:
+                raise ValidationError("not JSON", where=place)
+            validate_resource(resource, where=place)
+        except ValidationError:
+            # A health system's file that does not read as FHIR R4 is left out; the rest of
+            # the export (and the other records) still come in.
+            what = "clinical records that are not valid FHIR R4 JSON"
+            skipped[what] = skipped.get(what, 0) + 1
+            continue
+        if not resource.get("id"):
+            resource["id"] = "ah-cr-" + hashlib.sha256(data).hexdigest()[:40]
+        yield place, resource
+    for label, n in z.unread(read).items():
+        skipped[f"files in the zip not read ({label})"] = n
+
+
+def _json(data: bytes) -> dict[str, Any] | None:
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        return None
+    return doc if isinstance(doc, dict) else None

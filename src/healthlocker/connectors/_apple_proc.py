@@ -1,0 +1,219 @@
+"""A big export is read in a second process, so parsing and storing run on two cores.
+
+The reader process parses the export and builds its resources (``_apple.produce``): most of an
+import's work, all of it pure. It sends them here in batches through a pipe, with the bytes read
+for the progress bar; this process validates and stores them meanwhile. When this process falls
+behind, the reader validates the batches waiting to be sent (the same ``validate_resource``)
+instead of idling, so the two cores share the work when resources come in bursts. A
+:class:`ConnectorError` in the reader (malformed XML, a zip bomb, …) comes back as the same
+error, naming the file and the place, and fails the batch, which the store rolls back. Below
+``MIN_PARALLEL_BYTES``, starting an interpreter costs more than it saves, and the export is
+read here.
+"""
+
+from __future__ import annotations
+
+import collections
+import multiprocessing
+import os
+import queue
+import re
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from healthlocker import errors
+from healthlocker.errors import ConnectorError
+from healthlocker.store import Item, validate_resource
+
+MIN_PARALLEL_BYTES = 32 * 1024 * 1024
+BATCH = 256
+OUTBOX = 4  # batches queued for sending; past this, the reader validates while it waits
+MAX_WAITING = 48  # batches waiting beyond that (bounds the reader's memory)
+PROGRESS_EVERY = 4 * 1024 * 1024
+# The reader's peak RSS (KiB) in the last import that used one: for the benchmark.
+last_reader_peak_kib: int | None = None
+
+Checked = tuple[str, dict[str, Any], bool]  # (where, resource, validated already)
+Producer = Callable[[Path, Callable[[int], None] | None, dict[str, int]], Iterator[Item]]
+
+
+def worth_it(xml_bytes: int) -> bool:
+    """Whether an export.xml this big is worth a reader process."""
+    return xml_bytes >= MIN_PARALLEL_BYTES and (multiprocessing.cpu_count() or 1) >= 2
+
+
+def _peak_kib() -> int:
+    try:
+        text = Path("/proc/self/status").read_text()
+    except OSError:
+        return -1
+    m = re.search(r"^VmHWM:\s+(\d+) kB", text, re.M)
+    return int(m.group(1)) if m else -1
+
+
+def _exit_with(parent: int) -> None:
+    """Exit as soon as the importing process is gone (even if it was killed): no orphan keeps
+    reading the export or holds the pipe open."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _child(path: str, conn: Connection, produce: Producer, parent: int) -> None:
+    """In the reader process: produce the resources and send them in batches.
+
+    A thread sends, so that parsing goes on while this process's batches wait for the other to
+    take them (resources come in bursts: a record type's days all at once).
+    """
+    _exit_with(parent)
+    outbox: queue.Queue[tuple[Any, ...] | None] = queue.Queue(maxsize=OUTBOX)
+    sender = threading.Thread(target=_send_all, args=(outbox, conn), daemon=True)
+    sender.start()
+    skipped: dict[str, int] = {}
+    read = 0
+
+    def progress(n: int) -> None:
+        nonlocal read
+        read += n
+        if read >= PROGRESS_EVERY:
+            outbox.put(("progress", read))
+            read = 0
+
+    try:
+        batch: list[Item] = []
+        waiting = _Outbox(outbox)
+        for item in produce(Path(path), progress, skipped):
+            batch.append(item)
+            if len(batch) >= BATCH:
+                waiting.add(batch)
+                batch = []
+        waiting.add(batch)
+        waiting.flush()
+        outbox.put(("progress", read))
+        outbox.put(("done", skipped, _peak_kib()))
+    except ConnectorError as exc:
+        text = str(exc)
+        message = text.removeprefix(f"{exc.where}: ") if exc.where else text
+        outbox.put(("error", type(exc).__name__, message, exc.where))
+    except BaseException:
+        outbox.put(("crash", traceback.format_exc()))
+    finally:
+        outbox.put(None)
+        sender.join()
+        conn.close()
+
+
+class _Outbox:
+    """Batches on their way to the importing process.
+
+    A batch goes to the sender's queue when there is room. While there is none (the importing
+    process is behind: resources come in bursts, a record type's days all at once, and many
+    small types end close together near the end of the file), the reader validates the batches
+    still waiting here (the same ``validate_resource``) instead of idling, so the two cores share
+    that work; the importing process does not validate them again.
+    """
+
+    def __init__(self, queue_: queue.Queue[tuple[Any, ...] | None]) -> None:
+        self.queue = queue_
+        self.waiting: collections.deque[list[Any]] = collections.deque()  # [validated, batch]
+
+    def add(self, batch: list[Item]) -> None:
+        self.waiting.append([False, batch])
+        self._pump(block=len(self.waiting) > MAX_WAITING)
+
+    def flush(self) -> None:
+        while self.waiting:
+            self._pump(block=True)
+
+    def _pump(self, *, block: bool) -> None:
+        while self.waiting:
+            valid, batch = self.waiting[0]
+            try:
+                self.queue.put_nowait(("valid" if valid else "items", batch))
+                self.waiting.popleft()
+                continue
+            except queue.Full:
+                pass
+            # No room: use the wait. From the back, the batches sent last: the importing process
+            # validates the front ones itself when it gets to them, rather than wait for these.
+            todo = next((w for w in reversed(self.waiting) if not w[0]), None)
+            if todo is not None:
+                for where, resource in todo[1]:
+                    validate_resource(resource, where=where)
+                todo[0] = True
+            elif block:
+                self.queue.put(("valid", batch))
+                self.waiting.popleft()
+            else:
+                return
+
+
+def _send_all(outbox: queue.Queue[tuple[Any, ...] | None], conn: Connection) -> None:
+    while (message := outbox.get()) is not None:
+        try:
+            conn.send(message)
+        except OSError:  # the importing process stopped reading: nothing left to do
+            os._exit(0)
+
+
+def stream(
+    path: Path, progress: Callable[[int], None] | None, skipped: dict[str, int], produce: Producer
+) -> Iterator[Checked]:
+    """The resources *produce* makes of *path*, made in a reader process, each with whether
+    the reader validated it already."""
+    global last_reader_peak_kib
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no copy of the vault
+    receive, send = context.Pipe(duplex=False)
+    reader = context.Process(
+        target=_child,
+        args=(str(path), send, produce, os.getpid()),
+        name="healthlocker-apple-reader",
+    )
+    reader.daemon = True
+    reader.start()
+    send.close()
+    started = False
+    try:
+        while True:
+            try:
+                message: tuple[Any, ...] = receive.recv()
+            except EOFError:
+                if not started:  # it could not start (no importable __main__, …): read here
+                    for where, resource in produce(path, progress, skipped):
+                        yield where, resource, False
+                    return
+                raise ConnectorError(
+                    "the process reading the export stopped unexpectedly; import it again",
+                    where=str(path),
+                ) from None
+            started = True
+            kind = message[0]
+            if kind in ("items", "valid"):
+                for where, resource in message[1]:
+                    yield where, resource, kind == "valid"
+            elif kind == "progress":
+                if progress is not None and message[1]:
+                    progress(message[1])
+            elif kind == "done":
+                skipped.update(message[1])
+                last_reader_peak_kib = message[2]
+                return
+            elif kind == "error":
+                error = getattr(errors, message[1], ConnectorError)
+                raise error(message[2], where=message[3])
+            else:
+                raise RuntimeError(f"the Apple Health reader failed:\n{message[1]}")
+    finally:
+        receive.close()
+        if reader.is_alive():
+            reader.terminate()
+        reader.join()

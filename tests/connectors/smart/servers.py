@@ -1,0 +1,204 @@
+"""The live test bench: a real FHIR server (sekmet-fhir) behind a SMART gateway (oauth2-mock-server
+plus ``gateway.mjs``), both on 127.0.0.1, started and stopped by the caller.
+
+    with SmartBench.start() as bench:
+        bench.load(bundle) ...; bench.start_gateway(patient_id)
+        bench.fhir_base            # what a user would give to `healthlocker connect`
+
+Used by tests/connectors/test_smart_live.py and bench/bench_sync.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx2
+
+ROOT = Path(__file__).resolve().parents[3]
+NODE_MODULES = ROOT / "tools" / "node" / "node_modules"
+GATEWAY = Path(__file__).with_name("gateway.mjs")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def node_binary() -> Path:
+    found = sorted(NODE_MODULES.glob("node-linux-*/bin/node"))
+    if not found:
+        raise RuntimeError("no Node runtime in tools/node; run scripts/setup")
+    return found[0]
+
+
+def _wait_http(url: str, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        try:
+            if httpx2.get(url, timeout=2).status_code < 500:
+                return
+        except httpx2.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+class SmartBench:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.fhir_port = free_port()
+        self.gateway_port = free_port()
+        self.upstream = f"http://127.0.0.1:{self.fhir_port}"
+        self.fhir_base = f"http://127.0.0.1:{self.gateway_port}/fhir"
+        self._procs: list[subprocess.Popen[bytes]] = []
+        self._logs: list[Any] = []
+        self.gateway: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    @contextmanager
+    def start(cls) -> Iterator[SmartBench]:
+        folder = Path(tempfile.mkdtemp(prefix="hl-smart-"))
+        bench = cls(folder)
+        try:
+            bench._start_fhir()
+            yield bench
+        finally:
+            bench.stop()
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _start_fhir(self) -> None:
+        settings = {
+            # Links in answers name the gateway, the only address a client is given.
+            "base_url": self.fhir_base,
+            "host": "127.0.0.1",
+            "port": self.fhir_port,
+            "data_dir": str(self.folder / "data"),
+            "server_auth": {"types": ["none"]},  # the gateway checks tokens
+            "simulator": {"enabled": False, "auto": []},
+            "validation": {"inbound": "off"},
+            "log_inbound": False,
+        }
+        config = self.folder / "settings.yaml"
+        config.write_text(json.dumps(settings))  # JSON is YAML
+        sekmet = Path(sys.executable).with_name("sekmet")
+        log = (self.folder / "fhir.log").open("wb")
+        self._logs.append(log)
+        self._procs.append(
+            subprocess.Popen(
+                [str(sekmet), "serve", "-c", str(config)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.folder,
+                env={**os.environ, "SEKMET_CONFIG": str(config)},
+            )
+        )
+        _wait_http(f"{self.upstream}/fhir/metadata", time.monotonic() + 60)
+
+    def start_gateway(self, patient: str, *, token_ttl: int | None = None) -> None:
+        """(Re)start the SMART gateway for *patient*; tokens live *token_ttl* seconds."""
+        self.stop_gateway()
+        args = [str(node_binary()), str(GATEWAY), str(NODE_MODULES), str(self.gateway_port)]
+        args += [self.upstream, patient] + ([str(token_ttl)] if token_ttl else [])
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.gateway = proc
+        assert proc.stdout is not None
+        line = proc.stdout.readline().decode().strip()
+        if line != "ready":
+            raise RuntimeError(f"the SMART gateway did not start: {line}")
+        # Keep draining its output so it never blocks on a full pipe.
+        stdout = proc.stdout
+        threading.Thread(target=lambda: stdout.read(), daemon=True).start()
+
+    def stop_gateway(self) -> None:
+        if self.gateway is not None:
+            self.gateway.terminate()
+            self.gateway.wait(timeout=10)
+            if self.gateway.stdout is not None:
+                self.gateway.stdout.close()
+            self.gateway = None
+
+    def stop(self) -> None:
+        self.stop_gateway()
+        for proc in self._procs:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for log in self._logs:
+            log.close()
+
+    # -- talking to the FHIR server directly (as its operator, not through the gateway) ----
+
+    def upstream_get(self, path: str, **params: Any) -> dict[str, Any]:
+        r = httpx2.get(f"{self.upstream}/fhir/{path}", params=params, timeout=60)
+        r.raise_for_status()
+        doc: dict[str, Any] = r.json()
+        return doc
+
+    def load(self, bundle: dict[str, Any]) -> dict[str, Any]:
+        r = httpx2.post(
+            f"{self.upstream}/fhir",
+            content=json.dumps(bundle).encode(),
+            headers={"Content-Type": "application/fhir+json"},
+            timeout=300,
+        )
+        r.raise_for_status()
+        doc: dict[str, Any] = r.json()
+        return doc
+
+    def put(self, resource: dict[str, Any]) -> dict[str, Any]:
+        r = httpx2.put(
+            f"{self.upstream}/fhir/{resource['resourceType']}/{resource['id']}",
+            content=json.dumps(resource).encode(),
+            headers={"Content-Type": "application/fhir+json"},
+            timeout=60,
+        )
+        r.raise_for_status()
+        doc: dict[str, Any] = r.json()
+        return doc
+
+    def everything(self, patient: str) -> dict[tuple[str, str], dict[str, Any]]:
+        """What the server holds for *patient*, as ``$everything`` reports it."""
+        doc = self.upstream_get(f"Patient/{patient}/$everything")
+        return {
+            (e["resource"]["resourceType"], e["resource"]["id"]): e["resource"]
+            for e in doc.get("entry", [])
+        }
+
+    def search_all(self, rtype: str, **params: Any) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        doc = self.upstream_get(rtype, _count="1000", **params)
+        out += [
+            e["resource"]
+            for e in doc.get("entry", [])
+            if e.get("search", {}).get("mode") != "outcome"
+        ]
+        if any(link["relation"] == "next" for link in doc.get("link", [])):
+            raise AssertionError("raise _count in search_all")
+        return out
+
+
+def patient_of(response: dict[str, Any]) -> str:
+    """The id the server gave the Patient in a transaction-response."""
+    for entry in response.get("entry", []):
+        resource = entry.get("resource") or {}
+        if resource.get("resourceType") == "Patient":
+            return str(resource["id"])
+        location = (entry.get("response") or {}).get("location", "")
+        if "/Patient/" in location:
+            return str(location.split("/Patient/")[1].split("/")[0])
+    raise AssertionError("no Patient in the transaction response")
