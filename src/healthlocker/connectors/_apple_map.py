@@ -181,6 +181,18 @@ def generic_spec(hk_type: str, unit: str) -> Spec:
     )  # fmt: skip
 
 
+def source_class(name: str, device: str | None) -> int:
+    """Apple's default source order: Apple Watch first, then iPhone, then any other app.
+
+    By name, else by the ``device`` attribute (people rename their watch; its model stays).
+    """
+    if "Watch" in name or (device is not None and "model:Watch" in device):
+        return 0
+    if "iPhone" in name or (device is not None and "model:iPhone" in device):
+        return 1
+    return 2
+
+
 # --- resources ------------------------------------------------------------------------------
 
 

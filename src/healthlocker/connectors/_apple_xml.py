@@ -22,7 +22,14 @@ from typing import Any
 
 from lxml import etree
 
-from healthlocker.connectors._apple_map import DIASTOLIC, QTYPE, QUANTITIES, SYSTOLIC, generic_spec
+from healthlocker.connectors._apple_map import (
+    DIASTOLIC,
+    QTYPE,
+    QUANTITIES,
+    SYSTOLIC,
+    generic_spec,
+    source_class,
+)
 from healthlocker.errors import ConnectorError, InputFormatError, LimitError, ParseError
 
 SLOT_MINUTES = 15
@@ -316,18 +323,6 @@ class Collector:
 
     def _on_clinical(self, attrib: Any) -> None:
         self.clinical.append(dict(attrib))
-
-
-def source_class(name: str, device: str | None) -> int:
-    """Apple's default source order: Apple Watch first, then iPhone, then any other app.
-
-    By name, else by the ``device`` attribute (people rename their watch; its model stays).
-    """
-    if "Watch" in name or (device is not None and "model:Watch" in device):
-        return 0
-    if "iPhone" in name or (device is not None and "model:iPhone" in device):
-        return 1
-    return 2
 
 
 # -- feeding the parser ------------------------------------------------------------------------
