@@ -523,6 +523,24 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    if args.http:
+        from healthlocker.server import serve_http
+        from healthlocker.server._http import HttpConfig
+
+        if args.ephemeral or args.client:
+            raise HealthLockerError(
+                "--ephemeral and --client are for stdio; over HTTP the OAuth client is the client"
+            )
+        config = HttpConfig(
+            host=args.host,
+            port=args.port,
+            public_url=args.public_url,
+            behind_proxy=args.behind_tls_proxy,
+            issuer=args.issuer,
+            jwks_url=args.jwks_url,
+        )
+        serve_http(home=args.home, config=config, workers=args.workers, prompt=_prompt)
+        return 0
     from healthlocker.server import serve_stdio
 
     serve_stdio(home=args.home, client=args.client, ephemeral=args.ephemeral)
@@ -592,10 +610,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full", action="store_true", help="fetch everything, not only changes")
     p.add_argument("--page-size", type=int, default=100, metavar="N", help="_count per page")
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
-    p = add("serve", cmd_serve, "run the MCP server over stdio (for an assistant's MCP config)")
+    p = add("serve", cmd_serve, "run the MCP server (stdio; --http for remote mode)")
     p.add_argument(
         "--client", help="the client's name for consent and audit (default: as reported)"
     )
+    p.add_argument("--http", action="store_true", help="serve Streamable HTTP behind OAuth")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port to bind (default 8765)")
+    p.add_argument(
+        "--public-url", metavar="URL", help="the https origin clients use (behind a TLS proxy)"
+    )
+    p.add_argument(
+        "--behind-tls-proxy",
+        action="store_true",
+        help="allow a non-loopback bind: a TLS proxy terminates HTTPS in front of it",
+    )
+    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--issuer", metavar="URL", help="accept tokens of this external OAuth issuer")
+    p.add_argument("--jwks-url", metavar="URL", help="the external issuer's JWKS")
     p.add_argument(
         "--ephemeral",
         nargs="+",

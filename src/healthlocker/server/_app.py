@@ -31,19 +31,23 @@ over which period of records; a refusal is their choice, not an error to work ar
 
 
 def build_server(
-    vault: Vault | VaultOpener,
+    vault: Vault | VaultOpener | ServerState,
     *,
     gate: Gate | GateFactory | None = None,
     client: str | None = None,
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "WARNING",
+    mcp_options: dict[str, Any] | None = None,
 ) -> MCPServer:
     """The MCP server over one vault (or a callable that opens it, in the background).
 
     Every tool call passes *gate*: by default the vault's grants and audit log
     (:class:`~healthlocker.consent.ConsentGate`), asking the person through MCP elicitation
-    when no grant covers a call.
+    when no grant covers a call. *mcp_options* go to ``MCPServer`` (remote mode's auth).
     """
-    state = ServerState(vault, gate or ConsentGate, client)
+    if isinstance(vault, ServerState):
+        state = vault
+    else:
+        state = ServerState(vault, gate or ConsentGate, client)
     server = MCPServer(
         "healthlocker",
         title="healthlocker",
@@ -51,6 +55,7 @@ def build_server(
         instructions=INSTRUCTIONS,
         version=__version__,
         log_level=log_level,
+        **(mcp_options or {}),
     )
     server.state = state  # type: ignore[attr-defined]
     register_tools(server, state)

@@ -9,14 +9,16 @@ import re
 import threading
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
+from mcp.server.auth.middleware.auth_context import get_access_token
 from pydantic import BaseModel
 
 from healthlocker.consent import AuditEvent, Decision, Gate, Outcome
 from healthlocker.errors import HealthLockerError, StoreError
 from healthlocker.store import Vault
 
+T = TypeVar("T")
 VaultOpener = Callable[[], Vault]
 _MAX_VIEWS = 256
 GateFactory = Callable[[Vault], Gate]
@@ -78,8 +80,17 @@ class ServerState:
         return self._error
 
     def client_name(self, reported: str | None) -> str:
-        """`serve --client NAME` when given, else the name the client reports, else 'local'."""
+        """Over HTTP, the OAuth client the bearer token was issued to; else `serve --client
+        NAME` when given, else the name the client reports, else 'local'."""
+        token = get_access_token()
+        if token is not None:
+            return token.client_id
         return self.fixed_client or (reported or "").strip()[:64] or "local"
+
+    def using(self, fn: Callable[[Vault], T]) -> T:
+        """Run *fn* with the vault, alone: the OAuth server and pages share the connection."""
+        with self._lock:
+            return fn(self.vault())
 
     def decide(self, *, client: str, tool: str) -> Decision:
         with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from healthlocker.errors import (
+    HealthLockerError,
     SourceNotFoundError,
     StoreError,
     VaultExistsError,
@@ -209,6 +211,17 @@ class Vault(QueryMixin):
         except BaseException:
             self.db.conn.execute("ROLLBACK")
             raise
+
+    def check_passphrase(self, passphrase: str) -> bool:
+        """Whether *passphrase* unlocks this vault (the browser pages' sign-in), in constant
+        time with respect to the stored key; False for a vault without a passphrase slot."""
+        if not passphrase or len(passphrase) > 1024:
+            return False
+        try:
+            key = _unlock.open_slot(self.db, self.vault_id, "passphrase", passphrase)
+        except HealthLockerError:
+            return False
+        return hmac.compare_digest(key, self._vmk_bytes)
 
     @property
     def _vmk_bytes(self) -> bytes:
