@@ -6,6 +6,7 @@
   its chunks) or a body that trickles in slower than the deadline is refused without reaching
   the app.
 - Rate limits per bearer token (or per client address without one): a token bucket each.
+  (Wrong passphrases on the pages have their own, stricter limit: see ``_pages``.)
 - Security headers on every response: no framing, no sniffing, no referrer, no caching, a
   locked-down default Content-Security-Policy (pages that need more set their own).
 Limits are per worker process: with N workers a client gets at most N times the rate.
@@ -42,8 +43,6 @@ class GuardSettings:
     mcp_path: str = "/mcp"
     rate: float = 50.0  # requests per second, sustained, per token or address
     burst: int = 100
-    login_rate: float = 0.2  # passphrase attempts per second per address (one per 5 s)
-    login_burst: int = 5
     hsts: bool = False
     body_deadline: float = BODY_DEADLINE
 
@@ -60,8 +59,8 @@ class RateLimiter:
     burst: int
     buckets: dict[str, _Bucket] = field(default_factory=dict)
 
-    def take(self, key: str) -> float:
-        """0 when allowed; else the seconds to wait."""
+    def take(self, key: str, *, spend: bool = True) -> float:
+        """0 when allowed (spending a token unless told not to); else the seconds to wait."""
         now = time.monotonic()
         bucket = self.buckets.get(key)
         if bucket is None:
@@ -71,7 +70,7 @@ class RateLimiter:
         bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.at) * self.rate)
         bucket.at = now
         if bucket.tokens >= 1:
-            bucket.tokens -= 1
+            bucket.tokens -= 1 if spend else 0
             return 0.0
         return (1 - bucket.tokens) / self.rate
 
@@ -81,7 +80,6 @@ class Guard:
         self.app = app
         self.settings = settings
         self.calls = RateLimiter(settings.rate, settings.burst)
-        self.logins = RateLimiter(settings.login_rate, settings.login_burst)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -113,10 +111,7 @@ class Guard:
         auth = headers.get("authorization", "")
         client = scope.get("client") or ("?", 0)
         key = hashlib.sha256(auth.encode()).hexdigest()[:24] if auth else f"addr:{client[0]}"
-        limiter = self.calls
-        if scope["method"] == "POST" and scope["path"] in ("/login", "/consent"):
-            limiter, key = self.logins, f"addr:{client[0]}"
-        wait = limiter.take(key)
+        wait = self.calls.take(key)
         if wait:
             return 429, "Too many requests; slow down.", {"retry-after": str(math.ceil(wait))}
         return None

@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from healthlocker.consent import TOOLS, AuditLog, GrantStore, describe_window, window_for
+from healthlocker.server._guard import RateLimiter
 from healthlocker.server._oauth import Pending, VaultAuthProvider
 from healthlocker.server._oauth_store import OAuthStore, new_secret
 from healthlocker.store import Vault
@@ -55,6 +56,8 @@ class Pages:
         self.provider = provider
         self.state = provider.state
         self.secure = secure_cookies
+        # Wrong passphrases per client address: 5 at once, then one more every 5 s.
+        self.failures = RateLimiter(rate=0.2, burst=5)
 
     def routes(self) -> list[Route]:
         return [
@@ -113,7 +116,7 @@ class Pages:
         months = WINDOWS.get(form.get("window", "all"))
         if not tools:
             return self._consent_form(pending, "Choose at least one kind of record, or Deny.")
-        if not await self.db(lambda v: v.check_passphrase(form.get("passphrase", ""))):
+        if not await self._unlocks(request, form.get("passphrase", "")):
             return self._consent_form(pending, "That passphrase does not unlock this vault.")
         target = await self.db(
             lambda v: self.provider.decide(
@@ -155,6 +158,16 @@ required></label>
         # origin must be listed; only a plain origin ever reaches the header.
         origin = origin if _ORIGIN.match(origin) else ""
         return _page("Allow access to your health records?", body, form_action=origin)
+
+    async def _unlocks(self, request: Request, passphrase: str) -> bool:
+        """Whether the passphrase is right; after 5 wrong ones an address must wait."""
+        address = request.client.host if request.client else "?"
+        if self.failures.take(address, spend=False):
+            return False
+        if await self.db(lambda v: v.check_passphrase(passphrase)):
+            return True
+        self.failures.take(address)
+        return False
 
     # -- account -------------------------------------------------------------------------------
 
@@ -220,7 +233,7 @@ required></label><button type=submit>Unlock</button></form>"""
         form = await _form(request)
         if not _same(form.get("csrf"), request.cookies.get("hl_login")):
             return _page("Refused", "<p>This form did not come from this page.</p>", status=403)
-        if not await self.db(lambda v: v.check_passphrase(form.get("passphrase", ""))):
+        if not await self._unlocks(request, form.get("passphrase", "")):
             return self._login_form("That passphrase does not unlock this vault.", request)
         sid = new_secret()
         csrf = new_secret()
