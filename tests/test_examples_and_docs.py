@@ -44,6 +44,19 @@ def test_every_cli_command_and_setting_is_in_the_readme() -> None:
         assert setting in readme
 
 
+def test_every_serve_option_and_scope_is_in_the_remote_docs() -> None:
+    from healthlocker.consent import TOOLS
+
+    remote = (ROOT / "docs" / "remote.md").read_text()
+    commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    options = [
+        o for a in commands["serve"]._actions for o in a.option_strings if o.startswith("--")
+    ]
+    missing = [o for o in options if o not in ("--help", "--home") and f"`{o}" not in remote]
+    assert missing == []
+    assert [t for t in TOOLS if f"`read:{t}`" not in remote] == []
+
+
 def test_every_tool_is_in_the_readme() -> None:
     snapshot = json.loads((ROOT / "tests" / "server" / "tool_list.snapshot.json").read_text())
     readme = (ROOT / "README.md").read_text()
