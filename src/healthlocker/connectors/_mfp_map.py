@@ -6,7 +6,7 @@ read (a day's rows are summed, or averaged, first; what is kept per day is small
 the file). docs/wellness.md has the mapping in words.
 
 * Nutrition-Summary: one row per meal and day (or per entry, with a Time column). Per day and
-  nutrient, one Observation: the day's total, with each meal's amount as a component. Calories
+  nutrient, one Observation: the day's total (for calories, each meal's as a component). Calories
   are LOINC 9052-2 (kcal); other nutrients carry the HealthKit identifier for the same
   quantity (the code an Apple Health import gives them: no LOINC code for a day's intake of
   them could be confirmed), in g or mg; vitamins and minerals, given as % of the daily value,
@@ -154,7 +154,11 @@ class Nutrition:
                 if meals is None:
                     continue
                 code = {**concept(n.code, n.text, n.system), "text": f"{n.text} (daily total)"}
-                parts: list[Part] = [(_meal_code(m), amount(v, n.unit)) for m, v in meals.items()]
+                # Meals only for calories: components are most of what validating and storing a
+                # day costs, and a meal's share of the day matters most for energy.
+                parts: list[Part] = []
+                if n.key == "calories":
+                    parts = [(_meal_code(m), amount(v, n.unit)) for m, v in meals.items()]
                 r = daily_value(
                     stable_id(PREFIX, "nutrition", n.key, day),
                     day,
