@@ -132,6 +132,22 @@ def test_weight_unit_option_and_default(
     assert any(said in n for n in outcome.notes), outcome.notes
 
 
+def test_the_same_file_again_with_another_unit_updates_the_weights(vault: Vault) -> None:
+    path = sample("Measurement")
+    days = len({r["Date"] for r in table(path) if r["Weight"]})
+    import_paths(vault, [path])  # in lb, as the exercise table beside it says
+    again = import_paths(vault, [path], weight_unit="kg").totals()
+    assert (again["skipped_files"], again["updated"]) == (0, days)
+    first = table(path)[0]
+    [weight] = [
+        r
+        for r in resources(vault)
+        if code_of(r) == "29463-7" and r["effectiveDateTime"] == first["Date"]
+    ]
+    assert weight["valueQuantity"]["value"] == pytest.approx(float(first["Weight"]))
+    assert import_paths(vault, [path], weight_unit="kg").totals()["skipped_files"] == 1
+
+
 def test_kilogram_accounts_are_read_in_kg_from_the_zip(vault: Vault, tmp_path: Path) -> None:
     folder = tmp_path / "export"
     folder.mkdir()

@@ -6,6 +6,7 @@ names the file and the place. Other files of the same run go on; the report list
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -215,7 +216,7 @@ def import_paths(
                     source=source or _LABELS.get(kind, default_label),
                     kind=kind,
                     name=path.name,
-                    file_digest=checked or _fhir.file_digest(path),
+                    file_digest=checked or _file_tag(path, kind, weight_unit),
                     validated=checked is not None or outcome.format in _SELF_VALIDATING,
                 )
             except HealthLockerError as exc:
@@ -223,6 +224,15 @@ def import_paths(
             except OSError as exc:
                 outcome.error = _unreadable(path, exc)
     return report
+
+
+def _file_tag(path: Path, kind: str, weight_unit: str | None) -> bytes:
+    """What says "this file was imported already": its digest, and any option that changes
+    what it gives (so a MyFitnessPal file imported again with --weight-unit is read again)."""
+    digest = _fhir.file_digest(path)
+    if kind == "myfitnesspal" and weight_unit:
+        digest = hashlib.sha256(digest + b"|weight-unit=" + weight_unit.encode()).digest()
+    return digest
 
 
 def _options(outcome: FileOutcome, weight_unit: str | None) -> dict[str, Any]:
