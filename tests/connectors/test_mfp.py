@@ -186,6 +186,18 @@ def test_detected_by_header_not_name(tmp_path: Path) -> None:
     assert detect_format(archive) == "myfitnesspal"
 
 
+def test_a_folder_brings_in_its_tables_and_passes_over_other_csvs(
+    vault: Vault, tmp_path: Path
+) -> None:
+    folder = tmp_path / "downloads"
+    shutil.copytree(MFP, folder)
+    write(folder / "budget.csv", "Month,Rent\n2024-01,1200\n")
+    report = import_paths(vault, [folder])
+    assert report.ok
+    assert sorted(Path(f.path).name for f in report.files) == sorted(p.name for p in MFP.iterdir())
+    assert {s.label for s in vault.sources()} == {"myfitnesspal"}
+
+
 def test_time_column_entries_add_up_per_meal(vault: Vault, tmp_path: Path) -> None:
     header = [*NUTRITION_HEADER[:2], "Time", *NUTRITION_HEADER[2:]]
     zeros = ["0"] * 16

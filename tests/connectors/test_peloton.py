@@ -77,6 +77,12 @@ def test_every_sample_row_is_a_workout_in_metric_units(vault: Vault) -> None:
         assert component(w, "class-title") == row["Title"]
 
 
+def test_progress_is_reported_in_bytes() -> None:
+    seen: list[int] = []
+    assert list(read_peloton(PELOTON, seen.append))
+    assert sum(seen) == PELOTON.stat().st_size
+
+
 def test_daily_active_energy_is_the_sum_of_the_days_workouts(vault: Vault) -> None:
     import_paths(vault, [PELOTON])
     expected: dict[str, float] = {}
