@@ -56,7 +56,8 @@ UNIT_COLUMNS = (
     ("Distance (mi)", "Distance (km)", _MI),
     ("Avg. Pace (min/mi)", "Avg. Pace (min/km)", 1 / _MI),
 )
-# column → (code, UCUM unit, unit as shown, suffix the cell may carry)
+# column (or, for the measures in UNIT_COLUMNS, their key) → (code, UCUM unit, unit as shown,
+# suffix the cell may carry)
 _MEASURES: dict[str, tuple[dict[str, Any], str, str, str]] = {
     "Total Output": (detail("total-output", "Total output"), "kJ", "kJ", ""),
     "Avg. Watts": (detail("power-average", "Average power"), "W", "W", ""),
