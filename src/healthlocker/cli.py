@@ -85,7 +85,13 @@ def cmd_import(args: argparse.Namespace) -> int:
         if sys.stderr.isatty() and not args.json:
             report = _import_with_progress(vault, args)
         else:
-            report = import_paths(vault, args.paths, source=args.source, fmt=args.format)
+            report = import_paths(
+                vault,
+                args.paths,
+                source=args.source,
+                fmt=args.format,
+                weight_unit=args.weight_unit,
+            )
     totals = report.totals()
     if args.json:
         files = [
@@ -93,6 +99,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 "path": f.path,
                 "format": f.format,
                 "error": f.error,
+                "notes": f.notes,
                 **(
                     {
                         "added": f.result.added,
@@ -120,6 +127,9 @@ def cmd_import(args: argparse.Namespace) -> int:
             + (f"; {totals['failed']} failed, nothing of them stored" if totals["failed"] else "")
             + "."
         )
+        for f in report.files:
+            for note in f.notes if not f.error else ():
+                print(f"  {Path(f.path).name}: {note}")
     return 0 if report.ok else 1
 
 
@@ -142,6 +152,7 @@ def _import_with_progress(vault: Any, args: argparse.Namespace) -> Any:
             source=args.source,
             fmt=args.format,
             progress=lambda n: bar.advance(task, n),
+            weight_unit=args.weight_unit,
         )
 
 
@@ -571,10 +582,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--keyring", action="store_true", help="keep the unlock secret in the OS keyring"
     )
     add("passphrase", cmd_passphrase, "change the vault passphrase (re-wraps keys only)")
-    p = add("import", cmd_import, "import FHIR files (Bundle JSON, NDJSON, or folders of them)")
+    p = add(
+        "import",
+        cmd_import,
+        "import files or folders: FHIR JSON/NDJSON, Apple Health, MyFitnessPal, Peloton",
+    )
     p.add_argument("paths", nargs="+", metavar="PATH")
-    p.add_argument("--source", help="label for this source (default: the file or folder name)")
-    p.add_argument("--format", choices=("fhir-json", "ndjson", "apple-health"), help="no detection")
+    p.add_argument(
+        "--source",
+        help="label for this source (default: the file or folder name; myfitnesspal for "
+        "MyFitnessPal exports)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("fhir-json", "ndjson", "apple-health", "myfitnesspal", "peloton"),
+        help="no detection",
+    )
+    p.add_argument(
+        "--weight-unit",
+        choices=("kg", "lb"),
+        help="unit of MyFitnessPal's weights (default: the export's own, as its exercise "
+        "table names it; else lb)",
+    )
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
     p = add("sources", cmd_sources, "what is stored, per source and type; linked APIs")
     p.add_argument("--json", action="store_true")

@@ -2,11 +2,8 @@
 
 Only the members an export has are read (``export.xml``, ``clinical-records/*.json``); others
 (``export_cda.xml``, ``workout-routes/*.gpx``, ``electrocardiograms/*.csv``) are listed, not
-read. Before anything is read, every name is checked: a name with ``..``, an absolute path, a
-drive, a backslash or a NUL, a symbolic link, a duplicate, an encrypted member, or a compression
-other than stored/deflate refuses the whole archive. While reading, the bytes actually inflated
-are counted against caps (per member, in total) and against the compressed bytes consumed (the
-ratio a zip bomb needs is far above any real export's). A ``resourceFilePath`` in export.xml is
+read. Member names, symbolic links, duplicates, compression methods, inflated sizes and the
+compression ratio are checked as ``_zipsafe`` says; a ``resourceFilePath`` in export.xml is
 looked up as a member name, never opened as a path.
 
 export.xml is inflated on a second thread (zlib releases the GIL), so the parser, on this one,
@@ -17,42 +14,21 @@ from __future__ import annotations
 
 import queue
 import re
-import stat
 import threading
 import zipfile
-import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO
 
-from healthlocker.errors import ConnectorError, InputFormatError, LimitError, ParseError
+from healthlocker.connectors._zipsafe import Counting, SafeZip, open_zip
+from healthlocker.errors import ConnectorError, InputFormatError, ParseError
 
 MAX_MEMBERS = 200_000
 MAX_XML_BYTES = 32 * 2**30  # inflated export.xml; real ones reach 4 GB
 MAX_JSON_BYTES = 16 * 2**20  # one clinical record
 MAX_TOTAL_BYTES = 40 * 2**30  # inflated, all members read
-MAX_RATIO = 100  # inflated : compressed; exports deflate about 10-25:1, zip bombs 1000:1
-RATIO_GRACE = 1 << 20  # below this much inflated, a high ratio is no threat
-CHUNK = 1 << 20
 _CLINICAL = re.compile(r"^/?clinical-records/[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.json$")
 _KNOWN_FOLDERS = ("workout-routes/", "electrocardiograms/", "clinical-records/")
-
-
-class _Counting:
-    """The zip file, counting the bytes read from it (compressed bytes consumed)."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self.raw = raw
-        self.count = 0
-
-    def read(self, n: int = -1) -> bytes:
-        data = self.raw.read(n)
-        self.count += len(data)
-        return data
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.raw, name)
 
 
 def is_export_xml(name: str) -> bool:
@@ -64,39 +40,11 @@ def is_export_zip(names: list[str]) -> bool:
     return any(is_export_xml(n) for n in names)
 
 
-def _check_name(info: zipfile.ZipInfo, where: str) -> None:
-    name = info.filename
-    parts = name.split("/")
-    if (
-        name.startswith("/")
-        or "\\" in name
-        or "\x00" in name
-        or ".." in parts
-        or (len(name) > 1 and name[1] == ":")
-    ):
-        raise LimitError(
-            f"refused: a member's name leaves the archive ({name[:80]!r}: absolute path, "
-            "'..' or a drive)",
-            where=where,
-        )
-    if stat.S_ISLNK(info.external_attr >> 16):
-        raise LimitError(f"refused: the member {name[:80]!r} is a symbolic link", where=where)
-
-
-class ExportZip:
+class ExportZip(SafeZip):
     """An open, checked export.zip."""
 
-    def __init__(self, zf: zipfile.ZipFile, counting: _Counting, where: str) -> None:
-        self.zf, self.counting, self.where = zf, counting, where
-        infos = zf.infolist()
-        if len(infos) > MAX_MEMBERS:
-            raise LimitError(f"a zip archive with over {MAX_MEMBERS:,} members", where=where)
-        self.infos: dict[str, zipfile.ZipInfo] = {}
-        for info in infos:
-            _check_name(info, where)
-            if info.filename in self.infos:
-                raise LimitError(f"refused: two members named {info.filename[:80]!r}", where=where)
-            self.infos[info.filename] = info
+    def __init__(self, zf: zipfile.ZipFile, counting: Counting, where: str) -> None:
+        super().__init__(zf, counting, where, max_members=MAX_MEMBERS, max_total=MAX_TOTAL_BYTES)
         xml = sorted(
             (n for n in self.infos if is_export_xml(n)),
             key=lambda n: (n != "apple_health_export/export.xml", n),
@@ -107,52 +55,6 @@ class ExportZip:
             )
         self.xml_name = xml[0]
         self.prefix = self.xml_name[: -len("export.xml")]
-        self.inflated = 0
-
-    def _open(self, info: zipfile.ZipInfo, cap: int) -> Any:
-        place = f"{self.where}: {info.filename}"
-        if info.flag_bits & 0x1:
-            raise InputFormatError("the member is encrypted", where=place)
-        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise InputFormatError(
-                f"the member uses compression method {info.compress_type}; exports use deflate",
-                where=place,
-            )
-        if info.file_size > cap:
-            raise LimitError(
-                f"the member would inflate to {info.file_size:,} bytes, over the cap of {cap:,}",
-                where=place,
-            )
-        try:
-            return self.zf.open(info)
-        except (zipfile.BadZipFile, zlib.error, OSError, ValueError) as exc:
-            raise ParseError(f"the zip archive is damaged ({exc})", where=place) from None
-
-    def _reader(self, info: zipfile.ZipInfo, cap: int) -> Callable[[], bytes]:
-        """A function reading the next chunk of *info*, with every cap checked."""
-        member = self._open(info, cap)
-        place = f"{self.where}: {info.filename}"
-        start = self.counting.count
-        inflated = 0
-
-        def read() -> bytes:
-            nonlocal inflated
-            try:
-                chunk: bytes = member.read(CHUNK)
-            except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
-                raise ParseError(f"the zip archive is damaged ({exc})", where=place) from None
-            inflated += len(chunk)
-            self.inflated += len(chunk)
-            if inflated > cap or self.inflated > MAX_TOTAL_BYTES:
-                raise LimitError("inflates past the cap on uncompressed size", where=place)
-            compressed = max(1, self.counting.count - start)
-            if inflated > RATIO_GRACE and inflated > MAX_RATIO * compressed:
-                raise LimitError(
-                    f"refused: it inflates more than {MAX_RATIO}:1 (a zip bomb?)", where=place
-                )
-            return chunk
-
-        return read
 
     def xml_chunks(self, progress: Callable[[int], None] | None) -> Iterator[bytes]:
         """export.xml's bytes, inflated on a second thread; *progress* gets compressed bytes."""
@@ -193,15 +95,8 @@ class ExportZip:
 
 @contextmanager
 def open_export(path: Path) -> Iterator[ExportZip]:
-    where = str(path)
-    with path.open("rb") as raw:
-        counting = _Counting(raw)
-        try:
-            zf = zipfile.ZipFile(counting)
-        except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as exc:
-            raise ParseError(f"not a readable zip archive ({exc})", where=where) from None
-        with zf:
-            yield ExportZip(zf, counting, where)
+    with open_zip(path, ExportZip) as z:
+        yield z
 
 
 def _threaded(read: Callable[[], bytes], depth: int = 4) -> Iterator[bytes]:

@@ -6,32 +6,52 @@ names the file and the place. Other files of the same run go on; the report list
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from healthlocker.connectors import _ahead, _fhir
+from healthlocker.connectors import _ahead, _csvrows, _fhir, _mfp, _peloton
 from healthlocker.errors import ConnectorError, HealthLockerError, InputFormatError
 from healthlocker.store import BatchResult, Item, Vault
 
-FORMATS = ("fhir-json", "ndjson", "apple-health")
+FORMATS = ("fhir-json", "ndjson", "apple-health", "myfitnesspal", "peloton")
 _FHIR_SUFFIXES = frozenset({".json", ".ndjson", ".jsonl"})
+# CSV formats, told apart by their header.
+_CSV_FORMATS: dict[str, Callable[[list[str]], bool]] = {
+    "myfitnesspal": _mfp.is_header,
+    "peloton": _peloton.is_header,
+}
+# Source labels that do not follow the file name: MyFitnessPal names its files after the dates
+# exported, so each export would otherwise be a new source and the same days would be stored
+# twice.
+_LABELS = {"myfitnesspal": "myfitnesspal"}
 
 
 def _read_apple(
-    path: Path, progress: _fhir.Progress | None, expect: bytes | None
+    path: Path,
+    progress: _fhir.Progress | None,
+    expect: bytes | None,
+    *,
+    notes: list[str] | None = None,
 ) -> Iterator[Item]:
     from healthlocker.connectors._apple import read_apple  # lxml and co. only when needed
 
-    return read_apple(path, progress, expect)
+    return read_apple(path, progress, expect, notes=notes)
 
 
-_READERS: dict[str, Callable[[Path, _fhir.Progress | None, bytes | None], Iterator[Item]]] = {
+# Each reader takes (path, progress, expected digest); those in _NOTED also take notes= (a list
+# they add what was skipped to), and MyFitnessPal's takes weight_unit=.
+_READERS: dict[str, Callable[..., Iterator[Item]]] = {
     "fhir-json": _fhir.read_json,
     "ndjson": _fhir.read_ndjson,
     "apple-health": _read_apple,
+    "myfitnesspal": _mfp.read_mfp,
+    "peloton": _peloton.read_peloton,
 }
+_NOTED = frozenset({"apple-health", "myfitnesspal", "peloton"})
 # Readers that validate every resource (with store.validate_resource) before they yield it; the
 # store need not validate them again. See connectors/_apple.py (read_apple).
 _SELF_VALIDATING = frozenset({"apple-health"})
@@ -43,6 +63,8 @@ class FileOutcome:
     format: str | None
     result: BatchResult | None = None
     error: str | None = None
+    # What the reader left out, and why, or chose (say, a unit): one line each, no health data.
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -88,12 +110,30 @@ def detect_format(path: Path) -> str:
 
         if looks_like(path, kind, head):
             return "apple-health"
+    if kind == "zip" and _mfp.looks_like_zip(path):
+        return "myfitnesspal"
+    if kind is None and (csv_format := _csv_format(head)):
+        return csv_format
     described = {"xml": "XML", "zip": "a zip archive"}.get(kind or "", "not JSON")
     raise InputFormatError(
         f"{described}: not a format this version imports (FHIR JSON Bundle or resource, "
-        "FHIR NDJSON, Apple Health export.zip or export.xml)",
+        "FHIR NDJSON, Apple Health export.zip or export.xml, MyFitnessPal export zip or CSV, "
+        "Peloton workouts CSV)",
         where=str(path),
     )
+
+
+def _csv_format(head: bytes) -> str | None:
+    header = _csvrows.header_of(head)
+    return next((f for f, fits in _CSV_FORMATS.items() if header and fits(header)), None)
+
+
+def _is_known_csv(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            return _csv_format(f.read(64 * 1024)) is not None
+    except OSError:
+        return False
 
 
 def _empty(path: Path) -> ConnectorError:
@@ -109,12 +149,17 @@ def expand(paths: Sequence[str | Path]) -> Iterator[tuple[Path, str]]:
                 p
                 for p in path.rglob("*")
                 if p.is_file()
-                and p.suffix.lower() in _FHIR_SUFFIXES
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                and (
+                    p.suffix.lower() in _FHIR_SUFFIXES
+                    or (p.suffix.lower() == ".csv" and _is_known_csv(p))
+                )
             )
             if not found:
                 raise InputFormatError(
-                    "no FHIR files (*.json, *.ndjson) in this folder", where=str(path)
+                    "no FHIR files (*.json, *.ndjson) or MyFitnessPal or Peloton CSVs in this "
+                    "folder",
+                    where=str(path),
                 )
             for p in found:
                 yield p, path.resolve().name
@@ -131,10 +176,12 @@ def import_paths(
     source: str | None = None,
     fmt: str | None = None,
     progress: _fhir.Progress | None = None,
+    weight_unit: str | None = None,
 ) -> ImportReport:
     """Import files and folders; one atomic batch per file. Never raises for bad input.
 
     Large imports validate on a second core, ahead of storage (see ``_ahead``).
+    *weight_unit* (kg or lb) is the unit of MyFitnessPal's measurements (see ``_mfp``).
     """
     report = ImportReport()
     try:
@@ -163,13 +210,13 @@ def import_paths(
         for index, (path, default_label, outcome) in enumerate(jobs):
             checked = _verdict(verdicts, index)
             try:
-                reader = _READERS[outcome.format or ""]
+                kind = outcome.format or ""
                 outcome.result = vault.import_batch(
-                    reader(path, progress, checked),
-                    source=source or default_label,
-                    kind=outcome.format or "",
+                    _READERS[kind](path, progress, checked, **_options(outcome, weight_unit)),
+                    source=source or _LABELS.get(kind, default_label),
+                    kind=kind,
                     name=path.name,
-                    file_digest=checked or _fhir.file_digest(path),
+                    file_digest=checked or _file_tag(path, kind, weight_unit),
                     validated=checked is not None or outcome.format in _SELF_VALIDATING,
                 )
             except HealthLockerError as exc:
@@ -177,6 +224,23 @@ def import_paths(
             except OSError as exc:
                 outcome.error = _unreadable(path, exc)
     return report
+
+
+def _file_tag(path: Path, kind: str, weight_unit: str | None) -> bytes:
+    """What says "this file was imported already": its digest, and any option that changes
+    what it gives (so a MyFitnessPal file imported again with --weight-unit is read again)."""
+    digest = _fhir.file_digest(path)
+    if kind == "myfitnesspal" and weight_unit:
+        digest = hashlib.sha256(digest + b"|weight-unit=" + weight_unit.encode()).digest()
+    return digest
+
+
+def _options(outcome: FileOutcome, weight_unit: str | None) -> dict[str, Any]:
+    """The keyword arguments the reader of *outcome*'s format takes."""
+    options: dict[str, Any] = {"notes": outcome.notes} if outcome.format in _NOTED else {}
+    if outcome.format == "myfitnesspal":
+        options["weight_unit"] = weight_unit
+    return options
 
 
 def _verdict(verdicts: list[Future[bytes | None]] | None, index: int) -> bytes | None:

@@ -25,13 +25,23 @@ active_energy               41981-2                     kcal            mean of 
 calories_in                 9052-2                      kcal            mean of daily totals
 sleep                       93832-4                     min             mean of daily totals
 workouts                    73985-4, 55411-3            {workouts}      count in the period
+protein                     HK …DietaryProtein          g               mean of daily totals
+carbohydrates               HK …DietaryCarbohydrates    g               mean of daily totals
+fat                         HK …DietaryFatTotal         g               mean of daily totals
+fiber                       HK …DietaryFiber            g               mean of daily totals
+sugar                       HK …DietarySugar            g               mean of daily totals
+sodium                      HK …DietarySodium           mg              mean of daily totals
 ==========================  ==========================  ==============  =======================
+
+``HK …X`` is HealthKit's identifier ``HKQuantityTypeIdentifierX``: Apple Health and MyFitnessPal
+imports code these nutrients with it, as no LOINC code for a day's intake of them could be
+confirmed (docs/wellness.md).
 
 Workouts count Observations *and* Procedures carrying one of their codes: one resource per
 workout. Blood pressure points carry systolic in ``value`` and diastolic in ``value2`` (stats
 in ``stats`` and ``stats2``). Values recorded in other units are converted (lb→kg, [in_i]→cm,
-[degF]→Cel, h→min, kJ→kcal, s→ms); samples in units that cannot be converted are left out and
-the notes say how many. Any other metric is a lab: a LOINC code, or part of a test's name as
+[degF]→Cel, h→min, kJ→kcal, s→ms, mg↔g); samples in units that cannot be converted are left out
+and the notes say how many. Any other metric is a lab: a LOINC code, or part of a test's name as
 recorded (case-insensitive); its unit is the one most of its results use.
 """
 
@@ -48,6 +58,7 @@ from healthlocker.records._common import Reader, as_dict, codes_of, concept_name
 from healthlocker.store import StoredResource
 
 SYSTOLIC, DIASTOLIC = "8480-6", "8462-4"
+_HK = "HKQuantityTypeIdentifier"
 _LOINC = re.compile(r"^\d{1,7}-\d$")
 
 
@@ -83,6 +94,13 @@ METRICS: dict[str, Metric] = {
     "workouts": Metric(
         "Workouts", ("73985-4", "55411-3"), "{workouts}", "count", ("Observation", "Procedure")
     ),
+    # Nutrients: Apple Health and MyFitnessPal imports code them with HealthKit's identifiers.
+    "protein": Metric("Protein eaten", (_HK + "DietaryProtein",), "g", "sum"),
+    "carbohydrates": Metric("Carbohydrates eaten", (_HK + "DietaryCarbohydrates",), "g", "sum"),
+    "fat": Metric("Fat eaten", (_HK + "DietaryFatTotal",), "g", "sum"),
+    "fiber": Metric("Fiber eaten", (_HK + "DietaryFiber",), "g", "sum"),
+    "sugar": Metric("Sugar eaten", (_HK + "DietarySugar",), "g", "sum"),
+    "sodium": Metric("Sodium eaten", (_HK + "DietarySodium",), "mg", "sum"),
 }
 _ALIASES = {
     "weight": "body_weight",
@@ -100,6 +118,8 @@ _ALIASES = {
     "calories": "calories_in",
     "sleep_duration": "sleep",
     "exercise": "workouts",
+    "carbs": "carbohydrates",
+    "fibre": "fiber",
 }
 # Per target unit: recorded unit (case-folded UCUM code or common spelling) → (scale, offset).
 _F = (5 / 9, -160 / 9)
@@ -123,6 +143,8 @@ _CONVERT: dict[str, dict[str, tuple[float, float]]] = {
     "ms": {"ms": (1, 0), "s": (1000, 0)},
     "mL/min/kg": {"ml/min/kg": (1, 0), "ml/kg/min": (1, 0), "ml/(kg.min)": (1, 0)},
     "{steps}": {"{steps}": (1, 0), "steps": (1, 0), "{step}": (1, 0), "1": (1, 0)},
+    "g": {"g": (1, 0), "mg": (0.001, 0), "kg": (1000, 0)},
+    "mg": {"mg": (1, 0), "g": (1000, 0), "ug": (0.001, 0)},
 }
 
 # One sample: (day, value, value2, recorded unit, resource).

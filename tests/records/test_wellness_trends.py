@@ -1,0 +1,94 @@
+"""End to end: the MyFitnessPal and Peloton samples imported with the CLI, then trends read
+back (through records, and through the MCP server) equal to daily totals and means computed
+here from the sample rows."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+import pytest
+from mcp import Client
+
+from connectors.wellness_helpers import LB, MFP, PELOTON, sample, table
+from healthlocker.consent import OpenGate
+from healthlocker.records import summarize_trends
+from healthlocker.server import build_server
+from healthlocker.store import Vault
+from helpers import PASSPHRASE, run_cli
+
+
+@pytest.fixture(scope="module")
+def wellness_vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vault]:
+    home = tmp_path_factory.mktemp("wellness") / "vault"
+    assert run_cli("init", home=home).returncode == 0
+    result = run_cli("import", str(MFP), str(PELOTON), home=home)
+    assert result.returncode == 0, result.stderr
+    assert "daily weights read in lb" in result.stdout
+    with Vault.open(home, prompt=lambda _: PASSPHRASE) as vault:
+        yield vault
+
+
+def _sums(rows: list[tuple[str, float]]) -> dict[str, float]:
+    out: dict[str, float] = defaultdict(float)
+    for day, value in rows:
+        out[day] += value
+    return dict(out)
+
+
+def _exercise() -> list[dict[str, str]]:
+    return [r for r in table(sample("Exercise")) if "calorie adjustment" not in r["Exercise"]]
+
+
+def _expected(metric: str) -> dict[str, float]:
+    nutrition = table(sample("Nutrition"))
+    peloton = table(PELOTON)
+    if metric in ("calories_in", "protein"):
+        column = "Calories" if metric == "calories_in" else "Protein (g)"
+        return _sums([(r["Date"], float(r[column])) for r in nutrition])
+    if metric == "workouts":
+        days = [r["Date"] for r in _exercise()] + [r["Workout Timestamp"][:10] for r in peloton]
+        return _sums([(d, 1.0) for d in days])
+    if metric == "active_energy":
+        mfp = [(r["Date"], r["Exercise Calories"]) for r in _exercise()]
+        pel = [(r["Workout Timestamp"][:10], r["Calories Burned"]) for r in peloton]
+        return _sums([(d, float(v)) for d, v in mfp + pel if v])
+    weights: dict[str, list[float]] = defaultdict(list)
+    for r in table(sample("Measurement")):
+        if r["Weight"]:
+            weights[r["Date"]].append(float(r["Weight"]) * LB)
+    return {d: sum(v) / len(v) for d, v in weights.items()}
+
+
+@pytest.mark.parametrize(
+    ("metric", "unit"),
+    [
+        ("calories_in", "kcal"),
+        ("protein", "g"),
+        ("workouts", "{workouts}"),
+        ("active_energy", "kcal"),
+        ("body_weight", "kg"),
+    ],
+)
+def test_trends_are_the_daily_totals_and_means_of_the_rows(
+    wellness_vault: Vault, metric: str, unit: str
+) -> None:
+    view = summarize_trends(wellness_vault, metric=metric, granularity="day")
+    expected = _expected(metric)
+    assert view.unit == unit
+    assert {p.start: p.value for p in view.points} == pytest.approx(expected, abs=1e-3)
+    assert view.stats.mean == pytest.approx(sum(expected.values()) / len(expected), abs=1e-3)
+    origins = {s.origin for s in view.sources}
+    assert origins <= {"myfitnesspal", "jdoe_workouts"}
+    assert view.notes == []
+
+
+@pytest.mark.anyio
+async def test_the_assistant_sees_the_same_calories(wellness_vault: Vault) -> None:
+    async with Client(build_server(wellness_vault, gate=OpenGate())) as client:
+        result = await client.call_tool(
+            "summarize_trends", {"metric": "calories", "granularity": "day"}
+        )
+    assert not result.is_error, result.content
+    points = result.structured_content["points"]  # type: ignore[index]
+    assert {p["start"]: p["value"] for p in points} == pytest.approx(_expected("calories_in"))
