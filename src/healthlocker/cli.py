@@ -556,7 +556,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("import", cmd_import, "import FHIR files (Bundle JSON, NDJSON, or folders of them)")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--source", help="label for this source (default: the file or folder name)")
-    p.add_argument("--format", choices=("fhir-json", "ndjson", "apple-health"), help="no detection")
+    p.add_argument(
+        "--format", choices=("fhir-json", "ndjson", "apple-health", "ccda"), help="no detection"
+    )
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
     p = add("sources", cmd_sources, "what is stored, per source and type; linked APIs")
     p.add_argument("--json", action="store_true")

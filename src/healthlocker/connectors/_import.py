@@ -15,7 +15,7 @@ from healthlocker.connectors import _ahead, _fhir
 from healthlocker.errors import ConnectorError, HealthLockerError, InputFormatError
 from healthlocker.store import BatchResult, Item, Vault
 
-FORMATS = ("fhir-json", "ndjson", "apple-health")
+FORMATS = ("fhir-json", "ndjson", "apple-health", "ccda")
 _FHIR_SUFFIXES = frozenset({".json", ".ndjson", ".jsonl"})
 
 
@@ -27,14 +27,21 @@ def _read_apple(
     return read_apple(path, progress, expect)
 
 
+def _read_ccda(path: Path, progress: _fhir.Progress | None, expect: bytes | None) -> Iterator[Item]:
+    from healthlocker.connectors._ccda import read_ccda
+
+    return read_ccda(path, progress, expect)
+
+
 _READERS: dict[str, Callable[[Path, _fhir.Progress | None, bytes | None], Iterator[Item]]] = {
     "fhir-json": _fhir.read_json,
     "ndjson": _fhir.read_ndjson,
     "apple-health": _read_apple,
+    "ccda": _read_ccda,
 }
 # Readers that validate every resource (with store.validate_resource) before they yield it; the
 # store need not validate them again. See connectors/_apple.py (read_apple).
-_SELF_VALIDATING = frozenset({"apple-health"})
+_SELF_VALIDATING = frozenset({"apple-health", "ccda"})
 
 
 @dataclass
@@ -88,12 +95,29 @@ def detect_format(path: Path) -> str:
 
         if looks_like(path, kind, head):
             return "apple-health"
+        if kind == "xml" and _is_ccda(head):
+            return "ccda"
     described = {"xml": "XML", "zip": "a zip archive"}.get(kind or "", "not JSON")
     raise InputFormatError(
         f"{described}: not a format this version imports (FHIR JSON Bundle or resource, "
-        "FHIR NDJSON, Apple Health export.zip or export.xml)",
+        "FHIR NDJSON, Apple Health export.zip or export.xml, C-CDA XML)",
         where=str(path),
     )
+
+
+def _is_ccda(head: bytes) -> bool:
+    from healthlocker.connectors._ccda import looks_like
+
+    return looks_like(head)
+
+
+def _ccda_file(path: Path) -> bool:
+    """A folder's .xml file is imported when it is a C-CDA document (not any XML)."""
+    try:
+        with path.open("rb") as f:
+            return _is_ccda(f.read(64 * 1024))
+    except OSError:
+        return False
 
 
 def _empty(path: Path) -> ConnectorError:
@@ -109,12 +133,16 @@ def expand(paths: Sequence[str | Path]) -> Iterator[tuple[Path, str]]:
                 p
                 for p in path.rglob("*")
                 if p.is_file()
-                and p.suffix.lower() in _FHIR_SUFFIXES
+                and (
+                    p.suffix.lower() in _FHIR_SUFFIXES
+                    or (p.suffix.lower() == ".xml" and _ccda_file(p))
+                )
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
             if not found:
                 raise InputFormatError(
-                    "no FHIR files (*.json, *.ndjson) in this folder", where=str(path)
+                    "no FHIR files (*.json, *.ndjson) or C-CDA documents (*.xml) in this folder",
+                    where=str(path),
                 )
             for p in found:
                 yield p, path.resolve().name
