@@ -201,6 +201,7 @@ class _Stream:
         self.rooted = False
         self.head = b""
         self.offset = 0
+        self.lines = 1
         self.sections: list[_Section] = []
         self.narrative = Narrative(MAX_NARRATIVE)
         self.ctx: Context | None = None
@@ -217,6 +218,7 @@ class _Stream:
             self._check_prolog(chunk)
         try:
             self.parser.feed(chunk)
+            self.lines += chunk.count(b"\n")
             yield from self._events()
         except etree.XMLSyntaxError as exc:
             raise ParseError(_syntax_message(exc, False), where=self.where) from None
@@ -229,7 +231,11 @@ class _Stream:
             self.parser.close()
             yield from self._events()
         except etree.XMLSyntaxError as exc:
-            raise ParseError(_syntax_message(exc, True), where=self.where) from None
+            # A small document is one chunk, so all of its errors surface here: it is cut short
+            # only if the error is on its last line.
+            err = exc.error_log.last_error if exc.error_log else None
+            line = err.line if err is not None else exc.position[0]
+            raise ParseError(_syntax_message(exc, line >= self.lines), where=self.where) from None
         if self.recognised == 0:
             raise InputFormatError(
                 "a C-CDA document with no section this version imports (problems, medications, "

@@ -119,9 +119,9 @@ def problems(el: Any, ctx: Context) -> Iterator[Resource]:
     for obs in statements:
         if local(obs) != "observation" or negated(obs, ctx):
             continue
-        code = concept(child(obs, "value"), ctx.narrative) or concept(
-            child(obs, "code"), ctx.narrative
-        )
+        # The value is the problem; the observation's own code only says what kind of problem
+        # list item it is (condition, diagnosis, symptom …).
+        code = concept(child(obs, "value"), ctx.narrative)
         if code is None:
             ctx.skip("problems with no code and no text")
             continue
