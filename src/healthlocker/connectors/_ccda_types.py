@@ -62,11 +62,12 @@ def tag(name: str) -> str:
 
 def child(el: Any, name: str) -> Any:
     """The first child *name* of *el* (or None; None in, None out)."""
-    return None if el is None else el.find(V3 + name)
+    # iterchildren filters in C; find() would parse a path on every call
+    return None if el is None else next(el.iterchildren(V3 + name), None)
 
 
 def children(el: Any, name: str) -> list[Any]:
-    return [] if el is None else el.findall(V3 + name)
+    return [] if el is None else list(el.iterchildren(V3 + name))
 
 
 def null(el: Any) -> bool:
