@@ -3,12 +3,15 @@ independent count of their sections, spot checks, idempotence, and the records v
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connectors.ccda_helpers import (
     CCDA,
@@ -248,6 +251,25 @@ def test_a_folder_takes_c_cda_but_not_other_xml(tmp_path: Path) -> None:
 )
 def test_cda_times_become_fhir_date_times(value: str, expected: str | None) -> None:
     assert ts(value) == expected
+
+
+@given(
+    st.datetimes(
+        min_value=dt.datetime(1900, 1, 1),
+        max_value=dt.datetime(2100, 1, 1),
+        timezones=st.sampled_from([dt.timezone(dt.timedelta(minutes=m)) for m in (-420, 0, 330)]),
+    )
+)
+def test_a_cda_time_with_an_offset_is_the_same_instant(moment: dt.datetime) -> None:
+    moment = moment.replace(microsecond=0)
+    offset = moment.strftime("%z")
+    assert dt.datetime.fromisoformat(ts(moment.strftime("%Y%m%d%H%M%S") + offset) or "") == moment
+
+
+def test_progress_counts_every_byte(tmp_path: Path) -> None:
+    seen: list[int] = []
+    list(read_ccda(ANGELINA, seen.append))
+    assert sum(seen) == ANGELINA.stat().st_size
 
 
 def test_a_document_with_only_empty_known_sections_imports_the_patient(
