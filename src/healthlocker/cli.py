@@ -595,7 +595,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--format",
-        choices=("fhir-json", "ndjson", "apple-health", "myfitnesspal", "peloton"),
+        choices=("fhir-json", "ndjson", "apple-health", "myfitnesspal", "peloton", "ccda"),
         help="no detection",
     )
     p.add_argument(

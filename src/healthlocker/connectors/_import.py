@@ -17,7 +17,7 @@ from healthlocker.connectors import _ahead, _csvrows, _fhir, _mfp, _peloton
 from healthlocker.errors import ConnectorError, HealthLockerError, InputFormatError
 from healthlocker.store import BatchResult, Item, Vault
 
-FORMATS = ("fhir-json", "ndjson", "apple-health", "myfitnesspal", "peloton")
+FORMATS = ("fhir-json", "ndjson", "apple-health", "myfitnesspal", "peloton", "ccda")
 _FHIR_SUFFIXES = frozenset({".json", ".ndjson", ".jsonl"})
 # CSV formats, told apart by their header.
 _CSV_FORMATS: dict[str, Callable[[list[str]], bool]] = {
@@ -42,6 +42,18 @@ def _read_apple(
     return read_apple(path, progress, expect, notes=notes)
 
 
+def _read_ccda(
+    path: Path,
+    progress: _fhir.Progress | None,
+    expect: bytes | None,
+    *,
+    notes: list[str] | None = None,
+) -> Iterator[Item]:
+    from healthlocker.connectors._ccda import read_ccda
+
+    return read_ccda(path, progress, expect, notes=notes)
+
+
 # Each reader takes (path, progress, expected digest); those in _NOTED also take notes= (a list
 # they add what was skipped to), and MyFitnessPal's takes weight_unit=.
 _READERS: dict[str, Callable[..., Iterator[Item]]] = {
@@ -50,11 +62,12 @@ _READERS: dict[str, Callable[..., Iterator[Item]]] = {
     "apple-health": _read_apple,
     "myfitnesspal": _mfp.read_mfp,
     "peloton": _peloton.read_peloton,
+    "ccda": _read_ccda,
 }
-_NOTED = frozenset({"apple-health", "myfitnesspal", "peloton"})
+_NOTED = frozenset({"apple-health", "myfitnesspal", "peloton", "ccda"})
 # Readers that validate every resource (with store.validate_resource) before they yield it; the
 # store need not validate them again. See connectors/_apple.py (read_apple).
-_SELF_VALIDATING = frozenset({"apple-health"})
+_SELF_VALIDATING = frozenset({"apple-health", "ccda"})
 
 
 @dataclass
@@ -110,6 +123,8 @@ def detect_format(path: Path) -> str:
 
         if looks_like(path, kind, head):
             return "apple-health"
+        if kind == "xml" and _is_ccda(head):
+            return "ccda"
     if kind == "zip" and _mfp.looks_like_zip(path):
         return "myfitnesspal"
     if kind is None and (csv_format := _csv_format(head)):
@@ -118,9 +133,24 @@ def detect_format(path: Path) -> str:
     raise InputFormatError(
         f"{described}: not a format this version imports (FHIR JSON Bundle or resource, "
         "FHIR NDJSON, Apple Health export.zip or export.xml, MyFitnessPal export zip or CSV, "
-        "Peloton workouts CSV)",
+        "Peloton workouts CSV, C-CDA XML)",
         where=str(path),
     )
+
+
+def _is_ccda(head: bytes) -> bool:
+    from healthlocker.connectors._ccda import looks_like
+
+    return looks_like(head)
+
+
+def _ccda_file(path: Path) -> bool:
+    """A folder's .xml file is imported when it is a C-CDA document (not any XML)."""
+    try:
+        with path.open("rb") as f:
+            return _is_ccda(f.read(64 * 1024))
+    except OSError:
+        return False
 
 
 def _csv_format(head: bytes) -> str | None:
@@ -153,12 +183,13 @@ def expand(paths: Sequence[str | Path]) -> Iterator[tuple[Path, str]]:
                 and (
                     p.suffix.lower() in _FHIR_SUFFIXES
                     or (p.suffix.lower() == ".csv" and _is_known_csv(p))
+                    or (p.suffix.lower() == ".xml" and _ccda_file(p))
                 )
             )
             if not found:
                 raise InputFormatError(
-                    "no FHIR files (*.json, *.ndjson) or MyFitnessPal or Peloton CSVs in this "
-                    "folder",
+                    "no FHIR files (*.json, *.ndjson), C-CDA documents (*.xml) or MyFitnessPal "
+                    "or Peloton CSVs in this folder",
                     where=str(path),
                 )
             for p in found:

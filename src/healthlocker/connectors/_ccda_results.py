@@ -1,0 +1,112 @@
+"""C-CDA results and vital signs → FHIR R4 Observations (and a DiagnosticReport per coded
+battery). The section decides the category, with one correction: an observation in a Vital
+Signs section whose LOINC code is not a vital sign (Synthea files every observation there) is a
+laboratory result, so that ``list_labs`` finds it and trends of vital signs stay clean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from healthlocker.connectors._ccda_map import Context, base, negated
+from healthlocker.connectors._ccda_types import child, children, concept, effective, local
+from healthlocker.connectors._ccda_values import (
+    Resource,
+    code_of,
+    obs_status,
+    observation_value,
+    reference_ranges,
+)
+
+OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+# LOINC codes of vital signs: FHIR's vital-signs profile and the trend metrics of
+# records/_metrics.py.
+_VITALS = (
+    "8302-2 8306-3 8287-5 9843-4 29463-7 3141-9 8335-2 39156-5 59574-4 59575-1 59576-9 "
+    "8867-4 40443-4 9279-1 2708-6 59408-5 3150-0 3151-8 8310-5 8331-1 8332-9 8333-7 "
+    "8334-5 8480-6 8462-4 85354-9 55284-4 8478-0 8716-3 80404-7 94122-9 8289-1 56086-2 "
+    "8280-0"
+)
+VITAL_LOINC = frozenset(_VITALS.split())
+_PLACEHOLDER_NOTE = (
+    "result values that are an unfilled template placeholder such as {entry.value} "
+    "(the result is kept, without a value)"
+)
+
+
+def results(el: Any, ctx: Context) -> Iterator[Resource]:
+    yield from _observations(el, ctx, vitals=False)
+
+
+def vital_signs(el: Any, ctx: Context) -> Iterator[Resource]:
+    yield from _observations(el, ctx, vitals=True)
+
+
+def _observations(el: Any, ctx: Context, *, vitals: bool) -> Iterator[Resource]:
+    if local(el) == "observation":
+        obs = _observation(el, ctx, vitals=vitals)
+        if obs:
+            yield obs
+        return
+    if local(el) != "organizer":
+        ctx.skip(f"{'vital sign' if vitals else 'result'} entries that are not observations")
+        return
+    members = []
+    for component in children(el, "component"):
+        for obs_el in children(component, "observation"):
+            obs = _observation(obs_el, ctx, vitals=vitals)
+            if obs:
+                members.append(obs)
+                yield obs
+    code = concept(child(el, "code"), ctx.narrative)
+    if not vitals and code and members:  # a coded battery is a report; an uncoded one is not
+        yield _report(el, code, members, ctx)
+
+
+def _observation(el: Any, ctx: Context, *, vitals: bool) -> Resource | None:
+    if negated(el, ctx):
+        return None
+    code = concept(child(el, "code"), ctx.narrative)
+    if code is None:
+        ctx.skip("observations with no code and no text")
+        return None
+    loinc = {c["code"] for c in code.get("coding", ()) if c.get("system") == "http://loinc.org"}
+    category = "vital-signs" if vitals and loinc & VITAL_LOINC else "laboratory"
+    r = base("Observation", el, ctx)
+    r["status"] = obs_status(el)
+    r["category"] = [code_of(OBS_CATEGORY, category)]
+    r["code"] = code
+    r["subject"] = {"reference": ctx.patient}
+    point, span = effective(child(el, "effectiveTime"))
+    if span:
+        r["effectivePeriod"] = span
+    elif point:
+        r["effectiveDateTime"] = point
+    value = observation_value(child(el, "value"), ctx.narrative)
+    if value == {"valueString": None}:
+        ctx.skip(_PLACEHOLDER_NOTE)
+    elif value:
+        r.update(value)
+    found = [concept(i, ctx.narrative) for i in children(el, "interpretationCode")]
+    if any(found):
+        r["interpretation"] = [c for c in found if c]
+    ranges = reference_ranges(el, ctx.narrative)
+    if ranges:
+        r["referenceRange"] = ranges
+    return r
+
+
+def _report(el: Any, code: dict[str, Any], members: list[Resource], ctx: Context) -> Resource:
+    r = base("DiagnosticReport", el, ctx)
+    r["status"] = obs_status(el)
+    r["category"] = [code_of("http://terminology.hl7.org/CodeSystem/v2-0074", "LAB")]
+    r["code"] = code
+    r["subject"] = {"reference": ctx.patient}
+    point, span = effective(child(el, "effectiveTime"))
+    if span:
+        r["effectivePeriod"] = span
+    elif point:
+        r["effectiveDateTime"] = point
+    r["result"] = [{"reference": f"Observation/{m['id']}"} for m in members]
+    return r
