@@ -13,6 +13,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey
 from mcp import MCPError
+from mcp.types import ElicitResult
 
 from healthlocker.server._oauth_store import OAuthStore
 from healthlocker.store import Vault
@@ -432,3 +433,77 @@ def test_a_non_loopback_bind_without_tls_is_refused(home: Path) -> None:
     done = run_cli("serve", "--http", "--public-url", "http://health.example.org", home=home)
     assert done.returncode == 1
     assert "must use https" in done.stderr
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+async def test_without_a_grant_2026_clients_are_asked_and_legacy_ones_told_how(
+    server: Server, home: Path, mode: str
+) -> None:
+    """Stateless HTTP has no back-channel for a legacy elicitation request, but the 2026 era
+    asks through request state that any worker can open (the key is in the vault)."""
+    client = OAuthClient.register(server, f"Asked {mode}")
+    tokens = client.authorize(scopes=["read:list_labs"])
+    grants = json.loads(run_cli("grants", "--json", home=home).stdout)
+    mine = [g["id"] for g in grants if g["client"] == client.client_id]
+    assert run_cli("revoke", mine[0], home=home).returncode == 0
+    asked: list[str] = []
+
+    async def answer(ctx: Any, params: Any) -> ElicitResult:
+        asked.append(params.message)
+        return ElicitResult(
+            action="accept", content={"allow": "for 1 hour", "records": "all records"}
+        )
+
+    async with mcp_client(
+        server.mcp, tokens["access_token"], mode=mode, elicitation_callback=answer
+    ) as mcp:
+        result = await mcp.call_tool("list_labs", {"limit": 1})
+    if mode == "legacy":
+        assert result.is_error
+        assert f"healthlocker grant list_labs --client {client.client_id}" in result.content[0].text
+        assert asked == []
+    else:
+        assert not result.is_error
+        assert len(asked) == 1
+        assert "list_labs" in asked[0]
+        grants = json.loads(run_cli("grants", "--json", home=home).stdout)
+        assert [g for g in grants if g["client"] == client.client_id and g["tool"] == "list_labs"]
+
+
+def test_a_body_that_trickles_in_is_cut_off(server: Server, labs_client: OAuthClient) -> None:
+    import socket
+    from urllib.parse import urlsplit
+
+    port = urlsplit(server.base).port or 0
+    head = (
+        f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+        f"Authorization: Bearer {labs_client.tokens['access_token']}\r\n"
+        "Accept: application/json, text/event-stream\r\nContent-Length: 100\r\n\r\n"
+    )
+    started = time.monotonic()
+    reply = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(head.encode())
+        sock.settimeout(1.5)
+        while not reply and time.monotonic() - started < 25:
+            try:
+                sock.sendall(b" ")  # one byte every 1.5 s: 100 bytes would take 150 s
+                reply = sock.recv(4096)
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+    assert reply.startswith(b"HTTP/1.1 408"), reply[:80]
+    assert time.monotonic() - started < 25
+
+
+def test_sigterm_lets_the_server_stop_gracefully(home: Path) -> None:
+    with serving(home) as server:
+        client = OAuthClient.register(server, "Goodbye")
+        client.authorize(scopes=["read:list_labs"])
+        server.process.terminate()
+        # uvicorn finishes in-flight requests, then re-raises the signal it caught.
+        assert server.process.wait(timeout=20) in (0, -15)
+        assert "Traceback" not in server.log()
+    verified = run_cli("audit", "--verify", home=home)
+    assert verified.returncode == 0, verified.stderr
