@@ -322,7 +322,7 @@ def test_unknown_and_unreadable_records_are_counted_not_imported(tmp_path: Path)
     assert stored_days(resources)[("41950-7", "2024-03-01")] == 5
 
 
-def test_clinical_records_r4_stored_as_is_dstu2_counted(vault: Vault, tmp_path: Path) -> None:
+def test_clinical_records_r4_stored_as_is_dstu2_mapped(vault: Vault, tmp_path: Path) -> None:
     r4 = {
         "resourceType": "Immunization",
         "id": "imm-1",
@@ -337,14 +337,21 @@ def test_clinical_records_r4_stored_as_is_dstu2_counted(vault: Vault, tmp_path: 
         "status": "completed",
         "date": "2019-10-01",
         "vaccineCode": {"text": "Flu"},
+        "patient": {"reference": "Patient/p1"},
         "wasNotGiven": False,
+        "reported": False,
+    }
+    order = {
+        "resourceType": "DiagnosticOrder",
+        "id": "do-1",
+        "subject": {"reference": "Patient/p1"},
     }
     clinical = "".join(
         f' <ClinicalRecord type="Immunization" identifier="{i}" sourceName="Clinic"'
         f' sourceURL="https://x.example/{i}" fhirVersion="{v}"'
         ' receivedDate="2024-03-01 09:00:00 -0800"'
         f' resourceFilePath="/clinical-records/Immunization-{i}.json"/>\n'
-        for i, v in (("A", "4.0.1"), ("B", "1.0.2"), ("C", "4.0.1"), ("D", "4.0.1"))
+        for i, v in (("A", "4.0.1"), ("B", "1.0.2"), ("C", "4.0.1"), ("D", "4.0.1"), ("E", "1.0.2"))
     )
     xml = write(tmp_path / "export.xml", export(clinical))
     zipped = zip_of(
@@ -354,17 +361,20 @@ def test_clinical_records_r4_stored_as_is_dstu2_counted(vault: Vault, tmp_path: 
             "apple_health_export/clinical-records/Immunization-A.json": json.dumps(r4).encode(),
             "apple_health_export/clinical-records/Immunization-B.json": json.dumps(dstu2).encode(),
             "apple_health_export/clinical-records/Immunization-D.json": b'{"resourceType": ',
+            "apple_health_export/clinical-records/Immunization-E.json": json.dumps(order).encode(),
         },
     )
     notes: list[str] = []
     list(read_apple(zipped, notes=notes))
     text = "\n".join(notes)
-    assert "1 × clinical records in FHIR 1.0.2" in text
+    assert "1 × clinical records in FHIR DSTU2 of a type not mapped to R4 (DiagnosticOrder)" in text
     assert "1 × clinical records whose file is missing" in text
     assert "1 × clinical records that are not valid FHIR R4 JSON" in text
     resources = _imported(vault, zipped)
-    (imm,) = [r for r in resources if r["resourceType"] == "Immunization"]
-    assert imm == r4
+    imms = {r["id"]: r for r in resources if r["resourceType"] == "Immunization"}
+    assert imms["imm-1"] == r4
+    assert imms["imm-2"]["occurrenceDateTime"] == "2019-10-01"  # DSTU2 `date`, mapped
+    assert imms["imm-2"]["primarySource"] is True
 
 
 # --- re-import --------------------------------------------------------------------------------

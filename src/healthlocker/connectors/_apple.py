@@ -33,6 +33,7 @@ from healthlocker.connectors._apple_zip import (
     is_export_zip,
     open_export,
 )
+from healthlocker.connectors._dstu2 import to_r4
 from healthlocker.connectors._fhir import file_digest
 from healthlocker.errors import ParseError, ValidationError
 from healthlocker.store import Item, validate_resource
@@ -138,7 +139,8 @@ def _file_chunks(path: Path, progress: Progress | None) -> Iterator[bytes]:
 
 
 def _clinical(z: ExportZip, c: Collector, skipped: dict[str, int]) -> Iterator[Item]:
-    """The Health Records feature's files: FHIR R4 as it is; DSTU2 counted, not mapped."""
+    """The Health Records feature's files: FHIR R4 as it is; DSTU2 mapped to R4 for the
+    common clinical types (``_dstu2``), other DSTU2 types counted and left out."""
     read: set[str] = set()
     for record in c.clinical:
         version = record.get("fhirVersion", "")
@@ -150,11 +152,17 @@ def _clinical(z: ExportZip, c: Collector, skipped: dict[str, int]) -> Iterator[I
             continue
         place, data = found
         read.add(place.removeprefix(f"{z.where}: "))
-        if not version.startswith("4."):
-            what = f"clinical records in FHIR {version[:10] or '(no version)'} (only R4 is read)"
+        resource = _json(data)
+        if version.startswith(("1.0", "DSTU2")) and resource is not None:
+            resource = _from_dstu2(resource, skipped)
+            if resource is None:
+                continue
+        elif not version.startswith("4."):
+            what = (
+                f"clinical records in FHIR {version[:10] or '(no version)'} (R4 and DSTU2 are read)"
+            )
             skipped[what] = skipped.get(what, 0) + 1
             continue
-        resource = _json(data)
         try:
             if resource is None:
                 raise ValidationError("not JSON", where=place)
@@ -170,6 +178,20 @@ def _clinical(z: ExportZip, c: Collector, skipped: dict[str, int]) -> Iterator[I
         yield place, resource
     for label, n in z.unread(read).items():
         skipped[f"files in the zip not read ({label})"] = n
+
+
+def _from_dstu2(resource: dict[str, Any], skipped: dict[str, int]) -> dict[str, Any] | None:
+    mapped = to_r4(resource)
+    if mapped is None:
+        rtype = str(resource.get("resourceType", "?"))[:40]
+        what = f"clinical records in FHIR DSTU2 of a type not mapped to R4 ({rtype})"
+        skipped[what] = skipped.get(what, 0) + 1
+        return None
+    r4, dropped = mapped
+    for name in dropped:
+        what = f"DSTU2 fields with no R4 place, left out ({r4['resourceType']}.{name[:40]})"
+        skipped[what] = skipped.get(what, 0) + 1
+    return r4
 
 
 def _json(data: bytes) -> dict[str, Any] | None:
