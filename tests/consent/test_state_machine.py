@@ -449,7 +449,8 @@ def test_consent_state_machine(labs_file: Path) -> None:
     seen: Counter[str] = Counter()
     run_state_machine_as_test(
         lambda: ConsentMachine(labs_file, seen),
-        settings=settings(max_examples=30, stateful_step_count=20, deadline=None),
+        # Derandomized: the coverage check below must not depend on the luck of the run.
+        settings=settings(max_examples=30, stateful_step_count=20, deadline=None, derandomize=True),
     )
     # The run was not all refusals: it reached records, and calls with overlapping grants.
     assert seen["refused"] and seen["labs"] and seen["overlapping grants"], seen
