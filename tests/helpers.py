@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,22 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples" / "fhir"
 PASSPHRASE = "correct horse battery staple"
+# Where scripts/setup installs the Node tools the tests drive (tools/node/package.json).
+NODE_MODULES = ROOT / "tools" / "node" / "node_modules"
+
+
+def node_binary() -> Path:
+    """The Node 22 runtime from tools/node (the system Node may be older than the tools need)."""
+    found = sorted(NODE_MODULES.glob("node-linux-*/bin/node"))
+    if not found:
+        raise RuntimeError("no Node runtime in tools/node; run scripts/setup")
+    return found[0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def sample_files() -> list[Path]:

@@ -14,9 +14,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.types import Implementation
 
-from helpers import PASSPHRASE, ROOT, SAMPLES, run_cli
-
-NODE_TOOLS = ROOT / "tools" / "node" / "node_modules"
+from helpers import NODE_MODULES, PASSPHRASE, SAMPLES, node_binary, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +65,8 @@ async def test_wrong_passphrase_is_a_clear_tool_error(served_home: Path) -> None
 
 
 def _inspector(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    node = next(NODE_TOOLS.glob("node-linux-*/bin/node"))
-    cli = NODE_TOOLS / "@modelcontextprotocol" / "inspector" / "cli" / "build" / "cli.js"
+    node = node_binary()
+    cli = NODE_MODULES / "@modelcontextprotocol" / "inspector" / "cli" / "build" / "cli.js"
     return subprocess.run(
         [
             str(node),
@@ -92,7 +90,7 @@ def _inspector(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.skipif(shutil.which("npm") is None, reason="needs Node's npm to install the Inspector")
 def test_mcp_inspector_cli_lists_and_calls(served_home: Path) -> None:
-    assert NODE_TOOLS.is_dir(), "run scripts/setup: it installs the Inspector into tools/node"
+    assert NODE_MODULES.is_dir(), "run scripts/setup: it installs the Inspector into tools/node"
     listed = _inspector(served_home, "--method", "tools/list")
     assert listed.returncode == 0, listed.stderr
     names = {t["name"] for t in json.loads(listed.stdout)["tools"]}

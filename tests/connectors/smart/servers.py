@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,22 +25,9 @@ from typing import Any
 
 import httpx2
 
-ROOT = Path(__file__).resolve().parents[3]
-NODE_MODULES = ROOT / "tools" / "node" / "node_modules"
+from helpers import NODE_MODULES, free_port, node_binary
+
 GATEWAY = Path(__file__).with_name("gateway.mjs")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def node_binary() -> Path:
-    found = sorted(NODE_MODULES.glob("node-linux-*/bin/node"))
-    if not found:
-        raise RuntimeError("no Node runtime in tools/node; run scripts/setup")
-    return found[0]
 
 
 def _wait_http(url: str, deadline: float) -> None:

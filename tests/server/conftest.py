@@ -1,0 +1,19 @@
+"""Fixtures for the remote-mode tests that drive a real `serve --http` process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from helpers import SAMPLES, run_cli
+
+
+@pytest.fixture(scope="module")
+def synthea_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A vault made the way a person makes one: `init`, then `import` of the Synthea samples."""
+    folder = tmp_path_factory.mktemp("remote") / "vault"
+    assert run_cli("init", home=folder).returncode == 0
+    done = run_cli("import", str(SAMPLES / "synthea"), home=folder)
+    assert done.returncode == 0, done.stderr
+    return folder
