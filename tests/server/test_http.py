@@ -370,6 +370,15 @@ def test_pages_carry_security_headers(server: Server) -> None:
     assert r.headers["cache-control"] == "no-store"
 
 
+def test_pages_let_browsers_send_their_origin_and_null_origins_are_refused(server: Server) -> None:
+    """Regression: with the Guard's no-referrer on the pages, Chromium posted their forms with
+    `Origin: null`, which the Origin allowlist refused; the pages now say same-origin."""
+    page = httpx2.get(server.base + "/account")
+    assert page.headers["referrer-policy"] == "same-origin"
+    null = httpx2.post(server.base + "/login", data={"csrf": "x"}, headers={"Origin": "null"})
+    assert null.status_code == 403
+
+
 def test_the_consent_page_refuses_a_wrong_passphrase_and_a_forged_form(server: Server) -> None:
     client = OAuthClient.register(server, "Guesser")
     _, challenge = pkce()

@@ -26,6 +26,7 @@ from healthlocker.consent import TOOLS, AuditLog, GrantStore, describe_window, w
 from healthlocker.server._guard import RateLimiter
 from healthlocker.server._oauth import Pending, VaultAuthProvider
 from healthlocker.server._oauth_store import OAuthStore, new_secret
+from healthlocker.server._tokens import tools_in
 from healthlocker.store import Vault
 
 T = TypeVar("T")
@@ -126,7 +127,7 @@ class Pages:
         return RedirectResponse(target, status_code=303)
 
     def _consent_form(self, pending: Pending, error: str) -> Response:
-        offered = [t for t in TOOLS if f"read:{t}" in pending.scopes]
+        offered = tools_in(pending.scopes)
         boxes = "".join(
             f'<label><input type="checkbox" name="tool" value="{t}" checked> '
             f"{html.escape(TOOL_WORDS[t])} <span class=note>({t})</span></label>"
@@ -321,4 +322,8 @@ def _page(title: str, body: str, *, status: int = 200, form_action: str = "") ->
         "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; "
         f"base-uri 'none'; form-action 'self'{' ' + form_action if form_action else ''}"
     )
-    return HTMLResponse(doc, status_code=status, headers={"content-security-policy": csp})
+    # same-origin, not the Guard's no-referrer: under no-referrer a browser posts the page's own
+    # forms with `Origin: null`, which the Guard's Origin allowlist rightly refuses. same-origin
+    # still sends no Referer to any other origin (such as the client's redirect URI).
+    headers = {"content-security-policy": csp, "referrer-policy": "same-origin"}
+    return HTMLResponse(doc, status_code=status, headers=headers)
