@@ -12,7 +12,6 @@ import hashlib
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -27,15 +26,9 @@ import httpx2
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from helpers import PASSPHRASE
+from helpers import PASSPHRASE, free_port
 
 REDIRECT = "http://127.0.0.1:5599/callback"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

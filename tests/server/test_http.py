@@ -17,7 +17,7 @@ from mcp.types import ElicitResult
 
 from healthlocker.server._oauth_store import OAuthStore
 from healthlocker.store import Vault
-from helpers import PASSPHRASE, SAMPLES, run_cli
+from helpers import PASSPHRASE, run_cli
 from server.remote import OAuthClient, Server, code_from, mcp_client, pkce, serving
 
 pytestmark = pytest.mark.anyio
@@ -25,12 +25,8 @@ SAMPLE_WORDS = ("Hemoglobin", "Glucose", "Hartmann", "Considine", "mmol")
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("remote") / "vault"
-    assert run_cli("init", home=folder).returncode == 0
-    done = run_cli("import", str(SAMPLES / "synthea"), home=folder)
-    assert done.returncode == 0, done.stderr
-    return folder
+def home(synthea_home: Path) -> Path:
+    return synthea_home
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,8 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from connectors.smart.servers import NODE_MODULES, node_binary
-from helpers import SAMPLES, run_cli
-from server.remote import OAuthClient, free_port, serving
+from helpers import NODE_MODULES, free_port, node_binary, run_cli
+from server.remote import OAuthClient, serving
 
 HERE = Path(__file__).parent
 CALL = {
@@ -24,11 +23,8 @@ HEADERS = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Versio
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("deploy") / "vault"
-    assert run_cli("init", home=folder).returncode == 0
-    assert run_cli("import", str(SAMPLES / "synthea"), home=folder).returncode == 0
-    return folder
+def home(synthea_home: Path) -> Path:
+    return synthea_home
 
 
 @pytest.fixture(scope="module")
