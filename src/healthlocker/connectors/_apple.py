@@ -24,6 +24,7 @@ from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
+from healthlocker.connectors._apple_check import Checker
 from healthlocker.connectors._apple_flow import Flow
 from healthlocker.connectors._apple_proc import stream, worth_it
 from healthlocker.connectors._apple_xml import Collector, parse_steps
@@ -52,9 +53,10 @@ def read_apple(
 ) -> Iterator[Item]:
     """The resources of an Apple Health export (zip or XML); *notes* gets what was left out.
 
-    Every resource is validated (``store.validate_resource``) before it is yielded, so the
-    import passes ``validated=True`` to the store. A big export is read in a second process
-    (``_apple_proc``) while this one validates and stores (the reader validates some too).
+    Every resource is validated before it is yielded (``_apple_check``: in full with
+    ``store.validate_resource``, once per shape), so the import passes ``validated=True`` to
+    the store. A big export is read in a second process (``_apple_proc``) while this one
+    validates and stores.
     """
     if expect is not None and file_digest(path) != expect:
         raise ParseError(
@@ -64,10 +66,10 @@ def read_apple(
     if worth_it(_xml_size(path)):
         items = stream(path, progress, skipped, produce)
     else:
-        items = ((where, resource, False) for where, resource in produce(path, progress, skipped))
-    for where, resource, valid in items:
-        if not valid:
-            validate_resource(resource, where=where)
+        items = produce(path, progress, skipped)
+    check = Checker()
+    for where, resource in items:
+        check(resource, where)
         yield where, resource
     if notes is not None:
         notes.extend(describe(skipped))
