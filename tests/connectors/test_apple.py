@@ -424,6 +424,19 @@ def test_a_reader_process_gives_the_same_vault(tmp_path: Path) -> None:
     assert sorted(resources, key=lambda r: r["id"]) == sorted(inline, key=lambda r: r["id"])
 
 
+@pytest.mark.usefixtures("parallel")
+def test_a_reader_started_for_a_file_the_vault_has_is_stopped(tmp_path: Path) -> None:
+    import multiprocessing
+
+    path = tmp_path / "export.xml"
+    generate(path, 3)
+    with Vault.ephemeral() as vault:
+        assert import_paths(vault, [path]).totals()["added"] > 0
+        again = import_paths(vault, [path])  # the reader starts before the digest is known
+        assert again.totals()["skipped_files"] == 1
+        assert multiprocessing.active_children() == []
+
+
 @pytest.mark.parametrize("reader", [False, True], ids=["here", "reader-process"])
 def test_an_invalid_resource_fails_the_whole_batch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: bool

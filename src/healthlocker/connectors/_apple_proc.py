@@ -114,43 +114,64 @@ def _send_all(outbox: queue.Queue[tuple[Any, ...] | None], conn: Connection) -> 
             os._exit(0)
 
 
-def stream(
-    path: Path, progress: Callable[[int], None] | None, skipped: dict[str, int], produce: Producer
-) -> Iterator[Item]:
-    """The resources *produce* makes of *path*, made in a reader process."""
-    global last_reader_peak_kib
-    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no copy of the vault
-    receive, send = context.Pipe(duplex=False)
-    reader = context.Process(
-        target=_child,
-        args=(str(path), send, produce, os.getpid()),
-        name="healthlocker-apple-reader",
-    )
-    reader.daemon = True
-    reader.start()
-    send.close()
-    started = False
-    try:
+class Reader:
+    """A reader process for *path*, started at once, so that it parses while the importing
+    process still hashes the file; iterate over it for the resources. ``close`` stops it."""
+
+    def __init__(
+        self,
+        path: Path,
+        progress: Callable[[int], None] | None,
+        skipped: dict[str, int],
+        produce: Producer,
+    ) -> None:
+        self.path, self.progress, self.skipped, self.produce = path, progress, skipped, produce
+        context = multiprocessing.get_context("spawn")  # a fresh interpreter: no copy of the vault
+        self.receive, send = context.Pipe(duplex=False)
+        self.process = context.Process(
+            target=_child,
+            args=(str(path), send, produce, os.getpid()),
+            name="healthlocker-apple-reader",
+        )
+        self.process.daemon = True
+        self.process.start()
+        send.close()
+
+    def __iter__(self) -> Iterator[Item]:
+        try:
+            yield from self._received()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.receive.close()
+        if self.process.is_alive():
+            self.process.terminate()
+        self.process.join()
+
+    def _received(self) -> Iterator[Item]:
+        global last_reader_peak_kib
+        started = False
         while True:
             try:
-                message: tuple[Any, ...] = receive.recv()
+                message: tuple[Any, ...] = self.receive.recv()
             except EOFError:
                 if not started:  # it could not start (no importable __main__, …): read here
-                    yield from produce(path, progress, skipped)
+                    yield from self.produce(self.path, self.progress, self.skipped)
                     return
                 raise ConnectorError(
                     "the process reading the export stopped unexpectedly; import it again",
-                    where=str(path),
+                    where=str(self.path),
                 ) from None
             started = True
             kind = message[0]
             if kind == "items":
                 yield from message[1]
             elif kind == "progress":
-                if progress is not None and message[1]:
-                    progress(message[1])
+                if self.progress is not None and message[1]:
+                    self.progress(message[1])
             elif kind == "done":
-                skipped.update(message[1])
+                self.skipped.update(message[1])
                 last_reader_peak_kib = message[2]
                 return
             elif kind == "error":
@@ -158,8 +179,3 @@ def stream(
                 raise error(message[2], where=message[3])
             else:
                 raise RuntimeError(f"the Apple Health reader failed:\n{message[1]}")
-    finally:
-        receive.close()
-        if reader.is_alive():
-            reader.terminate()
-        reader.join()
