@@ -347,6 +347,11 @@ def test_workouts_are_counted_from_observations_and_procedures() -> None:
         ("sleep", "93832-4", 7.5, "h", 450.0),
         ("active_energy", "41981-2", 418.4, "kJ", 100.0),
         ("body_weight", "29463-7", 70.0, None, 70.0),
+        # a daily step count, per day (UCUM "/d") or as a plain count
+        ("steps", "41950-7", 8000.0, "/d", 8000.0),
+        ("steps", "41950-7", 8000.0, "{steps}/d", 8000.0),
+        ("steps", "55423-8", 8000.0, "{count}", 8000.0),
+        ("steps", "55423-8", 8000.0, "count", 8000.0),
     ],
 )
 def test_units_are_converted(
