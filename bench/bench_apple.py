@@ -261,7 +261,9 @@ def render(info: dict[str, Any]) -> str:
     ratio = big["xml"]["wall"] / big["bare"]["wall"]
     cpu_ratio = big["xml"]["cpu"] / big["bare"]["cpu"]
     zip_ratio = big["zip"]["wall"] / big["xml"]["wall"]
+    zip_cpu = big["zip"]["cpu"] / big["xml"]["cpu"]
     peak = max(r["memory"]["peak"] for r in info["sizes"]) / 1024
+    both = [(r["memory"]["peak"] + r["memory"]["worker"]) / 1024 for r in info["sizes"]]
     t = info["trend"]
 
     def ok(good: bool) -> str:
@@ -270,10 +272,13 @@ def render(info: dict[str, Any]) -> str:
     verdicts = [
         f"import ÷ bare pass at {big['mb']:,.0f} MB: **{ratio:.2f}×** wall (medians; the median of "
         f"each round's own ratio: {paired:.2f}×), {cpu_ratio:.2f}× CPU "
-        f"(goal ≤ {GOAL_RATIO:.0f}×: {ok(ratio <= GOAL_RATIO)})",
-        f"zip ÷ XML: **{zip_ratio:.2f}×** (goal ≤ {GOAL_ZIP:.2f}×: {ok(zip_ratio <= GOAL_ZIP)})",
-        f"import peak RSS: **{peak:.0f} MiB** in the importing process (goal < {GOAL_MIB} MiB: "
-        f"{ok(peak < GOAL_MIB)}); the reader process's peak is in the table",
+        f"(goal ≤ {GOAL_RATIO:.0f}×: {ok(max(ratio, paired) <= GOAL_RATIO)} by both wall figures)",
+        f"zip ÷ XML: **{zip_ratio:.2f}×** wall, {zip_cpu:.2f}× CPU "
+        f"(goal ≤ {GOAL_ZIP:.2f}×: {ok(zip_ratio <= GOAL_ZIP)})",
+        f"peak RSS: **{peak:.0f} MiB** in the importing process, flat across sizes; with the "
+        f"reader process's: {' → '.join(f'{b:.0f}' for b in both)} MiB from the smallest size to "
+        f"the largest (goal < {GOAL_MIB} MiB: {ok(max(both) < GOAL_MIB)} for the two together; "
+        "the reader's part follows the days an export covers)",
         f'`summarize_trends(metric="steps")` over {t["days"]:,} days (five years): '
         f"**{t['warm_ms']:.1f} ms** (median of 20 calls; goal < {GOAL_TREND_MS} ms: "
         f"{ok(t['warm_ms'] < GOAL_TREND_MS)}); the first call after the import, which opens and "
@@ -369,10 +374,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--peer-runs", type=int, default=1, help="rounds that run the peers")
     ap.add_argument("--peer-python", help="a Python ≥ 3.12 for the peers' venvs")
     ap.add_argument("--peer-timeout", type=float, default=1800, help="seconds per peer run")
+    ap.add_argument("--render", type=Path, help="re-render a saved <work>/bench_apple.json")
     ap.add_argument("--memory-child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.memory_child:
         memory_child(*args.memory_child)
+        return 0
+    if args.render:  # e.g. after a change to the text: the figures of that run, unchanged
+        write_section(render(json.loads(args.render.read_text())))
         return 0
     args.work.mkdir(parents=True, exist_ok=True)
     sizes = []
@@ -393,6 +402,7 @@ def main(argv: list[str] | None = None) -> int:
         "peer_runs": args.peer_runs if args.peers else 0,
     }
     print(json.dumps(info["trend"]))
+    (args.work / "bench_apple.json").write_text(json.dumps(info))
     text = render(info)
     print(text)
     if not args.no_write:
