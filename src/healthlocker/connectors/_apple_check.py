@@ -31,6 +31,7 @@ only for ours (the names above have one type wherever they appear).
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -73,25 +74,25 @@ def _integer(value: Any) -> str:
     raise _Unsure
 
 
-_WHEN: dict[str, str] = {}  # dateTime text → its form; a few thousand days in an export
+@functools.lru_cache(maxsize=8192)  # a resource's dates repeat: a day has a dozen resources
+def _form(text: str) -> str | None:
+    """``date`` or ``dateTime`` for a valid FHIR dateTime in the forms we write, else None."""
+    if not _DATETIME.fullmatch(text):
+        return None
+    try:
+        if len(text) == 10:
+            date.fromisoformat(text)
+        else:
+            datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return "date" if len(text) == 10 else "dateTime"
 
 
 def _date_time(value: Any) -> str:
-    form = _WHEN.get(value) if type(value) is str else None
-    if form is not None:
-        return form
-    if type(value) is not str or not _DATETIME.fullmatch(value):
+    form = _form(value) if type(value) is str else None
+    if form is None:
         raise _Unsure
-    try:
-        if len(value) == 10:
-            date.fromisoformat(value)
-        else:
-            datetime.fromisoformat(value)
-    except ValueError:
-        raise _Unsure from None
-    form = "date" if len(value) == 10 else "dateTime"
-    if len(_WHEN) < 65536:
-        _WHEN[value] = form
     return form
 
 
