@@ -409,19 +409,19 @@ def test_reimport_is_idempotent_and_a_later_export_adds_only_what_is_new(
     assert len(_all(vault)) == 5
 
 
-# --- early flow, validation on a second core --------------------------------------------------
+# --- early flow, a reader process --------------------------------------------------
 
 
 @pytest.fixture
 def parallel(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Validate in a worker process even for a small export."""
+    """Read in a reader process even for a small export."""
     from healthlocker.connectors import _apple_proc
 
     monkeypatch.setattr(_apple_proc, "MIN_PARALLEL_BYTES", 0)
 
 
 @pytest.mark.usefixtures("parallel")
-def test_validation_in_a_worker_gives_the_same_vault(tmp_path: Path) -> None:
+def test_a_reader_process_gives_the_same_vault(tmp_path: Path) -> None:
     path = tmp_path / "export.xml"
     generate(path, 3)
     with Vault.ephemeral() as vault:
@@ -434,11 +434,24 @@ def test_validation_in_a_worker_gives_the_same_vault(tmp_path: Path) -> None:
     assert sorted(resources, key=lambda r: r["id"]) == sorted(inline, key=lambda r: r["id"])
 
 
+@pytest.mark.usefixtures("parallel")
+def test_a_reader_started_for_a_file_the_vault_has_is_stopped(tmp_path: Path) -> None:
+    import multiprocessing
+
+    path = tmp_path / "export.xml"
+    generate(path, 3)
+    with Vault.ephemeral() as vault:
+        assert import_paths(vault, [path]).totals()["added"] > 0
+        again = import_paths(vault, [path])  # the reader starts before the digest is known
+        assert again.totals()["skipped_files"] == 1
+        assert multiprocessing.active_children() == []
+
+
 @pytest.mark.parametrize("reader", [False, True], ids=["here", "reader-process"])
 def test_an_invalid_resource_fails_the_whole_batch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: bool
 ) -> None:
-    from healthlocker.connectors import _apple, _apple_proc
+    from healthlocker.connectors import _apple_check, _apple_proc
 
     path = tmp_path / "export.xml"
     generate(path, 3)
@@ -451,7 +464,7 @@ def test_an_invalid_resource_fails_the_whole_batch(
             resource = {**resource, "effectiveDateTime": "yesterday"}
         return validate_resource(resource, where=where)
 
-    monkeypatch.setattr(_apple, "validate_resource", strict)
+    monkeypatch.setattr(_apple_check, "validate_resource", strict)
     with Vault.ephemeral() as vault:
         report = import_paths(vault, [path])
         assert not report.ok
@@ -533,22 +546,3 @@ def test_unreadable_dates_are_left_out_not_fatal(tmp_path: Path) -> None:
     resources = [r for _, r in read_apple(path, notes=notes)]
     assert stored_days(resources) == {("8867-4", "2024-03-01"): 70}
     assert any("days whose date cannot be read" in n for n in notes)
-
-
-def test_the_reader_validates_while_the_importer_is_behind() -> None:
-    import queue
-
-    from healthlocker.connectors._apple_proc import _Outbox
-    from healthlocker.errors import ValidationError
-
-    patient = {"resourceType": "Patient", "id": "p"}
-    sent: queue.Queue[Any] = queue.Queue(maxsize=1)
-    outbox = _Outbox(sent)
-    outbox.add([("a", patient)])
-    outbox.add([("b", patient)])  # no room: validated while it waits
-    assert sent.get_nowait() == ("items", [("a", patient)])
-    outbox.flush()
-    assert sent.get_nowait() == ("valid", [("b", patient)])
-    outbox.add([("c", patient)])
-    with pytest.raises(ValidationError, match="d: invalid Patient"):
-        outbox.add([("d", {"resourceType": "Patient", "birthDate": "soon"})])

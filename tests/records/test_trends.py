@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
@@ -347,6 +346,11 @@ def test_workouts_are_counted_from_observations_and_procedures() -> None:
         ("sleep", "93832-4", 7.5, "h", 450.0),
         ("active_energy", "41981-2", 418.4, "kJ", 100.0),
         ("body_weight", "29463-7", 70.0, None, 70.0),
+        # a daily step count, per day (UCUM "/d") or as a plain count
+        ("steps", "41950-7", 8000.0, "/d", 8000.0),
+        ("steps", "41950-7", 8000.0, "{steps}/d", 8000.0),
+        ("steps", "55423-8", 8000.0, "{count}", 8000.0),
+        ("steps", "55423-8", 8000.0, "count", 8000.0),
     ],
 )
 def test_units_are_converted(
@@ -438,17 +442,12 @@ def test_latest_vitals() -> None:
     assert (weight.date, weight.value, weight.unit) == ("2024-03-01", 72.5748, "kg")
 
 
-def test_five_years_of_daily_points_are_fast() -> None:
+def test_five_years_of_daily_points_summarise_by_month() -> None:
+    """The speed of this (under 20 ms) is measured by bench/bench_apple.py, not timed here."""
     reader = FakeReader(daily("2019-01-01", 5 * 365 + 1, "55423-8", lambda i: 5000 + i, "{steps}"))
-    summarize_trends(reader, metric="steps")  # fill the reader's cache, as the vault's would be
-    best = 1.0
-    for _ in range(5):
-        start = time.perf_counter()
-        view = summarize_trends(reader, metric="steps")
-        best = min(best, time.perf_counter() - start)
+    view = summarize_trends(reader, metric="steps")
     assert view.granularity == "month"
     assert len(view.points) == 60  # 2019-01 … 2023-12
-    assert best < 0.02
 
 
 @pytest.mark.parametrize(

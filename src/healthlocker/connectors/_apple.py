@@ -19,13 +19,15 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import weakref
 import zipfile
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
+from healthlocker.connectors._apple_check import Checker
 from healthlocker.connectors._apple_flow import Flow
-from healthlocker.connectors._apple_proc import stream, worth_it
+from healthlocker.connectors._apple_proc import Reader, worth_it
 from healthlocker.connectors._apple_xml import Collector, parse_steps
 from healthlocker.connectors._apple_zip import (
     ExportZip,
@@ -53,22 +55,30 @@ def read_apple(
 ) -> Iterator[Item]:
     """The resources of an Apple Health export (zip or XML); *notes* gets what was left out.
 
-    Every resource is validated (``store.validate_resource``) before it is yielded, so the
-    import passes ``validated=True`` to the store. A big export is read in a second process
-    (``_apple_proc``) while this one validates and stores (the reader validates some too).
+    Every resource is validated before it is yielded (``_apple_check``: in full with
+    ``store.validate_resource``, once per shape), so the import passes ``validated=True`` to
+    the store. A big export is read in a second process (``_apple_proc``), started here at
+    once, while this process validates and stores.
     """
     if expect is not None and file_digest(path) != expect:
         raise ParseError(
             "the file changed while it was being imported; import it again", where=str(path)
         )
     skipped: dict[str, int] = {}
-    if worth_it(_xml_size(path)):
-        items = stream(path, progress, skipped, produce)
-    else:
-        items = ((where, resource, False) for where, resource in produce(path, progress, skipped))
-    for where, resource, valid in items:
-        if not valid:
-            validate_resource(resource, where=where)
+    if not worth_it(_xml_size(path)):
+        return _checked(produce(path, progress, skipped), skipped, notes)
+    reader = Reader(path, progress, skipped, produce)
+    out = _checked(iter(reader), skipped, notes)
+    weakref.finalize(out, reader.close)  # never read (the vault has this file already): stop it
+    return out
+
+
+def _checked(
+    items: Iterator[Item], skipped: dict[str, int], notes: list[str] | None
+) -> Iterator[Item]:
+    check = Checker()
+    for where, resource in items:
+        check(resource, where)
         yield where, resource
     if notes is not None:
         notes.extend(describe(skipped))

@@ -2,9 +2,7 @@
 
 The reader process parses the export and builds its resources (``_apple.produce``): most of an
 import's work, all of it pure. It sends them here in batches through a pipe, with the bytes read
-for the progress bar; this process validates and stores them meanwhile. When this process falls
-behind, the reader validates the batches waiting to be sent (the same ``validate_resource``)
-instead of idling, so the two cores share the work when resources come in bursts. A
+for the progress bar; this process validates (``_apple_check``) and stores them meanwhile. A
 :class:`ConnectorError` in the reader (malformed XML, a zip bomb, …) comes back as the same
 error, naming the file and the place, and fails the batch, which the store rolls back. Below
 ``MIN_PARALLEL_BYTES``, starting an interpreter costs more than it saves, and the export is
@@ -13,7 +11,6 @@ read here.
 
 from __future__ import annotations
 
-import collections
 import multiprocessing
 import os
 import queue
@@ -28,17 +25,15 @@ from typing import Any
 
 from healthlocker import errors
 from healthlocker.errors import ConnectorError
-from healthlocker.store import Item, validate_resource
+from healthlocker.store import Item
 
 MIN_PARALLEL_BYTES = 32 * 1024 * 1024
 BATCH = 256
-OUTBOX = 4  # batches queued for sending; past this, the reader validates while it waits
-MAX_WAITING = 48  # batches waiting beyond that (bounds the reader's memory)
+OUTBOX = 48  # batches queued for sending (bounds the reader's memory; about 1 MB each)
 PROGRESS_EVERY = 4 * 1024 * 1024
 # The reader's peak RSS (KiB) in the last import that used one: for the benchmark.
 last_reader_peak_kib: int | None = None
 
-Checked = tuple[str, dict[str, Any], bool]  # (where, resource, validated already)
 Producer = Callable[[Path, Callable[[int], None] | None, dict[str, int]], Iterator[Item]]
 
 
@@ -72,7 +67,8 @@ def _child(path: str, conn: Connection, produce: Producer, parent: int) -> None:
     """In the reader process: produce the resources and send them in batches.
 
     A thread sends, so that parsing goes on while this process's batches wait for the other to
-    take them (resources come in bursts: a record type's days all at once).
+    take them (resources come in bursts: a record type's days all at once). The queue between
+    them is bounded, so when the importing process falls far behind, parsing waits for it.
     """
     _exit_with(parent)
     outbox: queue.Queue[tuple[Any, ...] | None] = queue.Queue(maxsize=OUTBOX)
@@ -90,14 +86,12 @@ def _child(path: str, conn: Connection, produce: Producer, parent: int) -> None:
 
     try:
         batch: list[Item] = []
-        waiting = _Outbox(outbox)
         for item in produce(Path(path), progress, skipped):
             batch.append(item)
             if len(batch) >= BATCH:
-                waiting.add(batch)
+                outbox.put(("items", batch))
                 batch = []
-        waiting.add(batch)
-        waiting.flush()
+        outbox.put(("items", batch))
         outbox.put(("progress", read))
         outbox.put(("done", skipped, _peak_kib()))
     except ConnectorError as exc:
@@ -112,51 +106,6 @@ def _child(path: str, conn: Connection, produce: Producer, parent: int) -> None:
         conn.close()
 
 
-class _Outbox:
-    """Batches on their way to the importing process.
-
-    A batch goes to the sender's queue when there is room. While there is none (the importing
-    process is behind: resources come in bursts, a record type's days all at once, and many
-    small types end close together near the end of the file), the reader validates the batches
-    still waiting here (the same ``validate_resource``) instead of idling, so the two cores share
-    that work; the importing process does not validate them again.
-    """
-
-    def __init__(self, queue_: queue.Queue[tuple[Any, ...] | None]) -> None:
-        self.queue = queue_
-        self.waiting: collections.deque[list[Any]] = collections.deque()  # [validated, batch]
-
-    def add(self, batch: list[Item]) -> None:
-        self.waiting.append([False, batch])
-        self._pump(block=len(self.waiting) > MAX_WAITING)
-
-    def flush(self) -> None:
-        while self.waiting:
-            self._pump(block=True)
-
-    def _pump(self, *, block: bool) -> None:
-        while self.waiting:
-            valid, batch = self.waiting[0]
-            try:
-                self.queue.put_nowait(("valid" if valid else "items", batch))
-                self.waiting.popleft()
-                continue
-            except queue.Full:
-                pass
-            # No room: use the wait. From the back, the batches sent last: the importing process
-            # validates the front ones itself when it gets to them, rather than wait for these.
-            todo = next((w for w in reversed(self.waiting) if not w[0]), None)
-            if todo is not None:
-                for where, resource in todo[1]:
-                    validate_resource(resource, where=where)
-                todo[0] = True
-            elif block:
-                self.queue.put(("valid", batch))
-                self.waiting.popleft()
-            else:
-                return
-
-
 def _send_all(outbox: queue.Queue[tuple[Any, ...] | None], conn: Connection) -> None:
     while (message := outbox.get()) is not None:
         try:
@@ -165,46 +114,64 @@ def _send_all(outbox: queue.Queue[tuple[Any, ...] | None], conn: Connection) -> 
             os._exit(0)
 
 
-def stream(
-    path: Path, progress: Callable[[int], None] | None, skipped: dict[str, int], produce: Producer
-) -> Iterator[Checked]:
-    """The resources *produce* makes of *path*, made in a reader process, each with whether
-    the reader validated it already."""
-    global last_reader_peak_kib
-    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no copy of the vault
-    receive, send = context.Pipe(duplex=False)
-    reader = context.Process(
-        target=_child,
-        args=(str(path), send, produce, os.getpid()),
-        name="healthlocker-apple-reader",
-    )
-    reader.daemon = True
-    reader.start()
-    send.close()
-    started = False
-    try:
+class Reader:
+    """A reader process for *path*, started at once, so that it parses while the importing
+    process still hashes the file; iterate over it for the resources. ``close`` stops it."""
+
+    def __init__(
+        self,
+        path: Path,
+        progress: Callable[[int], None] | None,
+        skipped: dict[str, int],
+        produce: Producer,
+    ) -> None:
+        self.path, self.progress, self.skipped, self.produce = path, progress, skipped, produce
+        context = multiprocessing.get_context("spawn")  # a fresh interpreter: no copy of the vault
+        self.receive, send = context.Pipe(duplex=False)
+        self.process = context.Process(
+            target=_child,
+            args=(str(path), send, produce, os.getpid()),
+            name="healthlocker-apple-reader",
+        )
+        self.process.daemon = True
+        self.process.start()
+        send.close()
+
+    def __iter__(self) -> Iterator[Item]:
+        try:
+            yield from self._received()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.receive.close()
+        if self.process.is_alive():
+            self.process.terminate()
+        self.process.join()
+
+    def _received(self) -> Iterator[Item]:
+        global last_reader_peak_kib
+        started = False
         while True:
             try:
-                message: tuple[Any, ...] = receive.recv()
+                message: tuple[Any, ...] = self.receive.recv()
             except EOFError:
                 if not started:  # it could not start (no importable __main__, …): read here
-                    for where, resource in produce(path, progress, skipped):
-                        yield where, resource, False
+                    yield from self.produce(self.path, self.progress, self.skipped)
                     return
                 raise ConnectorError(
                     "the process reading the export stopped unexpectedly; import it again",
-                    where=str(path),
+                    where=str(self.path),
                 ) from None
             started = True
             kind = message[0]
-            if kind in ("items", "valid"):
-                for where, resource in message[1]:
-                    yield where, resource, kind == "valid"
+            if kind == "items":
+                yield from message[1]
             elif kind == "progress":
-                if progress is not None and message[1]:
-                    progress(message[1])
+                if self.progress is not None and message[1]:
+                    self.progress(message[1])
             elif kind == "done":
-                skipped.update(message[1])
+                self.skipped.update(message[1])
                 last_reader_peak_kib = message[2]
                 return
             elif kind == "error":
@@ -212,8 +179,3 @@ def stream(
                 raise error(message[2], where=message[3])
             else:
                 raise RuntimeError(f"the Apple Health reader failed:\n{message[1]}")
-    finally:
-        receive.close()
-        if reader.is_alive():
-            reader.terminate()
-        reader.join()

@@ -142,7 +142,11 @@ _CONVERT: dict[str, dict[str, tuple[float, float]]] = {
     "kg/m2": {"kg/m2": (1, 0)},
     "ms": {"ms": (1, 0), "s": (1000, 0)},
     "mL/min/kg": {"ml/min/kg": (1, 0), "ml/kg/min": (1, 0), "ml/(kg.min)": (1, 0)},
-    "{steps}": {"{steps}": (1, 0), "steps": (1, 0), "{step}": (1, 0), "1": (1, 0)},
+    # A daily total of steps is written as a count or as a count per day ("/d"): the same number.
+    "{steps}": {
+        u: (1, 0)
+        for u in ("{steps}", "steps", "{step}", "1", "{count}", "count", "/d", "{steps}/d")
+    },
     "g": {"g": (1, 0), "mg": (0.001, 0), "kg": (1000, 0)},
     "mg": {"mg": (1, 0), "g": (1000, 0), "ug": (0.001, 0)},
 }
