@@ -546,3 +546,24 @@ def test_unreadable_dates_are_left_out_not_fatal(tmp_path: Path) -> None:
     resources = [r for _, r in read_apple(path, notes=notes)]
     assert stored_days(resources) == {("8867-4", "2024-03-01"): 70}
     assert any("days whose date cannot be read" in n for n in notes)
+
+
+@pytest.mark.parametrize("level", ["apple_health_export", "its parent"])
+def test_an_unzipped_export_folder_imports_its_export_xml(tmp_path: Path, level: str) -> None:
+    """The Files app unzips export.zip into apple_health_export/: the folder imports as the
+    export, not as a folder of FHIR JSON (of which it has none outside clinical-records)."""
+    import shutil
+
+    from helpers import ROOT, run_cli
+
+    unzipped = ROOT / "samples" / "apple-health" / "dogsheep-zip"
+    copy = shutil.copytree(unzipped, tmp_path / "download")
+    target = copy / "apple_health_export" if level == "apple_health_export" else copy
+    home = tmp_path / "vault"
+    assert run_cli("init", home=home).returncode == 0
+    done = run_cli("import", str(target), "--json", home=home)
+    assert done.returncode == 0, done.stderr
+    (outcome,) = json.loads(done.stdout)["files"]
+    assert outcome["path"].endswith("apple_health_export/export.xml")
+    assert outcome["format"] == "apple-health"
+    assert outcome["added"] > 0

@@ -174,7 +174,9 @@ def expand(paths: Sequence[str | Path]) -> Iterator[tuple[Path, str]]:
     """Files to import, each with its default source label (file stem, or the folder's name)."""
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
+        if path.is_dir() and (export := _apple_folder(path)) is not None:
+            yield export, path.resolve().name
+        elif path.is_dir():
             found = sorted(
                 p
                 for p in path.rglob("*")
@@ -198,6 +200,15 @@ def expand(paths: Sequence[str | Path]) -> Iterator[tuple[Path, str]]:
             yield path, path.stem
         else:
             raise ConnectorError("no such file or folder", where=str(path))
+
+
+def _apple_folder(path: Path) -> Path | None:
+    """An unzipped Apple Health export (the folder itself, or one holding
+    ``apple_health_export/``): its ``export.xml`` is the file to import, not the folder's JSON."""
+    for candidate in (path / "export.xml", path / "apple_health_export" / "export.xml"):
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def import_paths(
