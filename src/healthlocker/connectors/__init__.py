@@ -2,23 +2,28 @@
 
 from typing import TYPE_CHECKING, Any
 
-from healthlocker.connectors._import import (
-    FORMATS,
-    FileOutcome,
-    ImportReport,
-    detect_format,
-    import_paths,
-)
-
 if TYPE_CHECKING:
+    from healthlocker.connectors._import import (
+        FORMATS,
+        FileOutcome,
+        ImportReport,
+        detect_format,
+        import_paths,
+    )
     from healthlocker.connectors._links import Link, LinkStore
     from healthlocker.connectors._smart import connect_link, sync_link
     from healthlocker.connectors._smart_http import Net
     from healthlocker.connectors._smart_presets import PRESETS, Preset
     from healthlocker.connectors._smart_sync import SyncResult
 
-# The SMART connector loads on first use: file imports need not pay for the HTTP stack.
+# Everything loads on first use: file imports need not pay for the HTTP stack, and the Apple
+# Health reader process (which imports one connector module) for the store and the other formats.
 _LAZY = {
+    "FORMATS": "_import",
+    "FileOutcome": "_import",
+    "ImportReport": "_import",
+    "detect_format": "_import",
+    "import_paths": "_import",
     "Link": "_links",
     "LinkStore": "_links",
     "connect_link": "_smart",

@@ -29,7 +29,7 @@ from healthlocker.store import Item
 
 MIN_PARALLEL_BYTES = 32 * 1024 * 1024
 BATCH = 256
-OUTBOX = 48  # batches queued for sending (bounds the reader's memory; about 1 MB each)
+OUTBOX = 8  # batches queued for sending (bounds the reader's memory; about 1 MB each)
 PROGRESS_EVERY = 4 * 1024 * 1024
 # The reader's peak RSS (KiB) in the last import that used one: for the benchmark.
 last_reader_peak_kib: int | None = None

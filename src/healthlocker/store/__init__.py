@@ -1,11 +1,46 @@
-"""The encrypted vault: keys, sealing, schema and queries. Imports nothing above it."""
+"""The encrypted vault: keys, sealing, schema and queries. Imports nothing above it.
 
-from healthlocker.store._export import export_bundle
-from healthlocker.store._fhirpaths import clinical_date, index_terms
-from healthlocker.store._query import StoredResource
-from healthlocker.store._unlock import ENV_HOME, ENV_PASSPHRASE, vault_home
-from healthlocker.store._validate import validate_resource
-from healthlocker.store._vault import BatchResult, Item, SourceInfo, Vault
+Loaded on first use (``__getattr__``): a process that only needs the ``Item`` type -- such as
+the Apple Health reader process -- need not load SQLite, cryptography or the FHIR models.
+"""
+
+from typing import TYPE_CHECKING, Any
+
+from healthlocker.store._types import Item
+
+if TYPE_CHECKING:
+    from healthlocker.store._export import export_bundle
+    from healthlocker.store._fhirpaths import clinical_date, index_terms
+    from healthlocker.store._query import StoredResource
+    from healthlocker.store._unlock import ENV_HOME, ENV_PASSPHRASE, vault_home
+    from healthlocker.store._validate import validate_resource
+    from healthlocker.store._vault import BatchResult, SourceInfo, Vault
+
+_LAZY = {
+    "ENV_HOME": "_unlock",
+    "ENV_PASSPHRASE": "_unlock",
+    "BatchResult": "_vault",
+    "SourceInfo": "_vault",
+    "StoredResource": "_query",
+    "Vault": "_vault",
+    "clinical_date": "_fhirpaths",
+    "export_bundle": "_export",
+    "index_terms": "_fhirpaths",
+    "validate_resource": "_validate",
+    "vault_home": "_unlock",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'healthlocker.store' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"healthlocker.store.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ENV_HOME",

@@ -31,12 +31,11 @@ from healthlocker.store._crypto import (
 from healthlocker.store._fhirpaths import clinical_date, index_terms
 from healthlocker.store._query import QueryMixin, month_span
 from healthlocker.store._schema import FORMAT, connect, create_tables
+from healthlocker.store._types import Item
 from healthlocker.store._validate import validate_resource
 
 if TYPE_CHECKING:
     import sqlite_utils
-
-Item = tuple[str, dict[str, Any]]  # (where in the input, resource)
 
 
 def _now() -> str:
