@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -80,8 +81,9 @@ class SourceInfo:
 class Vault(QueryMixin):
     """An unlocked vault. Create with :meth:`create`, :meth:`open` or :meth:`ephemeral`."""
 
-    def __init__(self, db: sqlite_utils.Database, path: Path | None, vault_id: str, vmk: bytes):
-        self.db = db
+    def __init__(self, conn: sqlite3.Connection, path: Path | None, vault_id: str, vmk: bytes):
+        self.conn = conn
+        self._db: sqlite_utils.Database | None = None
         self.path = path
         self.vault_id = vault_id
         self._vmk = KeySet.single(vault_id[:16], vmk)
@@ -92,6 +94,16 @@ class Vault(QueryMixin):
         self._index_key = self._system_key("index")[1]
         self._type_names: dict[bytes, str] = {}
         self._init_query_cache()
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """The same connection through sqlite-utils, made on first use: importing sqlite-utils
+        costs about 40 ms, which a server's start-up and tool calls never need."""
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.conn)
+        return self._db
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -114,25 +126,25 @@ class Vault(QueryMixin):
             Path(str(partial) + suffix).unlink(missing_ok=True)
         old_umask = os.umask(0o077)
         try:
-            db = connect(partial)
+            conn = connect(partial)
         finally:
             os.umask(old_umask)
         vault_id = random_id(16)
         vmk = random_key()
         try:
-            cls._initialise(db, vault_id, vmk)
-            db.conn.execute("BEGIN IMMEDIATE")
+            cls._initialise(conn, vault_id, vmk)
+            conn.execute("BEGIN IMMEDIATE")
             if passphrase:
-                _unlock.write_slot(db, vault_id, "passphrase", passphrase, vmk)
+                _unlock.write_slot(conn, vault_id, "passphrase", passphrase, vmk)
             if keyring:
                 secret = _unlock.new_keyring_secret(vault_id)
-                _unlock.write_slot(db, vault_id, "keyring", secret, vmk)
-            db.conn.execute("COMMIT")
-            db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            db.conn.close()
+                _unlock.write_slot(conn, vault_id, "keyring", secret, vmk)
+            conn.execute("COMMIT")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.close()
             os.replace(partial, path)
         except BaseException:
-            db.conn.close()
+            conn.close()
             for suffix in ("", "-wal", "-shm"):
                 Path(str(partial) + suffix).unlink(missing_ok=True)
             raise
@@ -147,48 +159,48 @@ class Vault(QueryMixin):
         path = folder / _unlock.DB_NAME
         if not path.is_file():
             raise VaultNotFoundError(f"no vault in {folder}; run `healthlocker init` first")
-        db = connect(path)
+        conn = connect(path)
         try:
-            row = db.conn.execute("SELECT value FROM meta WHERE name = 'vault_id'").fetchone()
-            fmt = db.conn.execute("SELECT value FROM meta WHERE name = 'format'").fetchone()
+            row = conn.execute("SELECT value FROM meta WHERE name = 'vault_id'").fetchone()
+            fmt = conn.execute("SELECT value FROM meta WHERE name = 'format'").fetchone()
         except Exception:
-            db.conn.close()
+            conn.close()
             raise StoreError(f"{path} is not a healthlocker vault") from None
         if row is None or fmt is None or int(fmt[0]) != FORMAT:
-            db.conn.close()
+            conn.close()
             raise StoreError(f"{path} is not a healthlocker vault this version can read")
         vault_id = str(row[0])
         try:
-            vmk = _unlock.unlock_master_key(db, vault_id, prompt)
+            vmk = _unlock.unlock_master_key(conn, vault_id, prompt)
         except BaseException:
-            db.conn.close()
+            conn.close()
             raise
-        return cls(db, path, vault_id, vmk)
+        return cls(conn, path, vault_id, vmk)
 
     @classmethod
     def ephemeral(cls) -> Vault:
         """An in-memory vault with a throwaway key: nothing reaches the disk."""
-        db = connect(None)
+        conn = connect(None)
         vault_id, vmk = random_id(16), random_key()
-        cls._initialise(db, vault_id, vmk)
-        return cls(db, None, vault_id, vmk)
+        cls._initialise(conn, vault_id, vmk)
+        return cls(conn, None, vault_id, vmk)
 
     @staticmethod
-    def _initialise(db: sqlite_utils.Database, vault_id: str, vmk: bytes) -> None:
-        create_tables(db)
+    def _initialise(conn: sqlite3.Connection, vault_id: str, vmk: bytes) -> None:
+        create_tables(conn)
         vmk_keys = KeySet.single(vault_id[:16], vmk)
-        db.conn.execute("BEGIN IMMEDIATE")
-        db.conn.execute("INSERT INTO meta VALUES ('format', ?)", (str(FORMAT),))
-        db.conn.execute("INSERT INTO meta VALUES ('vault_id', ?)", (vault_id,))
-        db.conn.execute("INSERT INTO meta VALUES ('created', ?)", (_now(),))
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO meta VALUES ('format', ?)", (str(FORMAT),))
+        conn.execute("INSERT INTO meta VALUES ('vault_id', ?)", (vault_id,))
+        conn.execute("INSERT INTO meta VALUES ('created', ?)", (_now(),))
         for purpose in ("vault", "index"):
             key_id = random_id()
             wrapped = seal(vmk_keys, random_key(), context={"t": "keys", "row": key_id, "src": ""})
-            db.conn.execute("INSERT INTO keys VALUES (?, ?, '', ?)", (key_id, purpose, wrapped))
-        db.conn.execute("COMMIT")
+            conn.execute("INSERT INTO keys VALUES (?, ?, '', ?)", (key_id, purpose, wrapped))
+        conn.execute("COMMIT")
 
     def close(self) -> None:
-        self.db.conn.close()
+        self.conn.close()
 
     def __enter__(self) -> Vault:
         return self
@@ -200,14 +212,14 @@ class Vault(QueryMixin):
         """Re-wrap the master key under a new passphrase; the data stays as sealed."""
         if not new_passphrase:
             raise StoreError("the new passphrase is empty")
-        self.db.conn.execute("BEGIN IMMEDIATE")
+        self.conn.execute("BEGIN IMMEDIATE")
         try:
             _unlock.write_slot(
-                self.db, self.vault_id, "passphrase", new_passphrase, self._vmk_bytes
+                self.conn, self.vault_id, "passphrase", new_passphrase, self._vmk_bytes
             )
-            self.db.conn.execute("COMMIT")
+            self.conn.execute("COMMIT")
         except BaseException:
-            self.db.conn.execute("ROLLBACK")
+            self.conn.execute("ROLLBACK")
             raise
 
     @property
@@ -220,7 +232,7 @@ class Vault(QueryMixin):
         return unseal(self._vmk, wrapped, context={"t": "keys", "row": key_id, "src": owner})
 
     def _system_key(self, purpose: str) -> tuple[str, bytes]:
-        row = self.db.conn.execute(
+        row = self.conn.execute(
             "SELECT id, wrapped FROM keys WHERE purpose = ? AND owner = ''", (purpose,)
         ).fetchone()
         if row is None:
@@ -231,7 +243,7 @@ class Vault(QueryMixin):
         keys = self._source_keys.get(source_id)
         if keys is None:
             keys = KeySet()
-            for key_id, wrapped in self.db.conn.execute(
+            for key_id, wrapped in self.conn.execute(
                 "SELECT id, wrapped FROM keys WHERE purpose = 'source' AND owner = ? "
                 "ORDER BY rowid",
                 (source_id,),
@@ -257,7 +269,7 @@ class Vault(QueryMixin):
     # -- sources ---------------------------------------------------------------------------
 
     def _source_row(self, label: str) -> tuple[str, dict[str, Any]] | None:
-        row = self.db.conn.execute(
+        row = self.conn.execute(
             "SELECT id, body FROM sources WHERE label_tag = ?", (self.tag(f"source|{label}"),)
         ).fetchone()
         if row is None:
@@ -272,11 +284,11 @@ class Vault(QueryMixin):
         wrapped = seal(
             self._vmk, random_key(), context={"t": "keys", "row": key_id, "src": source_id}
         )
-        self.db.conn.execute(
+        self.conn.execute(
             "INSERT INTO keys VALUES (?, 'source', ?, ?)", (key_id, source_id, wrapped)
         )
         info = {"label": label, "kind": kind, "created": _now(), "updated": _now()}
-        self.db.conn.execute(
+        self.conn.execute(
             "INSERT INTO sources VALUES (?, ?, ?, ?)",
             (
                 source_id,
@@ -289,15 +301,15 @@ class Vault(QueryMixin):
 
     def sources(self) -> list[SourceInfo]:
         counts: dict[str, dict[str, int]] = {}
-        for source_id, type_tag, n in self.db.conn.execute(
+        for source_id, type_tag, n in self.conn.execute(
             "SELECT source_id, type_tag, count(*) FROM resources GROUP BY source_id, type_tag"
         ):
             counts.setdefault(source_id, {})[self._type_name(type_tag)] = n
         batches = dict(
-            self.db.conn.execute("SELECT source_id, count(*) FROM batches GROUP BY source_id")
+            self.conn.execute("SELECT source_id, count(*) FROM batches GROUP BY source_id")
         )
         out = []
-        for source_id, body in self.db.conn.execute("SELECT id, body FROM sources"):
+        for source_id, body in self.conn.execute("SELECT id, body FROM sources"):
             info = json.loads(self.unseal_meta(body, table="sources", row=source_id))
             out.append(
                 SourceInfo(
@@ -316,15 +328,13 @@ class Vault(QueryMixin):
         # Only the small sources table: this runs on every audited call.
         return {
             source_id: json.loads(self.unseal_meta(body, table="sources", row=source_id))["label"]
-            for source_id, body in self.db.conn.execute("SELECT id, body FROM sources")
+            for source_id, body in self.conn.execute("SELECT id, body FROM sources")
         }
 
     def _type_name(self, tag: bytes) -> str:
         name = self._type_names.get(tag)
         if name is None:
-            row = self.db.conn.execute(
-                "SELECT body FROM type_names WHERE tag = ?", (tag,)
-            ).fetchone()
+            row = self.conn.execute("SELECT body FROM type_names WHERE tag = ?", (tag,)).fetchone()
             name = (
                 self.unseal_meta(row[0], table="type_names", row=tag.hex()).decode() if row else "?"
             )
@@ -333,7 +343,7 @@ class Vault(QueryMixin):
 
     def _remember_type(self, rtype: str, tag: bytes) -> None:
         if tag not in self._type_names:
-            self.db.conn.execute(
+            self.conn.execute(
                 "INSERT OR IGNORE INTO type_names VALUES (?, ?)",
                 (tag, self.seal_meta(rtype.encode(), table="type_names", row=tag.hex())),
             )
@@ -359,7 +369,7 @@ class Vault(QueryMixin):
         ``validated=True`` says every item already passed :func:`validate_resource` (in a
         worker, over bytes with this very digest); then only the basics are checked here.
         """
-        conn = self.db.conn
+        conn = self.conn
         result = BatchResult(source=source, name=name)
         conn.execute("BEGIN IMMEDIATE")
         type_cache = dict(self._type_names)
@@ -428,7 +438,7 @@ class Vault(QueryMixin):
         rkey = self.tag(f"{rtype}/{rid}")
         body = _dumps(resource)
         digest = self.digest(body)[:16]
-        conn = self.db.conn
+        conn = self.conn
         row = conn.execute(
             "SELECT id, digest FROM resources WHERE source_id = ? AND rkey = ?", (source_id, rkey)
         ).fetchone()
@@ -473,7 +483,7 @@ class Vault(QueryMixin):
         Its keys are destroyed, its rows deleted, and the freed pages scrubbed. *also* runs
         inside the same transaction with the source ids (the audit uses it to drop details).
         """
-        conn = self.db.conn
+        conn = self.conn
         if label is None:
             ids = [r[0] for r in conn.execute("SELECT id FROM sources")]
             labels = [s.label for s in self.sources()]
@@ -516,16 +526,16 @@ class Vault(QueryMixin):
         """Push freed (already zeroed, by secure_delete) pages out of the WAL and the file."""
         if self.path is None:
             return
-        self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        self.db.conn.execute("VACUUM")
-        self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.conn.execute("VACUUM")
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- reading everything ----------------------------------------------------------------
 
     def iter_all(self) -> Iterator[dict[str, Any]]:
         """Every stored resource, decrypted, one per type/id (the newest import wins)."""
         seen: set[bytes] = set()
-        for rowid, source_id, rkey, body in self.db.conn.execute(
+        for rowid, source_id, rkey, body in self.conn.execute(
             "SELECT id, source_id, rkey, body FROM resources ORDER BY id DESC"
         ):
             if rkey in seen:
@@ -543,7 +553,7 @@ class Vault(QueryMixin):
         return resource
 
     def stats(self) -> dict[str, Any]:
-        conn = self.db.conn
+        conn = self.conn
         size = sum(
             Path(str(self.path) + s).stat().st_size
             for s in ("", "-wal")
@@ -555,5 +565,5 @@ class Vault(QueryMixin):
             "sources": conn.execute("SELECT count(*) FROM sources").fetchone()[0],
             "batches": conn.execute("SELECT count(*) FROM batches").fetchone()[0],
             "bytes": size,
-            "unlock": _unlock.slot_names(self.db),
+            "unlock": _unlock.slot_names(self.conn),
         }
