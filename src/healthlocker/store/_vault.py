@@ -42,8 +42,13 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+# One encoder for every body: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_MAX_TAGS = 50_000
+
+
 def _dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _ENCODER.encode(value).encode("utf-8")
 
 
 @dataclass
@@ -93,6 +98,7 @@ class Vault(QueryMixin):
         self._meta_keys = KeySet.single(vault_key[0], vault_key[1])
         self._index_key = self._system_key("index")[1]
         self._type_names: dict[bytes, str] = {}
+        self._tags: dict[str, bytes] = {}
         self._init_query_cache()
 
     @property
@@ -255,6 +261,15 @@ class Vault(QueryMixin):
     def tag(self, term: str) -> bytes:
         """The keyed blind-index tag of a term (type, code, month, ...)."""
         return blind(self._index_key, term)
+
+    def _term_tag(self, term: str) -> bytes:
+        """:meth:`tag`, remembered: the type, month and code terms of an import repeat."""
+        found = self._tags.get(term)
+        if found is None:
+            if len(self._tags) >= _MAX_TAGS:
+                self._tags.clear()
+            found = self._tags[term] = blind(self._index_key, term)
+        return found
 
     def seal_meta(self, data: bytes, *, table: str, row: str) -> bytes:
         """Seal vault-level metadata (sources, grants, audit) with the vault key."""
@@ -446,10 +461,12 @@ class Vault(QueryMixin):
         if row is not None and row[1] == digest:
             result.unchanged += 1
             return
-        type_tag = self.tag(f"type|{rtype}")
+        type_tag = self._term_tag(f"type|{rtype}")
         self._remember_type(rtype, type_tag)
         date = clinical_date(resource)
-        month_tag = self.tag(f"month|{rtype}|{date[:7]}") if date and month_span(date) else None
+        month_tag = (
+            self._term_tag(f"month|{rtype}|{date[:7]}") if date and month_span(date) else None
+        )
         sealed = seal(keys, body, context={"t": "resources", "row": rkey.hex(), "src": source_id})
         if row is None:
             cur = conn.execute(
@@ -470,7 +487,7 @@ class Vault(QueryMixin):
             result.updated += 1
         conn.executemany(
             "INSERT OR IGNORE INTO resource_terms (tag, resource_id) VALUES (?, ?)",
-            [(self.tag(f"{rtype}|{term}"), rowid) for term in index_terms(resource)],
+            [(self._term_tag(f"{rtype}|{term}"), rowid) for term in index_terms(resource)],
         )
 
     # -- forgetting ------------------------------------------------------------------------
