@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from healthlocker.records._claims import Claim, Setting
-from healthlocker.records._common import clean, fmt_money
+from healthlocker.records._common import View, clean, fmt_money
 
 MAX_PLANS = 10
 _MONEY_CAP = 10_000_000.0
@@ -107,7 +107,7 @@ class PlanOption(BaseModel):
         return self.coinsurance if self.coinsurance <= 1 else self.coinsurance / 100
 
 
-class PlanEstimate(BaseModel):
+class PlanEstimate(View):
     """One plan's estimated yearly cost for the person, with its working."""
 
     name: str = Field(description="Plan name as given")

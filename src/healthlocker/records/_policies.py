@@ -12,12 +12,13 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from healthlocker.records._claims import Claim
 from healthlocker.records._common import (
     Reader,
     SourceRef,
+    View,
     clean,
     concept_name,
     day,
@@ -40,12 +41,12 @@ _COVERAGE_TYPES = {
 }
 
 
-class CoveragePeriod(BaseModel):
+class CoveragePeriod(View):
     start: str | None = Field(description="First day (YYYY-MM-DD), if known")
     end: str | None = Field(description="Last day (YYYY-MM-DD), if known or ended")
 
 
-class CoverageEntry(BaseModel):
+class CoverageEntry(View):
     """One insurance coverage."""
 
     payer: str | None = Field(description="Who pays (insurer or program)")

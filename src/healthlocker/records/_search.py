@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from healthlocker.records._common import (
     Reader,
     Resolver,
     SourceRef,
+    View,
     bullets,
     check_count,
     check_date,
@@ -36,7 +37,7 @@ _SEARCHED: dict[str, tuple[str, ...]] = {
 }
 
 
-class SearchHit(BaseModel):
+class SearchHit(View):
     resource_type: str = Field(description="Condition, MedicationRequest, Observation, …")
     name: str = Field(description="The name that matched, as recorded")
     date: str | None = Field(description="The record's clinical date (ISO date)")
@@ -44,7 +45,7 @@ class SearchHit(BaseModel):
     source: SourceRef
 
 
-class SearchResults(BaseModel):
+class SearchResults(View):
     query: str
     hits: list[SearchHit] = Field(description="Newest first, at most `limit`")
     total: int = Field(description="How many records matched before the limit")
