@@ -7,7 +7,6 @@ names the file and the place. Other files of the same run go on; the report list
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -161,7 +160,7 @@ def import_paths(
             outcome.error = _unreadable(path, exc)
     with _ahead.validator([(p, o.format or "") for p, _, o in jobs]) as verdicts:
         for index, (path, default_label, outcome) in enumerate(jobs):
-            checked = _verdict(verdicts, index)
+            checked = _ahead.claim(verdicts, index)
             try:
                 reader = _READERS[outcome.format or ""]
                 outcome.result = vault.import_batch(
@@ -177,15 +176,6 @@ def import_paths(
             except OSError as exc:
                 outcome.error = _unreadable(path, exc)
     return report
-
-
-def _verdict(verdicts: list[Future[bytes | None]] | None, index: int) -> bytes | None:
-    if verdicts is None:
-        return None
-    try:
-        return verdicts[index].result()
-    except Exception:  # the worker died: validate here instead
-        return None
 
 
 def _unreadable(path: Path, exc: OSError) -> str:
