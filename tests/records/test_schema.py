@@ -1,8 +1,10 @@
-"""The views' JSON Schemas are written compactly, and accept exactly what pydantic's own form
-accepts: nullable fields as ``type: [T, "null"]`` instead of a two-way ``anyOf``."""
+"""The views' JSON Schemas are written to be cheap to check, and accept exactly what pydantic's
+own form accepts: nullable fields as ``type: [T, "null"]`` instead of a two-way ``anyOf``, and
+nested views inline instead of through ``$ref``."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -12,7 +14,7 @@ from jsonschema import Draft202012Validator
 from pydantic import BaseModel, create_model
 
 import healthlocker.records as records
-from healthlocker.records._common import View, compact_nullable
+from healthlocker.records._view import View, compact_nullable
 
 VIEWS = [
     m
@@ -21,15 +23,32 @@ VIEWS = [
 ]
 
 
+def _plain(model: type[BaseModel]) -> dict[str, Any]:
+    """The schema pydantic writes for *model*'s fields, without the View hook at its level."""
+    fields = {name: (f.annotation, f) for name, f in model.model_fields.items()}
+    plain = create_model(f"Plain{model.__name__}", __base__=BaseModel, **fields)  # type: ignore[call-overload]
+    return plain.model_json_schema()
+
+
 def _property_schemas() -> list[tuple[str, dict[str, Any]]]:
     """(model.field, property schema as pydantic writes it) for every field of every view."""
-    out = []
-    for model in VIEWS:
-        fields = {name: (f.annotation, f) for name, f in model.model_fields.items()}
-        plain = create_model(f"Plain{model.__name__}", __base__=BaseModel, **fields)  # type: ignore[call-overload]
-        for name, prop in plain.model_json_schema()["properties"].items():
-            out.append((f"{model.__name__}.{name}", prop))
-    return out
+    return [
+        (f"{model.__name__}.{name}", prop)
+        for model in VIEWS
+        for name, prop in _plain(model)["properties"].items()
+    ]
+
+
+def _resolve(schema: Any, defs: dict[str, Any]) -> Any:
+    """Every ``$ref`` replaced by its definition, the reference's own keywords kept."""
+    if isinstance(schema, list):
+        return [_resolve(item, defs) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if "$ref" in schema:
+        target = _resolve(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
+        return {**target, **{k: _resolve(v, defs) for k, v in schema.items() if k != "$ref"}}
+    return {k: _resolve(v, defs) for k, v in schema.items() if k != "$defs"}
 
 
 PROPERTIES = _property_schemas()
@@ -54,8 +73,21 @@ def test_nullable_fields_are_one_type_list() -> None:
     assert loinc["type"] == ["string", "null"]
     assert "anyOf" not in loinc
     assert loinc["description"] == "LOINC code, if the record has one"
-    # A nested model that may be null keeps its reference.
-    assert "anyOf" in schema["properties"]["reference_range"]
+    # A nested view that may be null: anyOf the view (inline) or null.
+    reference_range = schema["properties"]["reference_range"]
+    assert "kind" in reference_range["anyOf"][0]["properties"]
+    assert {"type": "null"} in reference_range["anyOf"]
+
+
+@pytest.mark.parametrize("model", VIEWS, ids=lambda m: m.__name__)
+def test_nested_views_are_inline_and_otherwise_unchanged(model: type[View]) -> None:
+    schema = model.model_json_schema()
+    assert "$ref" not in json.dumps(schema)
+    assert "$defs" not in schema
+    plain = _plain(model)
+    expected = compact_nullable(_resolve(plain, plain.get("$defs", {})))
+    assert schema["properties"] == expected["properties"]
+    assert schema.get("required") == expected.get("required")
 
 
 @pytest.mark.parametrize(

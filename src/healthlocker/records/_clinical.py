@@ -18,7 +18,6 @@ from healthlocker.records._common import (
     Reader,
     Resolver,
     SourceRef,
-    View,
     as_dict,
     bullets,
     check_count,
@@ -37,6 +36,7 @@ from healthlocker.records._common import (
     source_of,
     status_code,
 )
+from healthlocker.records._view import View
 from healthlocker.store import StoredResource
 
 CVX = "http://hl7.org/fhir/sid/cvx"

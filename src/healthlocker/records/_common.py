@@ -10,8 +10,9 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from healthlocker.records._view import View
 from healthlocker.store import StoredResource
 
 LOINC = "http://loinc.org"
@@ -45,63 +46,6 @@ class Reader(Protocol):
         since: Any = None,
         until: Any = None,
     ) -> list[StoredResource]: ...
-
-
-# JSON Schema keywords that constrain one type only, so ``{"type": [T, "null"], k: v}`` accepts
-# exactly what ``{"anyOf": [{"type": T, k: v}, {"type": "null"}]}`` accepts.
-_ONE_TYPE_KEYWORDS = frozenset(
-    {
-        "type",
-        "minimum",
-        "maximum",
-        "exclusiveMinimum",
-        "exclusiveMaximum",
-        "multipleOf",
-        "minLength",
-        "maxLength",
-        "pattern",
-        "format",
-        "items",
-        "minItems",
-        "maxItems",
-        "uniqueItems",
-    }
-)
-
-
-def compact_nullable(schema: Any) -> Any:
-    """The same JSON Schema with ``anyOf: [{"type": T, ...}, {"type": "null"}]`` written as
-    ``type: [T, "null"]``: it accepts the same values, and a client validating every result
-    against it (the Python SDK does, with ``jsonschema``) no longer tries two subschemas, and
-    builds an error for the first, for each nullable field. References are left as they are."""
-    if isinstance(schema, list):
-        return [compact_nullable(item) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out = {key: compact_nullable(value) for key, value in schema.items()}
-    choices = out.get("anyOf")
-    if "type" in out or not isinstance(choices, list) or len(choices) != 2:
-        return out
-    if {"type": "null"} not in choices:
-        return out
-    other = choices[1 - choices.index({"type": "null"})]
-    kind = other.get("type") if isinstance(other, dict) else None
-    if not isinstance(kind, str) or kind == "null" or not set(other) <= _ONE_TYPE_KEYWORDS:
-        return out
-    del out["anyOf"]
-    return {**other, **out, "type": [kind, "null"]}
-
-
-def _compact_properties(schema: dict[str, Any]) -> None:
-    properties = schema.get("properties")
-    if isinstance(properties, dict):
-        schema["properties"] = {k: compact_nullable(v) for k, v in properties.items()}
-
-
-class View(BaseModel):
-    """Base of the models the tools return: their JSON Schema is written compactly."""
-
-    model_config = ConfigDict(json_schema_extra=_compact_properties)
 
 
 class SourceRef(View):

@@ -22,7 +22,6 @@ from healthlocker.records._common import (
     Reader,
     Resolver,
     SourceRef,
-    View,
     check_count,
     check_date,
     check_patient,
@@ -35,6 +34,7 @@ from healthlocker.records._common import (
 )
 from healthlocker.records._plans import PlanEstimate, PlanOption, compare_plans, parse_plans
 from healthlocker.records._policies import CoverageEntry, CoveragePeriod, coverage_entries
+from healthlocker.records._view import View
 from healthlocker.store import StoredResource
 
 MAX_RECENT = 100

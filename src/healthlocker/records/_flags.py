@@ -23,7 +23,8 @@ from healthlocker.records._catalog import (
     interpretation_flag,
     qualitative_flag,
 )
-from healthlocker.records._common import View, clean, concept_name
+from healthlocker.records._common import clean, concept_name
+from healthlocker.records._view import View
 
 
 class ReferenceRange(View):

@@ -19,7 +19,6 @@ from healthlocker.records._common import (
     Reader,
     RecordText,
     SourceRef,
-    View,
     as_dict,
     check_count,
     check_date,
@@ -37,6 +36,7 @@ from healthlocker.records._common import (
     source_of,
 )
 from healthlocker.records._flags import ReferenceRange, comparable_value, flag_result, read_value
+from healthlocker.records._view import View
 from healthlocker.store import StoredResource
 
 MAX_LIMIT = 500

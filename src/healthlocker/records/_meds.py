@@ -16,7 +16,6 @@ from healthlocker.records._common import (
     Reader,
     Resolver,
     SourceRef,
-    View,
     as_dict,
     check_date,
     check_patient,
@@ -32,6 +31,7 @@ from healthlocker.records._common import (
     status_code,
 )
 from healthlocker.records._dosage import dosage_words
+from healthlocker.records._view import View
 from healthlocker.store import StoredResource
 
 Kind = Literal["prescription", "statement", "dispense"]

@@ -19,7 +19,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from healthlocker.records._claims import Claim, Setting
-from healthlocker.records._common import View, clean, fmt_money
+from healthlocker.records._common import clean, fmt_money
+from healthlocker.records._view import View
 
 MAX_PLANS = 10
 _MONEY_CAP = 10_000_000.0

@@ -18,13 +18,13 @@ from healthlocker.records._claims import Claim
 from healthlocker.records._common import (
     Reader,
     SourceRef,
-    View,
     clean,
     concept_name,
     day,
     for_patient,
     source_of,
 )
+from healthlocker.records._view import View
 
 _COVERAGE_TYPES = {
     "SUBSIDIZ": "Subsidized health program",

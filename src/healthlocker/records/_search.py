@@ -11,7 +11,6 @@ from healthlocker.records._common import (
     Reader,
     Resolver,
     SourceRef,
-    View,
     bullets,
     check_count,
     check_date,
@@ -23,6 +22,7 @@ from healthlocker.records._common import (
     patient_of,
     source_of,
 )
+from healthlocker.records._view import View
 
 _SEARCHED: dict[str, tuple[str, ...]] = {
     "Condition": ("code",),

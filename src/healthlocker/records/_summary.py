@@ -15,7 +15,6 @@ from healthlocker.records._clinical import ConditionItem, list_conditions
 from healthlocker.records._common import (
     Reader,
     SourceRef,
-    View,
     check_date,
     check_patient,
     clean,
@@ -27,6 +26,7 @@ from healthlocker.records._common import (
 )
 from healthlocker.records._meds import AllergyItem, MedicationItem, get_meds
 from healthlocker.records._trends import VitalSign, latest_vitals
+from healthlocker.records._view import View
 from healthlocker.store import StoredResource
 
 # Where "the most recent data" is looked for when choosing whose summary to give.

@@ -18,7 +18,6 @@ from pydantic import Field
 from healthlocker.records._common import (
     Reader,
     SourceRef,
-    View,
     check_date,
     check_patient,
     check_span,
@@ -29,6 +28,7 @@ from healthlocker.records._common import (
     source_of,
 )
 from healthlocker.records._metrics import METRICS, Metric, Row, fetch, find_metric, in_unit
+from healthlocker.records._view import View
 
 Granularity = Literal["day", "week", "month", "year"]
 GRANULARITIES: tuple[Granularity, ...] = ("day", "week", "month", "year")
