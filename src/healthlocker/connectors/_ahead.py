@@ -112,7 +112,10 @@ class Ahead:
             if spare is None:
                 break
             # The worker is still on this job: validate a later one here meanwhile.
-            self._own[spare] = check_file(*self._jobs[spare])
+            try:
+                self._own[spare] = check_file(*self._jobs[spare])
+            except Exception:  # as from the worker: no verdict, the ordinary path reports it
+                self._own[spare] = None
         try:
             return future.result()
         except Exception:  # the worker died: validate here instead
