@@ -98,3 +98,16 @@ def test_jobs_are_shared_and_verdicts_match_the_files(
     for path, verdict in zip(paths, verdicts, strict=True):
         assert verdict in (None, hashlib.sha256(path.read_bytes()).digest())
     assert _ahead.claim(None, 0) is None
+
+
+def test_other_formats_get_no_verdict_without_being_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    export = tmp_path / "export.zip"
+    export.write_bytes(b"PK\x03\x04" + bytes(1024))
+
+    def unexpected(path: Path) -> bytes:
+        raise AssertionError(f"{path.name} was read")
+
+    monkeypatch.setattr(_fhir, "file_digest", unexpected)
+    assert _ahead.check_file(str(export), "apple-health") is None

@@ -44,8 +44,12 @@ def _watch_parent(parent: int) -> None:
 
 
 def check_file(path: str, fmt: str) -> bytes | None:
-    """In the worker: the digest of the file if every resource in it is valid, else None."""
-    reader = _fhir.read_json if fmt == "fhir-json" else _fhir.read_ndjson
+    """The digest of the file if every resource in it is valid, else None (also for formats
+    other than FHIR JSON and NDJSON, without reading them: their readers validate)."""
+    readers = {"fhir-json": _fhir.read_json, "ndjson": _fhir.read_ndjson}
+    reader = readers.get(fmt)
+    if reader is None:
+        return None
     try:
         digest = _fhir.file_digest(Path(path))
         for where, resource in reader(Path(path), None, digest):
