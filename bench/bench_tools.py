@@ -87,6 +87,7 @@ class Scenario:
     direct: Callable[[Any], Any]
     label: str = ""
     sdk: list[float] = field(default_factory=list)
+    sdk_cpu: list[float] = field(default_factory=list)  # CPU time of the same calls
     sdk_server: list[float] = field(default_factory=list)  # minus client-side validation
     validation: list[float] = field(default_factory=list)  # client-side output validation
     sdk_open: list[float] = field(default_factory=list)
@@ -296,16 +297,19 @@ def _ms(ns: int) -> float:
     return ns / 1e6
 
 
-async def _sdk_call(conn: Connected, s: Scenario) -> tuple[float, int, float]:
-    """(ms of the whole call, bytes of structured content, ms of client-side validation)."""
+async def _sdk_call(conn: Connected, s: Scenario) -> tuple[float, int, float, float]:
+    """(ms of the whole call, bytes of structured content, ms of client-side validation,
+    ms of CPU time the process spent on the call)."""
     conn.validation_ns = 0
+    c0 = time.process_time_ns()
     t0 = time.perf_counter_ns()
     result = await conn.client.call_tool(s.tool, s.args)
     elapsed = _ms(time.perf_counter_ns() - t0)
+    cpu = _ms(time.process_time_ns() - c0)
     if result.is_error:
         text = result.content[0].text if result.content else "?"
         raise SystemExit(f"{s.tool}({s.label}) failed: {text}")
-    return elapsed, len(json.dumps(result.structured_content)), _ms(conn.validation_ns)
+    return elapsed, len(json.dumps(result.structured_content)), _ms(conn.validation_ns), cpu
 
 
 def _direct_call(vault: Any, s: Scenario) -> float:
@@ -336,7 +340,7 @@ async def first_calls(home: Path, items: list[Scenario]) -> float:
         vault = open_vault(home)
         try:
             async with client_for(build_server(vault)) as client:
-                s.first_sdk, s.size, _ = await _sdk_call(client, s)
+                s.first_sdk, s.size, _, _ = await _sdk_call(client, s)
         finally:
             vault.close()
         vault = open_vault(home)
@@ -381,8 +385,9 @@ async def steady(
                         flush=True,
                     )
                 for s in items:
-                    total, _size, validation = await _sdk_call(sdk, s)
+                    total, _size, validation, cpu = await _sdk_call(sdk, s)
                     s.sdk.append(total)
+                    s.sdk_cpu.append(cpu)
                     s.validation.append(validation)
                     s.sdk_server.append(total - validation)
                     if i % open_every == 0:
@@ -463,16 +468,17 @@ def f1(x: float | None) -> str:
 def table(items: list[Scenario]) -> str:
     rows = [
         "| tool | arguments | first call | cold p50 | SDK p50 | **SDK p95** | SDK max "
-        "| client validation p50 | SDK p95 without it | open gate p50 | direct p50 "
-        "| result KiB | p95 < 20 ms |",
+        "| SDK CPU p50 | SDK CPU p95 | client validation p50 | SDK p95 without it "
+        "| open gate p50 | direct p50 | result KiB | p95 < 20 ms |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-        "| :---: |",
+        "| ---: | ---: | :---: |",
     ]
     for s in items:
         p95 = pct(s.sdk, 95)
         rows.append(
             f"| {s.tool} | {s.label} | {f1(s.first_sdk)} | {f1(statistics.median(s.cold_sdk))} "
             f"| {f1(pct(s.sdk, 50))} | **{f1(p95)}** | {f1(max(s.sdk))} "
+            f"| {f1(pct(s.sdk_cpu, 50))} | {f1(pct(s.sdk_cpu, 95))} "
             f"| {f1(pct(s.validation, 50))} | {f1(pct(s.sdk_server, 95))} "
             f"| {f1(pct(s.sdk_open, 50))} | {f1(pct(s.direct_ms, 50))} "
             f"| {s.size / 1024:.0f} | {'yes' if p95 < GOAL_MS else '**no**'} |"
@@ -485,20 +491,23 @@ def per_tool(items: list[Scenario]) -> str:
     for s in items:
         tools.setdefault(s.tool, []).append(s)
     rows = [
-        "| tool | calls | SDK p50 | **SDK p95** | SDK max | SDK p95 without client validation "
-        "| direct p50 | direct p95 | worst cold p50 | p95 < 20 ms |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |",
+        "| tool | calls | SDK p50 | **SDK p95** | SDK max | SDK CPU p95 "
+        "| SDK p95 without client validation | direct p50 | direct p95 | worst cold p50 "
+        "| p95 < 20 ms | CPU p95 < 20 ms |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | :---: |",
     ]
     for tool, group in tools.items():
         sdk = [x for s in group for x in s.sdk]
+        cpu = [x for s in group for x in s.sdk_cpu]
         server = [x for s in group for x in s.sdk_server]
         direct = [x for s in group for x in s.direct_ms]
         p95 = pct(sdk, 95)
         rows.append(
             f"| {tool} | {len(sdk)} | {f1(pct(sdk, 50))} | **{f1(p95)}** | {f1(max(sdk))} "
-            f"| {f1(pct(server, 95))} | {f1(pct(direct, 50))} | {f1(pct(direct, 95))} "
-            f"| {f1(max(statistics.median(s.cold_sdk) for s in group))} "
-            f"| {'yes' if p95 < GOAL_MS else '**no**'} |"
+            f"| {f1(pct(cpu, 95))} | {f1(pct(server, 95))} | {f1(pct(direct, 50))} "
+            f"| {f1(pct(direct, 95))} | {f1(max(statistics.median(s.cold_sdk) for s in group))} "
+            f"| {'yes' if p95 < GOAL_MS else '**no**'} "
+            f"| {'yes' if pct(cpu, 95) < GOAL_MS else '**no**'} |"
         )
     return "\n".join(rows)
 
@@ -510,6 +519,9 @@ def section(
     worst = max(items, key=lambda s: pct(s.sdk, 95))
     met = all(pct(s.sdk, 95) < GOAL_MS for s in items)
     passing = sorted({s.tool for s in items} - {s.tool for s in items if pct(s.sdk, 95) >= GOAL_MS})
+    cpu_passing = sorted(
+        {s.tool for s in items} - {s.tool for s in items if pct(s.sdk_cpu, 95) >= GOAL_MS}
+    )
     cold_over = [s for s in items if statistics.median(s.cold_sdk) >= GOAL_MS]
     counts = info["counts"]
     return f"""{SECTION}
@@ -541,8 +553,13 @@ them alike.
 - *cold p50*: median of {args.cold_runs} calls with the vault's decrypted-resource and query
   caches emptied before each: the first call of a session, or the first after new data.
 - *SDK*: warm calls as an assistant makes them; **the goal is checked on their p95**.
+- *SDK CPU*: the CPU time the process (client and server both run in it) spent on those same
+  calls. Wall time on a machine shared with other work includes waiting for a core; CPU time
+  hardly does, so it is the closer figure to what a call costs on an idle machine.
 - *client validation*: the part of an SDK call spent in the Python SDK client checking the
   result against the tool's output schema (`jsonschema`); "SDK p95 without it" leaves it out.
+  The output schemas are written to make that check cheap while accepting exactly the same
+  values (`records/_view.py`: nullable fields as `type: [T, "null"]`, nested views inline).
 - *open gate*: the same server with `gate=OpenGate()` (no grant lookup, audit kept in
   memory), every {args.open_every}th round.
 - *direct*: the `healthlocker.records` function alone (no server, no render, no JSON).
@@ -555,7 +572,8 @@ Per tool (all scenarios of the tool together):
 
 **Goal (p95 < 20 ms per tool call): {"met" if met else "not met"}** — worst p95
 {pct(worst.sdk, 95):.1f} ms ({worst.tool}, {worst.label}); tools within the goal in every
-scenario: {", ".join(passing) or "none"}. {_cold_sentence(cold_over)}
+scenario: {", ".join(passing) or "none"}. On CPU time, p95 < 20 ms in every scenario for:
+{", ".join(cpu_passing) or "none"}. {_cold_sentence(cold_over)}
 """
 
 

@@ -80,3 +80,34 @@ def test_invalid_file_gets_no_verdict(tmp_path: Path) -> None:
     path = tmp_path / "x.json"
     path.write_text(json.dumps({"resourceType": "Patient", "id": "p", "gender": 5}))
     assert _ahead.check_file(str(path), "fhir-json") is None
+
+
+def test_jobs_are_shared_and_verdicts_match_the_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_ahead, "MIN_BYTES", 1)
+    paths = []
+    for i in range(6):
+        path = tmp_path / f"p{i}.ndjson"
+        path.write_text(json.dumps({"resourceType": "Patient", "id": f"p{i}"}) + "\n")
+        paths.append(path)
+    with _ahead.validator([(p, "ndjson") for p in paths]) as ahead:
+        assert ahead is not None
+        verdicts = [ahead.claim(i) for i in range(len(paths))]
+    assert verdicts[0] is None  # the first file is this process's own
+    for path, verdict in zip(paths, verdicts, strict=True):
+        assert verdict in (None, hashlib.sha256(path.read_bytes()).digest())
+    assert _ahead.claim(None, 0) is None
+
+
+def test_other_formats_get_no_verdict_without_being_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    export = tmp_path / "export.zip"
+    export.write_bytes(b"PK\x03\x04" + bytes(1024))
+
+    def unexpected(path: Path) -> bytes:
+        raise AssertionError(f"{path.name} was read")
+
+    monkeypatch.setattr(_fhir, "file_digest", unexpected)
+    assert _ahead.check_file(str(export), "apple-health") is None

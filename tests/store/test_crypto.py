@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from healthlocker.errors import IntegrityError
-from healthlocker.store._crypto import KeySet, blind, random_id, random_key, seal, unseal
+from healthlocker.store._crypto import (
+    KeySet,
+    blind,
+    keyed_digest,
+    random_id,
+    random_key,
+    seal,
+    unseal,
+)
 
 KEYS = KeySet.single(random_id(), random_key())
 contexts = st.dictionaries(
@@ -66,3 +77,13 @@ def test_blind_index_is_keyed_and_stable() -> None:
     assert blind(k1, "code||2345-7") == blind(k1, "code||2345-7")
     assert blind(k1, "code||2345-7") != blind(k2, "code||2345-7")
     assert blind(k1, "code||2345-7") != blind(k1, "code||2345-8")
+
+
+def test_blind_index_and_digest_are_hmac_sha256() -> None:
+    # Tags on disk must keep their value across versions, or stored rows are not found again.
+    key = random_key()
+    assert (
+        blind(key, "type|Observation")
+        == (hmac.new(key, b"type|Observation", hashlib.sha256).digest()[:16])
+    )
+    assert keyed_digest(key, b"{}") == hmac.new(key, b"{}", hashlib.sha256).digest()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -250,7 +249,7 @@ def import_paths(
             outcome.error = _unreadable(path, exc)
     with _ahead.validator([(p, o.format or "") for p, _, o in jobs]) as verdicts:
         for index, (path, default_label, outcome) in enumerate(jobs):
-            checked = _verdict(verdicts, index)
+            checked = _ahead.claim(verdicts, index)
             try:
                 kind = outcome.format or ""
                 outcome.result = vault.import_batch(
@@ -283,15 +282,6 @@ def _options(outcome: FileOutcome, weight_unit: str | None) -> dict[str, Any]:
     if outcome.format == "myfitnesspal":
         options["weight_unit"] = weight_unit
     return options
-
-
-def _verdict(verdicts: list[Future[bytes | None]] | None, index: int) -> bytes | None:
-    if verdicts is None:
-        return None
-    try:
-        return verdicts[index].result()
-    except Exception:  # the worker died: validate here instead
-        return None
 
 
 def _unreadable(path: Path, exc: OSError) -> str:

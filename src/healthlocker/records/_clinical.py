@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from healthlocker.records._common import (
     SNOMED,
@@ -36,6 +36,7 @@ from healthlocker.records._common import (
     source_of,
     status_code,
 )
+from healthlocker.records._view import View
 from healthlocker.store import StoredResource
 
 CVX = "http://hl7.org/fhir/sid/cvx"
@@ -58,7 +59,7 @@ _ENCOUNTER_CLASS = {
 # --- conditions -----------------------------------------------------------------------------
 
 
-class ConditionItem(BaseModel):
+class ConditionItem(View):
     name: str | None = Field(description="The condition, as recorded")
     snomed: str | None = Field(description="SNOMED CT code, where recorded")
     clinical_status: str | None = Field(
@@ -71,7 +72,7 @@ class ConditionItem(BaseModel):
     source: SourceRef
 
 
-class ConditionList(BaseModel):
+class ConditionList(View):
     status: str = Field(description="Which conditions are listed: active or all")
     conditions: list[ConditionItem] = Field(description="Newest onset first")
     total: int
@@ -140,7 +141,7 @@ def _is_active_condition(item: ConditionItem, resource: dict[str, Any]) -> bool:
 # --- immunizations --------------------------------------------------------------------------
 
 
-class ImmunizationItem(BaseModel):
+class ImmunizationItem(View):
     vaccine: str | None = Field(description="The vaccine, as recorded")
     cvx: str | None = Field(description="CVX vaccine code, where recorded")
     date: str | None = Field(description="When it was given (ISO date)")
@@ -149,7 +150,7 @@ class ImmunizationItem(BaseModel):
     source: SourceRef
 
 
-class ImmunizationList(BaseModel):
+class ImmunizationList(View):
     immunizations: list[ImmunizationItem] = Field(description="Newest first")
     total: int
 
@@ -189,7 +190,7 @@ def list_immunizations(
 # --- encounters -----------------------------------------------------------------------------
 
 
-class EncounterItem(BaseModel):
+class EncounterItem(View):
     date: str | None = Field(description="When the visit began (ISO date)")
     end: str | None = Field(description="When it ended (ISO date), where recorded")
     type: str | None = Field(description="What kind of visit, as recorded")
@@ -204,7 +205,7 @@ class EncounterItem(BaseModel):
     source: SourceRef
 
 
-class EncounterList(BaseModel):
+class EncounterList(View):
     encounters: list[EncounterItem] = Field(description="Newest first, at most `limit`")
     total: int = Field(description="How many matched before the limit")
     truncated: bool = Field(description="True when more matched than are listed")

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from healthlocker.records._claims import Claim, parse_claim
 from healthlocker.records._common import (
@@ -34,6 +34,7 @@ from healthlocker.records._common import (
 )
 from healthlocker.records._plans import PlanEstimate, PlanOption, compare_plans, parse_plans
 from healthlocker.records._policies import CoverageEntry, CoveragePeriod, coverage_entries
+from healthlocker.records._view import View
 from healthlocker.store import StoredResource
 
 MAX_RECENT = 100
@@ -42,7 +43,7 @@ _AMOUNTS = ("billed", "allowed", "plan_paid", "patient_paid")
 _SKIPPED_STATUS = {"entered-in-error", "cancelled"}
 
 
-class ClaimTotals(BaseModel):
+class ClaimTotals(View):
     """Sums over claims; an amount no claim reported is null, never 0."""
 
     billed: float | None = Field(description="What providers charged")
@@ -54,19 +55,19 @@ class ClaimTotals(BaseModel):
     )
 
 
-class TypeTotals(BaseModel):
+class TypeTotals(View):
     type: str = Field(description="Claim type, e.g. 'Inpatient', 'Pharmacy (Part D)'")
     count: int
     totals: ClaimTotals
 
 
-class YearTotals(BaseModel):
+class YearTotals(View):
     year: int = Field(description="Calendar year of the claim date")
     count: int
     totals: ClaimTotals
 
 
-class ClaimsSummary(BaseModel):
+class ClaimsSummary(View):
     count: int = Field(description="Claims (explanations of benefits) counted")
     period: CoveragePeriod = Field(description="First and last claim date")
     totals: ClaimTotals
@@ -74,7 +75,7 @@ class ClaimsSummary(BaseModel):
     by_year: list[YearTotals] = Field(description="Per calendar year, oldest first")
 
 
-class RecentClaim(BaseModel):
+class RecentClaim(View):
     """One claim as the payer explained it."""
 
     date: str | None = Field(description="Claim date: start of the billing period")
@@ -98,7 +99,7 @@ class RecentClaim(BaseModel):
     source: SourceRef
 
 
-class CoverageView(BaseModel):
+class CoverageView(View):
     """Insurance coverage, claims and (when plans are given) a plan comparison."""
 
     question: str | None = Field(description="The question asked, echoed (cleaned, capped)")

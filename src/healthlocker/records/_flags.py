@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from healthlocker.records._catalog import (
     CRITICAL_NOTICE,
@@ -24,9 +24,10 @@ from healthlocker.records._catalog import (
     qualitative_flag,
 )
 from healthlocker.records._common import clean, concept_name
+from healthlocker.records._view import View
 
 
-class ReferenceRange(BaseModel):
+class ReferenceRange(View):
     """The range a result was compared with."""
 
     low: float | None = Field(default=None, description="Lower bound (None: no lower bound)")

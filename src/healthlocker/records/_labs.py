@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from healthlocker.records._catalog import Bounds, Flag, lookup, search
 from healthlocker.records._common import (
@@ -36,12 +36,13 @@ from healthlocker.records._common import (
     source_of,
 )
 from healthlocker.records._flags import ReferenceRange, comparable_value, flag_result, read_value
+from healthlocker.records._view import View
 from healthlocker.store import StoredResource
 
 MAX_LIMIT = 500
 
 
-class LabResult(BaseModel):
+class LabResult(View):
     """One lab result (a panel's components are separate results)."""
 
     test: str = Field(description="Test name as recorded")
@@ -68,7 +69,7 @@ class LabResult(BaseModel):
     source: SourceRef = Field(description="The stored resource this result comes from")
 
 
-class LabResults(BaseModel):
+class LabResults(View):
     """Lab results, newest first."""
 
     results: list[LabResult] = Field(description="Results, newest first, at most `limit`")

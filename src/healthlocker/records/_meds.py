@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from healthlocker.records._common import (
     RXNORM,
@@ -31,6 +31,7 @@ from healthlocker.records._common import (
     status_code,
 )
 from healthlocker.records._dosage import dosage_words
+from healthlocker.records._view import View
 from healthlocker.store import StoredResource
 
 Kind = Literal["prescription", "statement", "dispense"]
@@ -47,7 +48,7 @@ _ACTIVE = {
 }
 
 
-class MedicationItem(BaseModel):
+class MedicationItem(View):
     kind: Kind = Field(description="prescription (MedicationRequest), statement or dispense")
     name: str | None = Field(description="The medication, as recorded")
     rxnorm: str | None = Field(description="RxNorm code, where recorded")
@@ -68,7 +69,7 @@ class MedicationItem(BaseModel):
     source: SourceRef
 
 
-class AllergyItem(BaseModel):
+class AllergyItem(View):
     substance: str | None = Field(description="What the person reacts to, as recorded")
     reaction: list[str] = Field(description="Recorded manifestations (hives, anaphylaxis, …)")
     criticality: str | None = Field(description="low, high or unable-to-assess")
@@ -79,7 +80,7 @@ class AllergyItem(BaseModel):
     source: SourceRef
 
 
-class MedicationsView(BaseModel):
+class MedicationsView(View):
     status: str = Field(description="Which medications are listed: active or all")
     medications: list[MedicationItem] = Field(description="Newest first")
     allergies: list[AllergyItem] = Field(description="Allergies and intolerances")

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from healthlocker.records._claims import Claim, Setting
 from healthlocker.records._common import clean, fmt_money
+from healthlocker.records._view import View
 
 MAX_PLANS = 10
 _MONEY_CAP = 10_000_000.0
@@ -107,7 +108,7 @@ class PlanOption(BaseModel):
         return self.coinsurance if self.coinsurance <= 1 else self.coinsurance / 100
 
 
-class PlanEstimate(BaseModel):
+class PlanEstimate(View):
     """One plan's estimated yearly cost for the person, with its working."""
 
     name: str = Field(description="Plan name as given")

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from healthlocker.records._claims import Claim
 from healthlocker.records._common import (
@@ -24,6 +24,7 @@ from healthlocker.records._common import (
     for_patient,
     source_of,
 )
+from healthlocker.records._view import View
 
 _COVERAGE_TYPES = {
     "SUBSIDIZ": "Subsidized health program",
@@ -40,12 +41,12 @@ _COVERAGE_TYPES = {
 }
 
 
-class CoveragePeriod(BaseModel):
+class CoveragePeriod(View):
     start: str | None = Field(description="First day (YYYY-MM-DD), if known")
     end: str | None = Field(description="Last day (YYYY-MM-DD), if known or ended")
 
 
-class CoverageEntry(BaseModel):
+class CoverageEntry(View):
     """One insurance coverage."""
 
     payer: str | None = Field(description="Who pays (insurer or program)")

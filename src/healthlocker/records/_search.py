@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from healthlocker.records._common import (
     Reader,
@@ -22,6 +22,7 @@ from healthlocker.records._common import (
     patient_of,
     source_of,
 )
+from healthlocker.records._view import View
 
 _SEARCHED: dict[str, tuple[str, ...]] = {
     "Condition": ("code",),
@@ -36,7 +37,7 @@ _SEARCHED: dict[str, tuple[str, ...]] = {
 }
 
 
-class SearchHit(BaseModel):
+class SearchHit(View):
     resource_type: str = Field(description="Condition, MedicationRequest, Observation, …")
     name: str = Field(description="The name that matched, as recorded")
     date: str | None = Field(description="The record's clinical date (ISO date)")
@@ -44,7 +45,7 @@ class SearchHit(BaseModel):
     source: SourceRef
 
 
-class SearchResults(BaseModel):
+class SearchResults(View):
     query: str
     hits: list[SearchHit] = Field(description="Newest first, at most `limit`")
     total: int = Field(description="How many records matched before the limit")

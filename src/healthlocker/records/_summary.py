@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from healthlocker.records._clinical import ConditionItem, list_conditions
 from healthlocker.records._common import (
@@ -26,6 +26,7 @@ from healthlocker.records._common import (
 )
 from healthlocker.records._meds import AllergyItem, MedicationItem, get_meds
 from healthlocker.records._trends import VitalSign, latest_vitals
+from healthlocker.records._view import View
 from healthlocker.store import StoredResource
 
 # Where "the most recent data" is looked for when choosing whose summary to give.
@@ -42,14 +43,14 @@ _CLINICAL_TYPES = (
 )
 
 
-class LabDay(BaseModel):
+class LabDay(View):
     date: str = Field(description="A day lab results were taken (ISO date)")
     tests: int = Field(description="How many results that day")
     names: list[str] = Field(description="The tests, as recorded (up to 12)")
     sources: list[SourceRef] = Field(description="The results of that day (up to 12)")
 
 
-class HealthSummary(BaseModel):
+class HealthSummary(View):
     """One person at a glance: no name, address or identifiers, only what care needs."""
 
     patient: str | None = Field(description="Whose summary this is (Patient/id)")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from healthlocker.records._common import (
     Reader,
@@ -28,6 +28,7 @@ from healthlocker.records._common import (
     source_of,
 )
 from healthlocker.records._metrics import METRICS, Metric, Row, fetch, find_metric, in_unit
+from healthlocker.records._view import View
 
 Granularity = Literal["day", "week", "month", "year"]
 GRANULARITIES: tuple[Granularity, ...] = ("day", "week", "month", "year")
@@ -39,14 +40,14 @@ _AGGREGATION = {
 }
 
 
-class TrendPoint(BaseModel):
+class TrendPoint(View):
     start: str = Field(description="First day of the bucket (ISO date)")
     value: float = Field(description="The bucket's value (systolic for blood pressure)")
     n: int = Field(description="How many samples (records) the bucket holds")
     value2: float | None = Field(default=None, description="Diastolic, for blood pressure")
 
 
-class TrendStats(BaseModel):
+class TrendStats(View):
     min: float | None
     max: float | None
     mean: float | None = Field(description="Mean of the points")
@@ -58,7 +59,7 @@ class TrendStats(BaseModel):
     )
 
 
-class PreviousPeriod(BaseModel):
+class PreviousPeriod(View):
     start: str = Field(description="First day of the period of equal length before `since`")
     end: str = Field(description="Its last day")
     mean: float = Field(description="Mean of its points")
@@ -67,7 +68,7 @@ class PreviousPeriod(BaseModel):
     change_in_mean: float | None = Field(description="This period's mean − that mean")
 
 
-class TrendView(BaseModel):
+class TrendView(View):
     metric: str = Field(description="The metric as understood (a named metric, or the lab)")
     label: str = Field(description="What is measured, in words")
     codes: list[str] = Field(description="The LOINC codes looked for")
@@ -108,7 +109,7 @@ class TrendView(BaseModel):
         return "\n".join(lines + self.notes[:3])
 
 
-class VitalSign(BaseModel):
+class VitalSign(View):
     metric: str = Field(description="body_weight, blood_pressure, bmi or heart_rate")
     label: str
     value: float = Field(description="Systolic for blood pressure")

@@ -8,6 +8,7 @@ import os
 import re
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, NoReturn, TypeVar
 
@@ -43,7 +44,7 @@ class ServerState:
         self._vault: Vault | None = None
         self._error: HealthLockerError | None = None
         self._ready = threading.Event()
-        self._views: dict[tuple[str, str, str | None], tuple[tuple[int, int], BaseModel]] = {}
+        self._views: dict[tuple[str, str, str | None], _Cached] = {}
         if isinstance(opener, Vault):
             self._vault = opener
             self._ready.set()
@@ -130,10 +131,10 @@ class ServerState:
                 if not decision.allowed:
                     outcome = "refused"
                     raise PermissionError(decision.reason)
-                view = self._view(tool, arguments, decision.window_start, call)
-                records, origins = cited(view)
+                cached = self._view(tool, arguments, decision.window_start, call)
+                records, origins = cached.cited
                 outcome = "allowed"
-                return view
+                return cached.view
             finally:
                 self._audit(client, tool, arguments, outcome, records, origins, decision)
 
@@ -143,20 +144,20 @@ class ServerState:
         arguments: dict[str, Any],
         window_start: str | None,
         call: Callable[[Vault, str | None], BaseModel],
-    ) -> BaseModel:
+    ) -> _Cached:
         """The view, reused while the vault is unchanged: views are pure functions of the
         stored records, the arguments and the window."""
         vault = self.vault()
         key = (tool, json.dumps(arguments, sort_keys=True, default=str), window_start)
         version = vault.version()
         hit = self._views.get(key)
-        if hit is not None and hit[0] == version:
-            return hit[1]
+        if hit is not None and hit.version == version:
+            return hit
         view = call(vault, window_start)
         if len(self._views) >= _MAX_VIEWS:
             self._views.clear()
-        self._views[key] = (version, view)
-        return view
+        self._views[key] = cached = _Cached(version, view, cited(view))
+        return cached
 
     def _audit(
         self,
@@ -183,6 +184,15 @@ class ServerState:
             ),
             source_ids,
         )
+
+
+@dataclass(frozen=True)
+class _Cached:
+    """A view, for one version of the vault, and what the audit of every answer needs."""
+
+    version: tuple[int, int]
+    view: BaseModel
+    cited: tuple[set[str], set[str]]  # a walk of the whole view: done once, not per call
 
 
 # Argument values kept verbatim in the audit; any other text is replaced by its length, since

@@ -12,13 +12,10 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from healthlocker.store._crypto import KeySet
 from healthlocker.store._fhirpaths import clinical_date
-
-if TYPE_CHECKING:
-    import sqlite_utils
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})")
 # Beyond this many months, a date filter is applied after opening rather than by month tags.
@@ -76,7 +73,7 @@ def _months(since: str, until: str) -> list[str] | None:
 
 
 class QueryMixin:
-    db: sqlite_utils.Database
+    conn: sqlite3.Connection
     _writes: int
 
     def tag(self, term: str) -> bytes:
@@ -99,7 +96,7 @@ class QueryMixin:
 
     def version(self) -> tuple[int, int]:
         """Changes whenever stored resources may have changed (here or in another process)."""
-        return (self.db.conn.execute("PRAGMA data_version").fetchone()[0], self._writes)
+        return (self.conn.execute("PRAGMA data_version").fetchone()[0], self._writes)
 
     def _check_fresh(self) -> None:
         version = self.version()
@@ -156,7 +153,7 @@ class QueryMixin:
             )
             args += tags
         sql += " ORDER BY id DESC"
-        rows = self.db.conn.execute(sql, args).fetchall()
+        rows = self.conn.execute(sql, args).fetchall()
         out = self._open_rows(rows)
         if since_s or until_s:
             out = [r for r in out if _in_window(r.date, since_s, until_s)]
@@ -169,7 +166,7 @@ class QueryMixin:
         for start in range(0, len(missing), 500):
             chunk = missing[start : start + 500]
             bodies.update(
-                self.db.conn.execute(
+                self.conn.execute(
                     f"SELECT id, body FROM resources WHERE id IN ({','.join('?' * len(chunk))})",
                     chunk,
                 ).fetchall()

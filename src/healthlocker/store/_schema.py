@@ -7,11 +7,6 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import sqlite_utils
-
 
 FORMAT = 1
 
@@ -45,7 +40,7 @@ CREATE INDEX IF NOT EXISTS resource_terms_rid ON resource_terms (resource_id);
 """
 
 
-def connect(path: Path | None) -> sqlite_utils.Database:
+def connect(path: Path | None) -> sqlite3.Connection:
     """Open (or create) the vault database with the settings the guarantees rely on."""
     conn = sqlite3.connect(
         ":memory:" if path is None else str(path), isolation_level=None, check_same_thread=False
@@ -60,10 +55,8 @@ def connect(path: Path | None) -> sqlite_utils.Database:
         pragmas += ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL"]
     for pragma in pragmas:
         conn.execute(pragma)
-    import sqlite_utils  # here, not at import: the server's start-up never needs it
-
-    return sqlite_utils.Database(conn)
+    return conn
 
 
-def create_tables(db: sqlite_utils.Database) -> None:
-    db.conn.executescript(_TABLES)
+def create_tables(conn: sqlite3.Connection) -> None:
+    conn.executescript(_TABLES)

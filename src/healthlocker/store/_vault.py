@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import os
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,8 +43,13 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+# One encoder for every body: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_MAX_TAGS = 50_000
+
+
 def _dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _ENCODER.encode(value).encode("utf-8")
 
 
 @dataclass
@@ -81,8 +87,9 @@ class SourceInfo:
 class Vault(QueryMixin):
     """An unlocked vault. Create with :meth:`create`, :meth:`open` or :meth:`ephemeral`."""
 
-    def __init__(self, db: sqlite_utils.Database, path: Path | None, vault_id: str, vmk: bytes):
-        self.db = db
+    def __init__(self, conn: sqlite3.Connection, path: Path | None, vault_id: str, vmk: bytes):
+        self.conn = conn
+        self._db: sqlite_utils.Database | None = None
         self.path = path
         self.vault_id = vault_id
         self._vmk = KeySet.single(vault_id[:16], vmk)
@@ -92,7 +99,18 @@ class Vault(QueryMixin):
         self._meta_keys = KeySet.single(vault_key[0], vault_key[1])
         self._index_key = self._system_key("index")[1]
         self._type_names: dict[bytes, str] = {}
+        self._tags: dict[str, bytes] = {}
         self._init_query_cache()
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """The same connection through sqlite-utils, made on first use: importing sqlite-utils
+        costs about 40 ms, which a server's start-up and tool calls never need."""
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.conn)
+        return self._db
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -115,25 +133,25 @@ class Vault(QueryMixin):
             Path(str(partial) + suffix).unlink(missing_ok=True)
         old_umask = os.umask(0o077)
         try:
-            db = connect(partial)
+            conn = connect(partial)
         finally:
             os.umask(old_umask)
         vault_id = random_id(16)
         vmk = random_key()
         try:
-            cls._initialise(db, vault_id, vmk)
-            db.conn.execute("BEGIN IMMEDIATE")
+            cls._initialise(conn, vault_id, vmk)
+            conn.execute("BEGIN IMMEDIATE")
             if passphrase:
-                _unlock.write_slot(db, vault_id, "passphrase", passphrase, vmk)
+                _unlock.write_slot(conn, vault_id, "passphrase", passphrase, vmk)
             if keyring:
                 secret = _unlock.new_keyring_secret(vault_id)
-                _unlock.write_slot(db, vault_id, "keyring", secret, vmk)
-            db.conn.execute("COMMIT")
-            db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            db.conn.close()
+                _unlock.write_slot(conn, vault_id, "keyring", secret, vmk)
+            conn.execute("COMMIT")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.close()
             os.replace(partial, path)
         except BaseException:
-            db.conn.close()
+            conn.close()
             for suffix in ("", "-wal", "-shm"):
                 Path(str(partial) + suffix).unlink(missing_ok=True)
             raise
@@ -148,48 +166,48 @@ class Vault(QueryMixin):
         path = folder / _unlock.DB_NAME
         if not path.is_file():
             raise VaultNotFoundError(f"no vault in {folder}; run `healthlocker init` first")
-        db = connect(path)
+        conn = connect(path)
         try:
-            row = db.conn.execute("SELECT value FROM meta WHERE name = 'vault_id'").fetchone()
-            fmt = db.conn.execute("SELECT value FROM meta WHERE name = 'format'").fetchone()
+            row = conn.execute("SELECT value FROM meta WHERE name = 'vault_id'").fetchone()
+            fmt = conn.execute("SELECT value FROM meta WHERE name = 'format'").fetchone()
         except Exception:
-            db.conn.close()
+            conn.close()
             raise StoreError(f"{path} is not a healthlocker vault") from None
         if row is None or fmt is None or int(fmt[0]) != FORMAT:
-            db.conn.close()
+            conn.close()
             raise StoreError(f"{path} is not a healthlocker vault this version can read")
         vault_id = str(row[0])
         try:
-            vmk = _unlock.unlock_master_key(db, vault_id, prompt)
+            vmk = _unlock.unlock_master_key(conn, vault_id, prompt)
         except BaseException:
-            db.conn.close()
+            conn.close()
             raise
-        return cls(db, path, vault_id, vmk)
+        return cls(conn, path, vault_id, vmk)
 
     @classmethod
     def ephemeral(cls) -> Vault:
         """An in-memory vault with a throwaway key: nothing reaches the disk."""
-        db = connect(None)
+        conn = connect(None)
         vault_id, vmk = random_id(16), random_key()
-        cls._initialise(db, vault_id, vmk)
-        return cls(db, None, vault_id, vmk)
+        cls._initialise(conn, vault_id, vmk)
+        return cls(conn, None, vault_id, vmk)
 
     @staticmethod
-    def _initialise(db: sqlite_utils.Database, vault_id: str, vmk: bytes) -> None:
-        create_tables(db)
+    def _initialise(conn: sqlite3.Connection, vault_id: str, vmk: bytes) -> None:
+        create_tables(conn)
         vmk_keys = KeySet.single(vault_id[:16], vmk)
-        db.conn.execute("BEGIN IMMEDIATE")
-        db.conn.execute("INSERT INTO meta VALUES ('format', ?)", (str(FORMAT),))
-        db.conn.execute("INSERT INTO meta VALUES ('vault_id', ?)", (vault_id,))
-        db.conn.execute("INSERT INTO meta VALUES ('created', ?)", (_now(),))
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO meta VALUES ('format', ?)", (str(FORMAT),))
+        conn.execute("INSERT INTO meta VALUES ('vault_id', ?)", (vault_id,))
+        conn.execute("INSERT INTO meta VALUES ('created', ?)", (_now(),))
         for purpose in ("vault", "index"):
             key_id = random_id()
             wrapped = seal(vmk_keys, random_key(), context={"t": "keys", "row": key_id, "src": ""})
-            db.conn.execute("INSERT INTO keys VALUES (?, ?, '', ?)", (key_id, purpose, wrapped))
-        db.conn.execute("COMMIT")
+            conn.execute("INSERT INTO keys VALUES (?, ?, '', ?)", (key_id, purpose, wrapped))
+        conn.execute("COMMIT")
 
     def close(self) -> None:
-        self.db.conn.close()
+        self.conn.close()
 
     def __enter__(self) -> Vault:
         return self
@@ -201,14 +219,14 @@ class Vault(QueryMixin):
         """Re-wrap the master key under a new passphrase; the data stays as sealed."""
         if not new_passphrase:
             raise StoreError("the new passphrase is empty")
-        self.db.conn.execute("BEGIN IMMEDIATE")
+        self.conn.execute("BEGIN IMMEDIATE")
         try:
             _unlock.write_slot(
-                self.db, self.vault_id, "passphrase", new_passphrase, self._vmk_bytes
+                self.conn, self.vault_id, "passphrase", new_passphrase, self._vmk_bytes
             )
-            self.db.conn.execute("COMMIT")
+            self.conn.execute("COMMIT")
         except BaseException:
-            self.db.conn.execute("ROLLBACK")
+            self.conn.execute("ROLLBACK")
             raise
 
     def check_passphrase(self, passphrase: str) -> bool:
@@ -217,7 +235,7 @@ class Vault(QueryMixin):
         if not passphrase or len(passphrase) > 1024:
             return False
         try:
-            key = _unlock.open_slot(self.db, self.vault_id, "passphrase", passphrase)
+            key = _unlock.open_slot(self.conn, self.vault_id, "passphrase", passphrase)
         except HealthLockerError:
             return False
         return hmac.compare_digest(key, self._vmk_bytes)
@@ -232,7 +250,7 @@ class Vault(QueryMixin):
         return unseal(self._vmk, wrapped, context={"t": "keys", "row": key_id, "src": owner})
 
     def _system_key(self, purpose: str) -> tuple[str, bytes]:
-        row = self.db.conn.execute(
+        row = self.conn.execute(
             "SELECT id, wrapped FROM keys WHERE purpose = ? AND owner = ''", (purpose,)
         ).fetchone()
         if row is None:
@@ -243,7 +261,7 @@ class Vault(QueryMixin):
         keys = self._source_keys.get(source_id)
         if keys is None:
             keys = KeySet()
-            for key_id, wrapped in self.db.conn.execute(
+            for key_id, wrapped in self.conn.execute(
                 "SELECT id, wrapped FROM keys WHERE purpose = 'source' AND owner = ? "
                 "ORDER BY rowid",
                 (source_id,),
@@ -255,6 +273,15 @@ class Vault(QueryMixin):
     def tag(self, term: str) -> bytes:
         """The keyed blind-index tag of a term (type, code, month, ...)."""
         return blind(self._index_key, term)
+
+    def _term_tag(self, term: str) -> bytes:
+        """:meth:`tag`, remembered: the type, month and code terms of an import repeat."""
+        found = self._tags.get(term)
+        if found is None:
+            if len(self._tags) >= _MAX_TAGS:
+                self._tags.clear()
+            found = self._tags[term] = blind(self._index_key, term)
+        return found
 
     def seal_meta(self, data: bytes, *, table: str, row: str) -> bytes:
         """Seal vault-level metadata (sources, grants, audit) with the vault key."""
@@ -269,7 +296,7 @@ class Vault(QueryMixin):
     # -- sources ---------------------------------------------------------------------------
 
     def _source_row(self, label: str) -> tuple[str, dict[str, Any]] | None:
-        row = self.db.conn.execute(
+        row = self.conn.execute(
             "SELECT id, body FROM sources WHERE label_tag = ?", (self.tag(f"source|{label}"),)
         ).fetchone()
         if row is None:
@@ -284,11 +311,11 @@ class Vault(QueryMixin):
         wrapped = seal(
             self._vmk, random_key(), context={"t": "keys", "row": key_id, "src": source_id}
         )
-        self.db.conn.execute(
+        self.conn.execute(
             "INSERT INTO keys VALUES (?, 'source', ?, ?)", (key_id, source_id, wrapped)
         )
         info = {"label": label, "kind": kind, "created": _now(), "updated": _now()}
-        self.db.conn.execute(
+        self.conn.execute(
             "INSERT INTO sources VALUES (?, ?, ?, ?)",
             (
                 source_id,
@@ -301,15 +328,15 @@ class Vault(QueryMixin):
 
     def sources(self) -> list[SourceInfo]:
         counts: dict[str, dict[str, int]] = {}
-        for source_id, type_tag, n in self.db.conn.execute(
+        for source_id, type_tag, n in self.conn.execute(
             "SELECT source_id, type_tag, count(*) FROM resources GROUP BY source_id, type_tag"
         ):
             counts.setdefault(source_id, {})[self._type_name(type_tag)] = n
         batches = dict(
-            self.db.conn.execute("SELECT source_id, count(*) FROM batches GROUP BY source_id")
+            self.conn.execute("SELECT source_id, count(*) FROM batches GROUP BY source_id")
         )
         out = []
-        for source_id, body in self.db.conn.execute("SELECT id, body FROM sources"):
+        for source_id, body in self.conn.execute("SELECT id, body FROM sources"):
             info = json.loads(self.unseal_meta(body, table="sources", row=source_id))
             out.append(
                 SourceInfo(
@@ -328,15 +355,13 @@ class Vault(QueryMixin):
         # Only the small sources table: this runs on every audited call.
         return {
             source_id: json.loads(self.unseal_meta(body, table="sources", row=source_id))["label"]
-            for source_id, body in self.db.conn.execute("SELECT id, body FROM sources")
+            for source_id, body in self.conn.execute("SELECT id, body FROM sources")
         }
 
     def _type_name(self, tag: bytes) -> str:
         name = self._type_names.get(tag)
         if name is None:
-            row = self.db.conn.execute(
-                "SELECT body FROM type_names WHERE tag = ?", (tag,)
-            ).fetchone()
+            row = self.conn.execute("SELECT body FROM type_names WHERE tag = ?", (tag,)).fetchone()
             name = (
                 self.unseal_meta(row[0], table="type_names", row=tag.hex()).decode() if row else "?"
             )
@@ -345,7 +370,7 @@ class Vault(QueryMixin):
 
     def _remember_type(self, rtype: str, tag: bytes) -> None:
         if tag not in self._type_names:
-            self.db.conn.execute(
+            self.conn.execute(
                 "INSERT OR IGNORE INTO type_names VALUES (?, ?)",
                 (tag, self.seal_meta(rtype.encode(), table="type_names", row=tag.hex())),
             )
@@ -371,7 +396,7 @@ class Vault(QueryMixin):
         ``validated=True`` says every item already passed :func:`validate_resource` (in a
         worker, over bytes with this very digest); then only the basics are checked here.
         """
-        conn = self.db.conn
+        conn = self.conn
         result = BatchResult(source=source, name=name)
         conn.execute("BEGIN IMMEDIATE")
         type_cache = dict(self._type_names)
@@ -440,7 +465,7 @@ class Vault(QueryMixin):
         rkey = self.tag(f"{rtype}/{rid}")
         body = _dumps(resource)
         digest = self.digest(body)[:16]
-        conn = self.db.conn
+        conn = self.conn
         row = conn.execute(
             "SELECT id, digest FROM resources WHERE source_id = ? AND rkey = ?", (source_id, rkey)
         ).fetchone()
@@ -448,10 +473,12 @@ class Vault(QueryMixin):
         if row is not None and row[1] == digest:
             result.unchanged += 1
             return
-        type_tag = self.tag(f"type|{rtype}")
+        type_tag = self._term_tag(f"type|{rtype}")
         self._remember_type(rtype, type_tag)
         date = clinical_date(resource)
-        month_tag = self.tag(f"month|{rtype}|{date[:7]}") if date and month_span(date) else None
+        month_tag = (
+            self._term_tag(f"month|{rtype}|{date[:7]}") if date and month_span(date) else None
+        )
         sealed = seal(keys, body, context={"t": "resources", "row": rkey.hex(), "src": source_id})
         if row is None:
             cur = conn.execute(
@@ -472,7 +499,7 @@ class Vault(QueryMixin):
             result.updated += 1
         conn.executemany(
             "INSERT OR IGNORE INTO resource_terms (tag, resource_id) VALUES (?, ?)",
-            [(self.tag(f"{rtype}|{term}"), rowid) for term in index_terms(resource)],
+            [(self._term_tag(f"{rtype}|{term}"), rowid) for term in index_terms(resource)],
         )
 
     # -- forgetting ------------------------------------------------------------------------
@@ -485,7 +512,7 @@ class Vault(QueryMixin):
         Its keys are destroyed, its rows deleted, and the freed pages scrubbed. *also* runs
         inside the same transaction with the source ids (the audit uses it to drop details).
         """
-        conn = self.db.conn
+        conn = self.conn
         if label is None:
             ids = [r[0] for r in conn.execute("SELECT id FROM sources")]
             labels = [s.label for s in self.sources()]
@@ -528,16 +555,16 @@ class Vault(QueryMixin):
         """Push freed (already zeroed, by secure_delete) pages out of the WAL and the file."""
         if self.path is None:
             return
-        self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        self.db.conn.execute("VACUUM")
-        self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.conn.execute("VACUUM")
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- reading everything ----------------------------------------------------------------
 
     def iter_all(self) -> Iterator[dict[str, Any]]:
         """Every stored resource, decrypted, one per type/id (the newest import wins)."""
         seen: set[bytes] = set()
-        for rowid, source_id, rkey, body in self.db.conn.execute(
+        for rowid, source_id, rkey, body in self.conn.execute(
             "SELECT id, source_id, rkey, body FROM resources ORDER BY id DESC"
         ):
             if rkey in seen:
@@ -555,7 +582,7 @@ class Vault(QueryMixin):
         return resource
 
     def stats(self) -> dict[str, Any]:
-        conn = self.db.conn
+        conn = self.conn
         size = sum(
             Path(str(self.path) + s).stat().st_size
             for s in ("", "-wal")
@@ -567,5 +594,5 @@ class Vault(QueryMixin):
             "sources": conn.execute("SELECT count(*) FROM sources").fetchone()[0],
             "batches": conn.execute("SELECT count(*) FROM batches").fetchone()[0],
             "bytes": size,
-            "unlock": _unlock.slot_names(self.db),
+            "unlock": _unlock.slot_names(self.conn),
         }

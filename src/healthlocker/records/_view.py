@@ -1,0 +1,92 @@
+"""The base of the models the tools return, and how their JSON Schema is written."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from pydantic import BaseModel, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
+
+# JSON Schema keywords that constrain one type only, so ``{"type": [T, "null"], k: v}`` accepts
+# exactly what ``{"anyOf": [{"type": T, k: v}, {"type": "null"}]}`` accepts.
+_ONE_TYPE_KEYWORDS = frozenset(
+    {
+        "type",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "format",
+        "items",
+        "minItems",
+        "maxItems",
+        "uniqueItems",
+    }
+)
+
+
+def compact_nullable(schema: Any) -> Any:
+    """The same JSON Schema with ``anyOf: [{"type": T, ...}, {"type": "null"}]`` written as
+    ``type: [T, "null"]``: it accepts the same values, and a client validating every result
+    against it (the Python SDK does, with ``jsonschema``) no longer tries two subschemas, and
+    builds an error for the first, for each nullable field. References are left as they are."""
+    if isinstance(schema, list):
+        return [compact_nullable(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: compact_nullable(value) for key, value in schema.items()}
+    choices = out.get("anyOf")
+    if "type" in out or not isinstance(choices, list) or len(choices) != 2:
+        return out
+    if {"type": "null"} not in choices:
+        return out
+    other = choices[1 - choices.index({"type": "null"})]
+    kind = other.get("type") if isinstance(other, dict) else None
+    if not isinstance(kind, str) or kind == "null" or not set(other) <= _ONE_TYPE_KEYWORDS:
+        return out
+    del out["anyOf"]
+    return {**other, **out, "type": [kind, "null"]}
+
+
+def _inline(schema: Any, handler: GetJsonSchemaHandler) -> Any:
+    """*schema* with each ``$ref`` to another view replaced by a copy of its definition."""
+    if isinstance(schema, list):
+        return [_inline(item, handler) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if "$ref" in schema:
+        try:
+            target = handler.resolve_ref_schema({"$ref": schema["$ref"]})
+        except LookupError:  # not defined yet (a model that contains itself): keep the $ref
+            return schema
+        return {**copy.deepcopy(target), **{k: v for k, v in schema.items() if k != "$ref"}}
+    return {key: _inline(value, handler) for key, value in schema.items()}
+
+
+class View(BaseModel):
+    """Base of the models the tools return.
+
+    Clients may check every result against the tool's output schema (the Python SDK does,
+    with ``jsonschema``), so the schema is written to be cheap to check and still accept
+    exactly the same values: nullable fields as ``type: [T, "null"]``, and nested views inline
+    instead of through ``$ref`` (each reference costs a lookup per value checked).
+    """
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        own = handler.resolve_ref_schema(schema)
+        properties = own.get("properties")
+        if isinstance(properties, dict):
+            own["properties"] = {
+                name: _inline(compact_nullable(prop), handler) for name, prop in properties.items()
+            }
+        return schema
