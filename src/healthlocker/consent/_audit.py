@@ -97,6 +97,23 @@ class AuditLog:
             raise
         return seq
 
+    def append_many(self, items: list[tuple[AuditEvent, list[str]]]) -> list[int]:
+        """Add several entries, in order, in one transaction: all or none, one durable commit
+        (so concurrent calls share the cost of syncing the log to disk)."""
+        conn = self.vault.db.conn
+        own = not conn.in_transaction
+        if own:
+            conn.execute("BEGIN IMMEDIATE")
+        try:
+            seqs = [self.append(event, sources) for event, sources in items]
+            if own:
+                conn.execute("COMMIT")
+        except BaseException:
+            if own and conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return seqs
+
     def entries(self) -> list[Entry]:
         out = []
         for seq, core, detail in self.vault.db.conn.execute(
