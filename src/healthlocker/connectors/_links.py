@@ -72,7 +72,7 @@ class LinkStore:
 
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
-        vault.db.conn.execute(_TABLE)
+        vault.conn.execute(_TABLE)
 
     def _tag(self, name: str) -> bytes:
         return self.vault.tag(f"link|{name}")
@@ -83,7 +83,7 @@ class LinkStore:
         return Link(**{k: v for k, v in data.items() if k in known})
 
     def get(self, name: str) -> Link:
-        row = self.vault.db.conn.execute(
+        row = self.vault.conn.execute(
             "SELECT id, body FROM links WHERE name_tag = ?", (self._tag(name),)
         ).fetchone()
         if row is None:
@@ -95,14 +95,14 @@ class LinkStore:
 
     def exists(self, name: str) -> bool:
         return (
-            self.vault.db.conn.execute(
+            self.vault.conn.execute(
                 "SELECT 1 FROM links WHERE name_tag = ?", (self._tag(name),)
             ).fetchone()
             is not None
         )
 
     def all(self) -> list[Link]:
-        rows = self.vault.db.conn.execute("SELECT id, body FROM links").fetchall()
+        rows = self.vault.conn.execute("SELECT id, body FROM links").fetchall()
         return sorted((self._load(r[0], r[1]) for r in rows), key=lambda link: link.name)
 
     def __iter__(self) -> Iterator[Link]:
@@ -110,7 +110,7 @@ class LinkStore:
 
     def save(self, link: Link) -> None:
         """Insert or replace the link of this name, in its own short transaction."""
-        conn = self.vault.db.conn
+        conn = self.vault.conn
         tag = self._tag(link.name)
         body = json.dumps(asdict(link), separators=(",", ":")).encode()
         conn.execute("BEGIN IMMEDIATE")
@@ -130,13 +130,13 @@ class LinkStore:
 
     def delete_in_transaction(self, name: str | None) -> int:
         """Delete one link (or all, with None) inside the caller's transaction."""
-        conn = self.vault.db.conn
+        conn = self.vault.conn
         if name is None:
             return conn.execute("DELETE FROM links").rowcount
         return conn.execute("DELETE FROM links WHERE name_tag = ?", (self._tag(name),)).rowcount
 
     def delete(self, name: str | None) -> int:
-        conn = self.vault.db.conn
+        conn = self.vault.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
             gone = self.delete_in_transaction(name)

@@ -45,7 +45,7 @@ class Entry:
 class AuditLog:
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
-        vault.db.conn.execute(
+        vault.conn.execute(
             "CREATE TABLE IF NOT EXISTS audit ("
             "seq INTEGER PRIMARY KEY, core BLOB NOT NULL, detail BLOB, detail_mac BLOB NOT NULL, "
             "sources TEXT NOT NULL, chain BLOB NOT NULL)"
@@ -56,9 +56,7 @@ class AuditLog:
         return self.vault.digest(b"audit" + prev + seq.to_bytes(8, "big") + digest)
 
     def _head(self) -> tuple[int, bytes]:
-        row = self.vault.db.conn.execute(
-            "SELECT value FROM meta WHERE name = 'audit_head'"
-        ).fetchone()
+        row = self.vault.conn.execute("SELECT value FROM meta WHERE name = 'audit_head'").fetchone()
         if row is None:
             return 0, _GENESIS
         head = json.loads(self.vault.unseal_meta(row[0], table="meta", row="audit_head"))
@@ -66,7 +64,7 @@ class AuditLog:
 
     def append(self, event: AuditEvent, sources: list[str]) -> int:
         """Add one entry (its own transaction unless one is open)."""
-        conn = self.vault.db.conn
+        conn = self.vault.conn
         own = not conn.in_transaction
         if own:
             conn.execute("BEGIN IMMEDIATE")
@@ -97,9 +95,26 @@ class AuditLog:
             raise
         return seq
 
+    def append_many(self, items: list[tuple[AuditEvent, list[str]]]) -> list[int]:
+        """Add several entries, in order, in one transaction: all or none, one durable commit
+        (so concurrent calls share the cost of syncing the log to disk)."""
+        conn = self.vault.conn
+        own = not conn.in_transaction
+        if own:
+            conn.execute("BEGIN IMMEDIATE")
+        try:
+            seqs = [self.append(event, sources) for event, sources in items]
+            if own:
+                conn.execute("COMMIT")
+        except BaseException:
+            if own and conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return seqs
+
     def entries(self) -> list[Entry]:
         out = []
-        for seq, core, detail in self.vault.db.conn.execute(
+        for seq, core, detail in self.vault.conn.execute(
             "SELECT seq, core, detail FROM audit ORDER BY seq"
         ):
             data = json.loads(self.vault.unseal_meta(core, table="audit", row=str(seq)))
@@ -115,7 +130,7 @@ class AuditLog:
         """Every problem found, each naming the entry; an empty list means intact."""
         problems: list[Problem] = []
         prev, expected = _GENESIS, 1
-        rows = self.vault.db.conn.execute(
+        rows = self.vault.conn.execute(
             "SELECT seq, core, detail, detail_mac, chain FROM audit ORDER BY seq"
         ).fetchall()
         redacted = self._redactions()
@@ -157,7 +172,7 @@ class AuditLog:
         return problems
 
     def _redactions(self) -> set[int]:
-        row = self.vault.db.conn.execute(
+        row = self.vault.conn.execute(
             "SELECT value FROM meta WHERE name = 'audit_redactions'"
         ).fetchone()
         if row is None:
@@ -171,7 +186,7 @@ class AuditLog:
         The sequence numbers so redacted are kept (sealed), so `verify` can tell a redaction
         by `forget` from details removed by anyone else.
         """
-        conn = self.vault.db.conn
+        conn = self.vault.conn
         seqs: set[int] = set()
         for source_id in source_ids:
             seqs |= {

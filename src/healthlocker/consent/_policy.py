@@ -62,3 +62,7 @@ class ConsentGate:
 
     def record(self, event: AuditEvent, sources: list[str] | None = None) -> None:
         self.audit.append(event, sources or [])
+
+    def record_many(self, items: list[tuple[AuditEvent, list[str]]]) -> None:
+        """Several calls' entries, all or none, in one commit."""
+        self.audit.append_many(items)

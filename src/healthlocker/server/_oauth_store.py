@@ -35,7 +35,7 @@ class OAuthStore:
 
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
-        vault.db.conn.execute(_SCHEMA)
+        vault.conn.execute(_SCHEMA)
 
     def secret_id(self, secret: str) -> str:
         """The row id of a secret: a keyed digest, never the secret itself."""
@@ -46,12 +46,12 @@ class OAuthStore:
         sealed = self.vault.seal_meta(
             json.dumps(body).encode(), table="oauth", row=_row(kind, row_id)
         )
-        self.vault.db.conn.execute(
+        self.vault.conn.execute(
             "INSERT OR REPLACE INTO oauth VALUES (?, ?, ?, ?)", (kind, row_id, expires, sealed)
         )
 
     def get(self, kind: Kind, row_id: str) -> dict[str, Any] | None:
-        row = self.vault.db.conn.execute(
+        row = self.vault.conn.execute(
             "SELECT expires, body FROM oauth WHERE kind = ? AND id = ?", (kind, row_id)
         ).fetchone()
         if row is None or (row[0] is not None and row[0] < time.time()):
@@ -63,7 +63,7 @@ class OAuthStore:
 
     def take(self, kind: Kind, row_id: str) -> dict[str, Any] | None:
         """Read and delete in one transaction: a second taker (any worker) gets None."""
-        conn = self.vault.db.conn
+        conn = self.vault.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
             body = self.get(kind, row_id)
@@ -75,15 +75,13 @@ class OAuthStore:
         return body
 
     def delete(self, kind: Kind, row_id: str) -> bool:
-        cur = self.vault.db.conn.execute(
-            "DELETE FROM oauth WHERE kind = ? AND id = ?", (kind, row_id)
-        )
+        cur = self.vault.conn.execute("DELETE FROM oauth WHERE kind = ? AND id = ?", (kind, row_id))
         return cur.rowcount > 0
 
     def all(self, kind: Kind) -> list[tuple[str, dict[str, Any]]]:
         now = time.time()
         out = []
-        for row_id, expires, body in self.vault.db.conn.execute(
+        for row_id, expires, body in self.vault.conn.execute(
             "SELECT id, expires, body FROM oauth WHERE kind = ?", (kind,)
         ):
             if expires is None or expires >= now:
@@ -103,7 +101,7 @@ class OAuthStore:
     def lasting(self, name: str, make: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         """A vault-wide secret (signing key, request-state key), made once by whichever
         worker comes first; the others read the same one."""
-        conn = self.vault.db.conn
+        conn = self.vault.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
             body = self.get("key", name)
@@ -117,7 +115,7 @@ class OAuthStore:
         return body
 
     def purge_expired(self) -> None:
-        self.vault.db.conn.execute(
+        self.vault.conn.execute(
             "DELETE FROM oauth WHERE expires IS NOT NULL AND expires < ?", (time.time(),)
         )
 

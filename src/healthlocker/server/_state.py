@@ -17,6 +17,7 @@ from pydantic import BaseModel
 
 from healthlocker.consent import AuditEvent, Decision, Gate, Outcome
 from healthlocker.errors import HealthLockerError, StoreError
+from healthlocker.server._commit import GroupCommit, Ticket
 from healthlocker.store import Vault
 
 T = TypeVar("T")
@@ -45,6 +46,7 @@ class ServerState:
         self._error: HealthLockerError | None = None
         self._ready = threading.Event()
         self._views: dict[tuple[str, str, str | None], _Cached] = {}
+        self._commits = GroupCommit(self._lock, lambda: self.gate)
         if isinstance(opener, Vault):
             self._vault = opener
             self._ready.set()
@@ -120,23 +122,31 @@ class ServerState:
         call: Callable[[Vault, str | None], BaseModel],
         decision: Decision | None = None,
     ) -> BaseModel:
-        """Decide (unless the person just did), call, audit: exactly one audit event."""
+        """Decide (unless the person just did), call, audit: exactly one audit event, durable
+        before the view is returned (committed together with concurrent calls' events)."""
         outcome: Outcome = "failed"
         records: set[str] = set()
         origins: set[str] = set()
-        with self._lock:
-            try:
-                if decision is None:
-                    decision = self.gate.decide(client=client, tool=tool, arguments=arguments)
-                if not decision.allowed:
-                    outcome = "refused"
-                    raise PermissionError(decision.reason)
-                cached = self._view(tool, arguments, decision.window_start, call)
-                records, origins = cached.cited
-                outcome = "allowed"
-                return cached.view
-            finally:
-                self._audit(client, tool, arguments, outcome, records, origins, decision)
+        ticket: Ticket | None = None
+        try:
+            with self._lock:
+                try:
+                    if decision is None:
+                        decision = self.gate.decide(client=client, tool=tool, arguments=arguments)
+                    if not decision.allowed:
+                        outcome = "refused"
+                        raise PermissionError(decision.reason)
+                    cached = self._view(tool, arguments, decision.window_start, call)
+                    records, origins = cached.cited
+                    outcome = "allowed"
+                    return cached.view
+                finally:
+                    ticket = self._audit(
+                        client, tool, arguments, outcome, records, origins, decision
+                    )
+        finally:
+            if ticket is not None:
+                self._commits.wait(ticket)
 
     def _view(
         self,
@@ -168,12 +178,12 @@ class ServerState:
         records: set[str],
         origins: set[str],
         decision: Decision | None,
-    ) -> None:
+    ) -> Ticket:
         source_ids: list[str] = []
         if origins and self._vault is not None:
             by_label = {label: sid for sid, label in self._vault.source_labels().items()}
             source_ids = sorted(by_label[o] for o in origins if o in by_label)
-        self.gate.record(
+        return self._commits.queue(
             AuditEvent(
                 client=client,
                 tool=tool,
