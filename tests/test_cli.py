@@ -99,3 +99,13 @@ def test_passphrase_change(tmp_path: Path) -> None:
         run_cli("status", home=home, env={"HEALTHLOCKER_PASSPHRASE": "new secret words"}).returncode
         == 0
     )
+
+
+def test_the_version_is_the_installed_distributions() -> None:
+    from importlib.metadata import version
+
+    from healthlocker import __version__
+
+    assert __version__ == version("healthlocker")
+    done = run_cli("--version")
+    assert done.stdout.strip() == f"healthlocker {__version__}"
