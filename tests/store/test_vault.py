@@ -235,3 +235,31 @@ def test_date_and_code_queries_match_a_full_scan(loaded_vault: Vault) -> None:
     glucose = loaded_vault.resources("Observation", terms=["code|http://loinc.org|2339-0"])
     assert glucose
     assert all(r.resource["code"]["coding"][0]["code"] == "2339-0" for r in glucose)
+
+
+def test_version_moves_with_resource_writes_only_also_from_another_process(vault: Vault) -> None:
+    """A multi-worker server keeps its views while other workers only audit or grant, and
+    drops them when any process imports or forgets (regression: data_version moved on every
+    other connection's audit entry)."""
+    from healthlocker.consent import AuditEvent, ConsentGate
+
+    other = Vault.open(vault.path.parent)
+    try:
+        start = vault.version()
+        ConsentGate(other).record(
+            AuditEvent(client="c", tool="list_labs", arguments={}, outcome="refused")
+        )
+        assert vault.version() == start
+        other.import_batch(
+            iter([("x", {"resourceType": "Patient", "id": "p1"})]),
+            source="s",
+            kind="fhir-json",
+            name="x.json",
+            file_digest=b"d" * 32,
+        )
+        assert vault.version() != start
+        moved = vault.version()
+        other.forget("s")
+        assert vault.version() != moved
+    finally:
+        other.close()

@@ -87,7 +87,9 @@ def serve_http(
         "access_log": False,  # request lines carry one-time secrets (consent request ids)
         "server_header": False,
         "proxy_headers": config.behind_proxy,
-        "timeout_keep_alive": 5,
+        # Longer than clients keep idle connections (httpx: 5 s), so a client never reuses a
+        # connection the server is closing at that moment.
+        "timeout_keep_alive": 30,
         "timeout_graceful_shutdown": 10,
         "limit_concurrency": 500,
     }

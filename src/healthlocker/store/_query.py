@@ -48,6 +48,14 @@ class StoredResource:
         return clinical_date(self.resource)
 
 
+def bump_resources_version(conn: sqlite3.Connection) -> None:
+    """Say, inside a write's transaction, that stored resources changed (see ``version``)."""
+    conn.execute(
+        "INSERT INTO meta VALUES ('resources_version', 1) "
+        "ON CONFLICT (name) DO UPDATE SET value = value + 1"
+    )
+
+
 def month_span(value: str) -> tuple[int, int] | None:
     m = _MONTH.match(value)
     if not m or not 1 <= int(m.group(2)) <= 12:
@@ -95,8 +103,16 @@ class QueryMixin:
         self._labels: dict[str, str] | None = None
 
     def version(self) -> tuple[int, int]:
-        """Changes whenever stored resources may have changed (here or in another process)."""
-        return (self.conn.execute("PRAGMA data_version").fetchone()[0], self._writes)
+        """Changes whenever stored resources may have changed (here or in another process).
+
+        A counter in ``meta`` that every resource write bumps in its own transaction, not
+        SQLite's ``data_version``: that one also moves on every other process's audit entry or
+        grant, which in a multi-worker server emptied each worker's caches on nearly every call.
+        """
+        row = self.conn.execute(
+            "SELECT value FROM meta WHERE name = 'resources_version'"
+        ).fetchone()
+        return (int(row[0]) if row else 0, self._writes)
 
     def _check_fresh(self) -> None:
         version = self.version()

@@ -30,7 +30,7 @@ from healthlocker.store._crypto import (
     unseal,
 )
 from healthlocker.store._fhirpaths import clinical_date, index_terms
-from healthlocker.store._query import QueryMixin, month_span
+from healthlocker.store._query import QueryMixin, bump_resources_version, month_span
 from healthlocker.store._schema import FORMAT, connect, create_tables
 from healthlocker.store._types import Item
 from healthlocker.store._validate import validate_resource
@@ -437,6 +437,7 @@ class Vault(QueryMixin):
                 "UPDATE sources SET body = ? WHERE id = ?",
                 (self.seal_meta(_dumps(info), table="sources", row=source_id), source_id),
             )
+            bump_resources_version(conn)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -540,6 +541,7 @@ class Vault(QueryMixin):
                     conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (source_id,))
             if also is not None:
                 also(ids)
+            bump_resources_version(conn)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
