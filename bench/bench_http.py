@@ -620,14 +620,14 @@ def render(results: dict[Key, list[Run]], context: dict[str, Any]) -> str:
     argv = list(context["argv"])
     if "--save" in argv:  # where the figures were kept is no part of the command to rerun
         del argv[argv.index("--save") : argv.index("--save") + 2]
+    argv = [a for a in argv if a != "--write-docs"]
     command = "python bench/bench_http.py " + " ".join([*argv, "--write-docs"])
     return f"""{SECTION}
 
 Measured {m["date"]} on {m["cpu"]} (`nproc` = {m["nproc"]}), Python {m["python"]}, SQLite
 {m["sqlite"]}, mcp {m["mcp"]}, uvicorn {version("uvicorn")}, httpx2 {version("httpx2")}; load
-average {context["load"]} at the start: **the machine was busy** (other engineers' builds and
-tests shared its 2 cores with the servers and the 50 clients), so these figures are noisy and
-pessimistic. Command:
+average {context["load"]} at the start. The servers and the 50 clients share its 2 cores, so the
+clients' own work (one process) competes with the servers'. Command:
 
     {command.strip()}
 
@@ -721,13 +721,17 @@ def verdict(results: dict[Key, list[Run]]) -> str:
         return ""
     errors = sum(v["errors"] for v in ours.values())
     calls = sum(v["calls"] for v in ours.values())
-    best = min(ours.items(), key=lambda kv: kv[1]["p99"])
-    met = "met" if best[1]["p99"] < GOAL_MS else "**not met**"
+    under = [k for k, v in ours.items() if v["p99"] < GOAL_MS]
+    over = {k: v for k, v in ours.items() if v["p99"] >= GOAL_MS}
+    met = "met" if not over else "**not met**"
     return (
         f"**Goal (issue 7).** Zero errors: {'met' if not errors else '**not met**'} "
         f"({errors:.0f} errors in {calls:,.0f} healthlocker calls). p99 under {GOAL_MS:.0f} ms: "
-        f"{met}; the lowest healthlocker p99 is {best[1]['p99']:.0f} ms "
-        f"({', '.join(best[0])})."
+        f"{met}: under it in {len(under)} of {len(ours)} configurations"
+        + (f" ({'; '.join(', '.join(k) for k in under)})" if under else "")
+        + ", over it in "
+        + "; ".join(f"{', '.join(k)} ({v['p99']:.0f} ms)" for k, v in over.items())
+        + "."
     )
 
 
@@ -747,9 +751,9 @@ def workers(s: dict[Key, dict[str, float]]) -> str:
         return "(one worker count measured)"
     return f"""Two workers: {two["rate"]:.0f} calls/s against {one["rate"]:.0f} with one, at
   {two["server_cpu"]:.1f} against {one["server_cpu"]:.1f} ms of server CPU per call. Both share
-  the 2 busy cores with the client process, and each worker's audit commit changes SQLite's
-  `data_version` for the other, which the vault takes as "the records may have changed": each
-  worker's view and query caches are emptied on almost every call."""
+  the 2 cores with the client process. (Before the vault's caches followed a
+  `resources_version` counter instead of SQLite's `data_version`, every other worker's audit
+  commit emptied them: 11.7 ms of server CPU per call with two workers.)"""
 
 
 def _f(values: list[float]) -> str:
