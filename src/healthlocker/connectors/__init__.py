@@ -1,6 +1,8 @@
 """Connectors: one module per source, each streaming FHIR R4 resources into the vault."""
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from healthlocker._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from healthlocker.connectors._import import (
@@ -35,15 +37,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'healthlocker.connectors' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f"healthlocker.connectors.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [

@@ -35,12 +35,12 @@ from healthlocker.connectors._apple_zip import (
     is_export_zip,
     open_export,
 )
+from healthlocker.connectors._csvrows import file_chunks
 from healthlocker.connectors._dstu2 import to_r4
 from healthlocker.connectors._fhir import file_digest
 from healthlocker.errors import ParseError, ValidationError
 from healthlocker.store import Item, validate_resource
 
-CHUNK = 1 << 20
 # The root element of an export, after its prolog (the DTD names it only as "!ELEMENT HealthData").
 _ROOT = re.compile(rb"<HealthData[\s>/]")
 Progress = Callable[[int], None]
@@ -96,7 +96,7 @@ def produce(path: Path, progress: Progress | None, skipped: dict[str, int]) -> I
             yield from flow.rest(c, skipped)
             yield from _clinical(z, c, skipped)
     else:
-        c = yield from _streamed(parse_steps(_file_chunks(path, progress), str(path)), flow)
+        c = yield from _streamed(parse_steps(file_chunks(path, progress), str(path)), flow)
         yield from flow.rest(c, skipped)
         if c.clinical:
             what = "clinical records (their FHIR files are in export.zip: import the zip)"
@@ -138,14 +138,6 @@ def looks_like(path: Path, kind: str | None, head: bytes) -> bool:
 
 def describe(counts: dict[str, int]) -> list[str]:
     return [f"not imported: {n:,} × {what}" for what, n in sorted(counts.items())]
-
-
-def _file_chunks(path: Path, progress: Progress | None) -> Iterator[bytes]:
-    with path.open("rb") as f:
-        while chunk := f.read(CHUNK):
-            if progress is not None:
-                progress(len(chunk))
-            yield chunk
 
 
 def _clinical(z: ExportZip, c: Collector, skipped: dict[str, int]) -> Iterator[Item]:

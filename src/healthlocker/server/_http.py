@@ -130,7 +130,8 @@ def build_http_app(vault: Vault, config: HttpConfig, *, log_level: str = "WARNIN
 
     config.check()
     state = ServerState(vault, ConsentGate, None)
-    keys = state.using(_lasting_keys)
+    store = state.using(OAuthStore)
+    keys = state.using(lambda _: _lasting_keys(store))
     provider: VaultAuthProvider | None = None
     if config.issuer:
         verifier = JwtVerifier(RemoteKeys(config.jwks_url or ""), config.issuer, config.resource)
@@ -143,7 +144,7 @@ def build_http_app(vault: Vault, config: HttpConfig, *, log_level: str = "WARNIN
             return public
 
         verifier = JwtVerifier(local_keys, config.base, config.resource)
-        provider = VaultAuthProvider(state, signer, verifier, config.base + "/consent")
+        provider = VaultAuthProvider(state, store, signer, verifier, config.base + "/consent")
         verifier.is_revoked = provider.is_revoked
         issuer = config.base
     auth = AuthSettings(
@@ -216,8 +217,7 @@ def build_http_app(vault: Vault, config: HttpConfig, *, log_level: str = "WARNIN
     )
 
 
-def _lasting_keys(vault: Vault) -> dict[str, Any]:
-    store = OAuthStore(vault)
+def _lasting_keys(store: OAuthStore) -> dict[str, Any]:
     signing = store.lasting(
         "signing", lambda: {"jwk": new_signing_key(new_secret()[:16]).as_dict(private=True)}
     )

@@ -37,7 +37,6 @@ from healthlocker.consent import GrantStore
 from healthlocker.server._oauth_store import OAuthStore, new_secret
 from healthlocker.server._state import ServerState
 from healthlocker.server._tokens import ALL_SCOPES, JwtVerifier, Signer, scope_for, tools_in
-from healthlocker.store import Vault
 
 T = TypeVar("T")
 CODE_TTL = 300
@@ -59,8 +58,16 @@ class Pending:
 
 
 class VaultAuthProvider:
-    def __init__(self, state: ServerState, signer: Signer, verifier: JwtVerifier, consent_url: str):
+    def __init__(
+        self,
+        state: ServerState,
+        store: OAuthStore,
+        signer: Signer,
+        verifier: JwtVerifier,
+        consent_url: str,
+    ):
         self.state = state
+        self.store = store  # over the state's vault; used only under its lock (``db``)
         self.signer = signer
         self.verifier = verifier
         self.consent_url = consent_url
@@ -68,7 +75,7 @@ class VaultAuthProvider:
         self._revoked: sqlite3.Connection | None = None
 
     async def db(self, fn: Callable[[OAuthStore], T]) -> T:
-        return await anyio.to_thread.run_sync(lambda: self.state.using(lambda v: fn(OAuthStore(v))))
+        return await anyio.to_thread.run_sync(lambda: self.state.using(lambda _: fn(self.store)))
 
     # -- clients -----------------------------------------------------------------------------
 
@@ -117,8 +124,7 @@ class VaultAuthProvider:
         await self.db(lambda s: s.put("pending", s.secret_id(request_id), body, PENDING_TTL))
         return f"{self.consent_url}?request={request_id}"
 
-    def pending(self, vault: Vault, request_id: str) -> Pending | None:
-        s = OAuthStore(vault)
+    def pending(self, s: OAuthStore, request_id: str) -> Pending | None:
         body = s.get("pending", s.secret_id(request_id))
         if body is None:
             return None
@@ -133,7 +139,7 @@ class VaultAuthProvider:
 
     def decide(
         self,
-        vault: Vault,
+        s: OAuthStore,
         request_id: str,
         *,
         tools: list[str] | None,
@@ -141,7 +147,6 @@ class VaultAuthProvider:
         window: str,
     ) -> str:
         """The person answered (tools None: denied): grants, a code, the redirect back."""
-        s = OAuthStore(vault)
         body = s.take("pending", s.secret_id(request_id))
         if body is None:
             raise LookupError("this authorization request has expired; start again")
@@ -155,7 +160,7 @@ class VaultAuthProvider:
             )
         offered = tools_in(body["scopes"])
         chosen = [t for t in offered if t in tools]
-        grants = GrantStore(vault)
+        grants = GrantStore(s.vault)
         for tool in chosen:
             grants.add(client=body["client_id"], tool=tool, duration=duration, window=window)
         code = new_secret()

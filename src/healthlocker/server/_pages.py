@@ -82,7 +82,9 @@ class Pages:
         form = await _form(request) if request.method == "POST" else _Form({})
         request_id = form.get("request") or request.query_params.get("request", "")
         pending = (
-            await self.db(lambda v: self.provider.pending(v, request_id)) if request_id else None
+            await self.provider.db(lambda s: self.provider.pending(s, request_id))
+            if request_id
+            else None
         )
         if pending is None:
             return _page(
@@ -106,9 +108,9 @@ class Pages:
         if not _same(form.get("csrf"), request.cookies.get("hl_csrf"), pending.csrf):
             return _page("Refused", "<p>This form did not come from this page.</p>", status=403)
         if form.get("action") != "allow":
-            target = await self.db(
-                lambda v: self.provider.decide(
-                    v, request_id, tools=None, duration=timedelta(0), window="all"
+            target = await self.provider.db(
+                lambda s: self.provider.decide(
+                    s, request_id, tools=None, duration=timedelta(0), window="all"
                 )
             )
             return RedirectResponse(target, status_code=303)
@@ -119,9 +121,9 @@ class Pages:
             return self._consent_form(pending, "Choose at least one kind of record, or Deny.")
         if not await self._unlocks(request, form.get("passphrase", "")):
             return self._consent_form(pending, "That passphrase does not unlock this vault.")
-        target = await self.db(
-            lambda v: self.provider.decide(
-                v, request_id, tools=tools, duration=duration, window=window_for(months=months)
+        target = await self.provider.db(
+            lambda s: self.provider.decide(
+                s, request_id, tools=tools, duration=duration, window=window_for(months=months)
             )
         )
         return RedirectResponse(target, status_code=303)
@@ -176,13 +178,13 @@ required></label>
         sid = request.cookies.get("hl_session", "")
         if not sid:
             return None
-        return await self.db(lambda v: OAuthStore(v).get("session", OAuthStore(v).secret_id(sid)))
+        return await self.provider.db(lambda s: s.get("session", s.secret_id(sid)))
 
     async def account(self, request: Request) -> Response:
         session = await self._session(request)
         if session is None:
             return self._login_form("", request)
-        grants, entries, intact, names = await self.db(_account_data)
+        grants, entries, intact, names = await self.provider.db(_account_data)
         rows = "".join(
             f"<tr><td>{html.escape(names.get(g.client, g.client))}</td><td>{g.tool}</td>"
             f"<td>{html.escape(describe_window(g.window))}</td><td>{g.expires[:16]}</td><td>"
@@ -238,10 +240,8 @@ required></label><button type=submit>Unlock</button></form>"""
             return self._login_form("That passphrase does not unlock this vault.", request)
         sid = new_secret()
         csrf = new_secret()
-        await self.db(
-            lambda v: OAuthStore(v).put(
-                "session", OAuthStore(v).secret_id(sid), {"csrf": csrf}, SESSION_TTL
-            )
+        await self.provider.db(
+            lambda s: s.put("session", s.secret_id(sid), {"csrf": csrf}, SESSION_TTL)
         )
         response = RedirectResponse("/account", status_code=303)
         response.set_cookie(
@@ -260,7 +260,7 @@ required></label><button type=submit>Unlock</button></form>"""
         form = await _form(request)
         if session is not None and _same(form.get("csrf"), session["csrf"]):
             sid = request.cookies.get("hl_session", "")
-            await self.db(lambda v: OAuthStore(v).delete("session", OAuthStore(v).secret_id(sid)))
+            await self.provider.db(lambda s: s.delete("session", s.secret_id(sid)))
         response = RedirectResponse("/account", status_code=303)
         response.delete_cookie("hl_session", path="/")
         return response
@@ -302,14 +302,13 @@ def _live(vault: Vault, grant_id: str) -> bool:
     return any(g.id == grant_id and g.live(now) for g in GrantStore(vault).all())
 
 
-def _account_data(vault: Vault) -> tuple[list[Any], list[Any], bool, dict[str, str]]:
+def _account_data(store: OAuthStore) -> tuple[list[Any], list[Any], bool, dict[str, str]]:
+    vault = store.vault
     now = datetime.now(UTC)
     grants = [g for g in GrantStore(vault).all() if g.live(now)]
     log = AuditLog(vault)
     entries = list(reversed(log.entries()))[:200]
-    names = {
-        cid: str(body.get("client_name") or cid) for cid, body in OAuthStore(vault).all("client")
-    }
+    names = {cid: str(body.get("client_name") or cid) for cid, body in store.all("client")}
     return grants, entries, not log.verify(), names
 
 

@@ -4,8 +4,9 @@ Loaded on first use (``__getattr__``): a process that only needs the ``Item`` ty
 the Apple Health reader process -- need not load SQLite, cryptography or the FHIR models.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from healthlocker._lazy import lazy_attributes
 from healthlocker.store._types import Item
 
 if TYPE_CHECKING:
@@ -31,15 +32,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'healthlocker.store' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f"healthlocker.store.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [
