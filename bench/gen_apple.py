@@ -469,9 +469,14 @@ def _day_bytes(start: dt.date, seed: int) -> int:
     return size // 7
 
 
+def span(target_bytes: int, *, seed: int = 1, start: dt.date = dt.date(2019, 1, 1)) -> int:
+    """The number of days an export of about *target_bytes* covers."""
+    return max(1, target_bytes // _day_bytes(start, seed))
+
+
 def generate(out: io.TextIOBase, target_bytes: int, *, seed: int, start: dt.date) -> int:
     """Write an export of about *target_bytes*; returns the number of days it covers."""
-    days = max(1, target_bytes // _day_bytes(start, seed))
+    days = span(target_bytes, seed=seed, start=start)
     last = start + dt.timedelta(days=days - 1)
     out.write(HEADER.replace("{export}", f"{last.isoformat()} 22:00:00").replace("{tz}", TZ))
     for salt, gen in enumerate(RECORDS, start=1):

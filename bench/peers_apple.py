@@ -204,7 +204,7 @@ def table(sizes: list[dict[str, Any]]) -> str:
             samples = r.get("peers", {}).get(peer.name, [])
             ok = [s for s in samples if "error" not in s]
             if not ok:
-                why = samples[0]["error"] if samples else "not run"
+                why = samples[0]["error"] if samples else "not run at this size"
                 lines.append(f"| {size} | {peer.name} | — | — | — | — | — | {why} |")
                 continue
             wall, cpu = _median(ok, "wall"), _median(ok, "cpu")

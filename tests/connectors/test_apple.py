@@ -507,6 +507,77 @@ def test_an_export_not_ordered_by_type_gives_the_same_days(tmp_path: Path) -> No
     assert stored_days(two)[("41950-7", "2024-03-01")] == 40 + 5
 
 
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read files 2 KiB at a time, so groups leave early even in a small export."""
+    from healthlocker.connectors import _csvrows
+
+    monkeypatch.setattr(_csvrows, "CHUNK", 2048)
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_the_reader_drops_what_has_left(tmp_path: Path) -> None:
+    """Memory does not follow the days or types an export covers: once a type's resources have
+    left, its accumulators are dropped, and so are workouts and summaries once built."""
+    from healthlocker.connectors._apple_flow import Flow
+    from healthlocker.connectors._apple_xml import parse_steps
+    from healthlocker.connectors._csvrows import file_chunks
+
+    path = tmp_path / "export.xml"
+    generate(path, 20)
+    flow, held, items = Flow(str(path)), 0, 0
+    for c in parse_steps(file_chunks(path, None), str(path)):
+        items += len(list(flow.step(c)))
+        types = {k[0] for k in c.sums} | {k[0] for k in c.means}
+        assert not types & flow.released  # nothing kept of a type that has left
+        assert not c.workouts and not c.summaries
+        held = max(held, len(c.sums) + len(c.means) + len(c.nights))
+    assert len(flow.released) >= 5 and items > 0
+    assert not flow.stale(c)
+    every_day_of_every_type = len({r["id"] for _, r in read_apple(path)})
+    assert held < every_day_of_every_type / 3
+    rest = [r for _, r in flow.rest(c, {})]
+    early_and_rest = items + len(rest)
+    assert early_and_rest == every_day_of_every_type  # each resource left once
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_an_unordered_export_is_read_again_for_what_was_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A type met again after its days had left (never in a real export): the file is read a
+    second time, and the vault holds what the whole file says, each resource counted once."""
+    from healthlocker.connectors import _apple
+
+    second_readings: list[str] = []
+    whole = _apple.parse
+
+    def parse(chunks: Any, where: str) -> Any:
+        second_readings.append(where)
+        return whole(chunks, where)
+
+    monkeypatch.setattr(_apple, "parse", parse)
+    step, hr = Q + "StepCount", Q + "HeartRate"
+    filler = [
+        record(hr, 60 + i % 30, f"2024-03-01 {i // 60:02d}:{i % 60:02d}:00", unit="count/min")
+        for i in range(0, 600, 2)
+    ]  # more than a chunk: the steps leave before they come back
+    first = [record(step, 100, "2024-03-01 09:00:00", source=PHONE)]
+    later = [record(step, 7, "2024-03-02 21:00:00", source=PHONE)]
+    ordered = write(tmp_path / "ordered.xml", export(*first, *later, *filler))
+    shuffled = write(tmp_path / "shuffled.xml", export(*first, *filler, *later))
+    assert shuffled.stat().st_size > 4 * 2048
+    with Vault.ephemeral() as a, Vault.ephemeral() as b:
+        one = _imported(a, ordered)
+        assert second_readings == []
+        report = import_paths(b, [shuffled], source="again")
+        assert second_readings == [str(shuffled)]
+        two = _all(b)
+    assert sorted(one, key=lambda r: r["id"]) == sorted(two, key=lambda r: r["id"])
+    assert stored_days(two)[("41950-7", "2024-03-02")] == 7
+    assert report.totals()["added"] == len(two)
+
+
 def test_the_mapping_table_in_the_docs_matches_the_code() -> None:
     from healthlocker.connectors._apple_map import QTYPE, QUANTITIES
 

@@ -28,7 +28,7 @@ from typing import Any
 from healthlocker.connectors._apple_check import Checker
 from healthlocker.connectors._apple_flow import Flow
 from healthlocker.connectors._apple_proc import Reader, worth_it
-from healthlocker.connectors._apple_xml import Collector, parse_steps
+from healthlocker.connectors._apple_xml import Collector, parse, parse_steps
 from healthlocker.connectors._apple_zip import (
     ExportZip,
     is_export_xml,
@@ -91,13 +91,18 @@ def produce(path: Path, progress: Progress | None, skipped: dict[str, int]) -> I
     flow = Flow(str(path))
     if is_zip:
         with open_export(path) as z:
-            steps = parse_steps(z.xml_chunks(progress), where=f"{path}: {z.xml_name}")
-            c = yield from _streamed(steps, flow)
-            yield from flow.rest(c, skipped)
+            where = f"{path}: {z.xml_name}"
+            c = yield from _streamed(parse_steps(z.xml_chunks(progress), where), flow)
+            # Only for an export not ordered by type: read again what the flow dropped.
+            again = parse(z.xml_chunks(None), where) if flow.stale(c) else None
+            yield from flow.rest(c, skipped, again)
+            c = again or c
             yield from _clinical(z, c, skipped)
     else:
         c = yield from _streamed(parse_steps(file_chunks(path, progress), str(path)), flow)
-        yield from flow.rest(c, skipped)
+        again = parse(file_chunks(path, None), str(path)) if flow.stale(c) else None
+        yield from flow.rest(c, skipped, again)
+        c = again or c
         if c.clinical:
             what = "clinical records (their FHIR files are in export.zip: import the zip)"
             skipped[what] = len(c.clinical)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import queue
 import re
 import threading
@@ -29,7 +30,7 @@ from healthlocker.store import Item
 
 MIN_PARALLEL_BYTES = 32 * 1024 * 1024
 BATCH = 256
-OUTBOX = 8  # batches queued for sending (bounds the reader's memory; about 1 MB each)
+OUTBOX = 8  # batches queued for sending, pickled (bounds the reader's memory; < 1 MB each)
 PROGRESS_EVERY = 4 * 1024 * 1024
 # The reader's peak RSS (KiB) in the last import that used one: for the benchmark.
 last_reader_peak_kib: int | None = None
@@ -71,17 +72,21 @@ def _child(path: str, conn: Connection, produce: Producer, parent: int) -> None:
     them is bounded, so when the importing process falls far behind, parsing waits for it.
     """
     _exit_with(parent)
-    outbox: queue.Queue[tuple[Any, ...] | None] = queue.Queue(maxsize=OUTBOX)
+    outbox: queue.Queue[bytes | None] = queue.Queue(maxsize=OUTBOX)
     sender = threading.Thread(target=_send_all, args=(outbox, conn), daemon=True)
     sender.start()
     skipped: dict[str, int] = {}
     read = 0
 
+    def put(*message: Any) -> None:
+        # Queued pickled: a resource takes a few times less memory as bytes than as objects.
+        outbox.put(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
+
     def progress(n: int) -> None:
         nonlocal read
         read += n
         if read >= PROGRESS_EVERY:
-            outbox.put(("progress", read))
+            put("progress", read)
             read = 0
 
     try:
@@ -89,27 +94,27 @@ def _child(path: str, conn: Connection, produce: Producer, parent: int) -> None:
         for item in produce(Path(path), progress, skipped):
             batch.append(item)
             if len(batch) >= BATCH:
-                outbox.put(("items", batch))
+                put("items", batch)
                 batch = []
-        outbox.put(("items", batch))
-        outbox.put(("progress", read))
-        outbox.put(("done", skipped, _peak_kib()))
+        put("items", batch)
+        put("progress", read)
+        put("done", skipped, _peak_kib())
     except ConnectorError as exc:
         text = str(exc)
         message = text.removeprefix(f"{exc.where}: ") if exc.where else text
-        outbox.put(("error", type(exc).__name__, message, exc.where))
+        put("error", type(exc).__name__, message, exc.where)
     except BaseException:
-        outbox.put(("crash", traceback.format_exc()))
+        put("crash", traceback.format_exc())
     finally:
         outbox.put(None)
         sender.join()
         conn.close()
 
 
-def _send_all(outbox: queue.Queue[tuple[Any, ...] | None], conn: Connection) -> None:
+def _send_all(outbox: queue.Queue[bytes | None], conn: Connection) -> None:
     while (message := outbox.get()) is not None:
         try:
-            conn.send(message)
+            conn.send_bytes(message)
         except OSError:  # the importing process stopped reading: nothing left to do
             os._exit(0)
 
@@ -154,7 +159,7 @@ class Reader:
         started = False
         while True:
             try:
-                message: tuple[Any, ...] = self.receive.recv()
+                message: tuple[Any, ...] = pickle.loads(self.receive.recv_bytes())
             except EOFError:
                 if not started:  # it could not start (no importable __main__, …): read here
                     yield from self.produce(self.path, self.progress, self.skipped)
