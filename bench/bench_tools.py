@@ -140,7 +140,7 @@ def scenarios() -> list[Scenario]:
             {"abnormal_only": True, "since": "2025-09-30"},
             lambda v: list_labs(v, abnormal_only=True, since="2025-09-30"),
         ),
-        Scenario("list_labs", {"limit": 500}, lambda v: list_labs(v, limit=500)),
+        Scenario("list_labs", {"limit": 200}, lambda v: list_labs(v, limit=200)),
         Scenario("get_meds", {}, lambda v: get_meds(v)),
         Scenario("get_meds", {"status": "all"}, lambda v: get_meds(v, status="all")),
         Scenario("explain_coverage", {}, lambda v: explain_coverage(v)),
