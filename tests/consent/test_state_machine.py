@@ -333,7 +333,7 @@ class ConsentMachine(RuleBasedStateMachine):
         client = reported or "local"
         arguments: dict[str, Any] = {}
         if tool == "list_labs":
-            arguments = {"limit": 500} | ({"since": since} if since else {})
+            arguments = {"limit": 200} | ({"since": since} if since else {})
         live = [g for g in self.model.values() if g.covers(client, tool, self.now)]
 
         before = len(self.audit.entries())

@@ -12,7 +12,7 @@ import pytest
 
 from healthlocker.connectors import import_paths
 from healthlocker.records._catalog import CRITICAL_NOTICE, lookup, search
-from healthlocker.records._labs import LabResult, LabResults, list_labs
+from healthlocker.records._labs import MAX_LIMIT, LabResult, LabResults, list_labs
 from healthlocker.store import StoredResource, Vault, clinical_date, index_terms
 from helpers import SAMPLES, load_json
 
@@ -71,11 +71,11 @@ def _day(res: dict[str, Any]) -> str:
 
 
 def _all(vault: Vault, **kwargs: Any) -> LabResults:
-    return list_labs(vault, limit=500, **kwargs)
+    return list_labs(vault, limit=MAX_LIMIT, **kwargs)
 
 
 def _everything(vault: Vault, **kwargs: Any) -> list[LabResult]:
-    """Every result, paging back in time with `until` past the 500-result limit."""
+    """Every result, paging back in time with `until` past the 200-result limit."""
     seen: dict[str, LabResult] = {}
     page = _all(vault, **kwargs)
     seen.update((r.source.resource, r) for r in page.results)
@@ -95,7 +95,7 @@ def test_every_sample_lab_is_listed_with_its_value(loaded_vault: Vault) -> None:
     genders = _sample_genders()
     out = _all(loaded_vault)
     assert out.total == len(labs)
-    assert out.truncated == (len(labs) > 500)
+    assert out.truncated == (len(labs) > MAX_LIMIT)
     seen = {r.source.resource: r for r in _everything(loaded_vault)}
     assert set(seen) == set(labs)
     for ref, result in seen.items():

@@ -39,7 +39,7 @@ from healthlocker.records._flags import ReferenceRange, comparable_value, flag_r
 from healthlocker.records._view import View
 from healthlocker.store import StoredResource
 
-MAX_LIMIT = 500
+MAX_LIMIT = 200
 
 
 class LabResult(View):
