@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -127,6 +128,7 @@ class HttpConfig:
 def build_http_app(vault: Vault, config: HttpConfig, *, log_level: str = "WARNING") -> ASGIApp:
     """The whole remote-mode ASGI app over one open vault."""
     from healthlocker.server._app import build_server
+    from healthlocker.server._tools import warm_up
 
     config.check()
     state = ServerState(vault, ConsentGate, None)
@@ -186,6 +188,9 @@ def build_http_app(vault: Vault, config: HttpConfig, *, log_level: str = "WARNIN
         routes.append(Route("/.well-known/jwks.json", keyset, methods=["GET"]))
     for route in routes:
         server.custom_route(route.path, methods=sorted(route.methods or []))(route.endpoint)
+    # Each worker warms its caches in the background, so its first clients don't queue behind it.
+    warming = threading.Thread(target=warm_up, args=(state,), name="hl-warm-up", daemon=True)
+    warming.start()
 
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
