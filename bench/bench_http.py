@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import random
@@ -385,11 +386,32 @@ async def _think(rng: random.Random, rate: float) -> None:
         await asyncio.sleep(rng.expovariate(rate / CLIENTS))
 
 
+async def _started(barrier: asyncio.Barrier) -> None:
+    """Wait until every client is connected; then the calls start, all on the same clock.
+
+    Opening 50 clients takes the client process's one event loop a while (an SSL context
+    each, SDK sessions); calls already under way would wait for it, and so would their
+    latencies. The harness's own garbage collection is kept out of the calls the same way:
+    what the set-up made lives until the run ends, so it is frozen out of the collector's
+    passes (which took 30-90 ms each in this process).
+    """
+    if await barrier.wait() == 0:
+        gc.collect()
+        gc.freeze()
+
+
 async def raw_client(
-    url: str, token: str | None, plan: Plan, rate: float, rng: random.Random, run: Run
+    url: str,
+    token: str | None,
+    plan: Plan,
+    rate: float,
+    rng: random.Random,
+    run: Run,
+    barrier: asyncio.Barrier,
 ) -> None:
     headers = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": LEGACY}
     async with http_client(token, headers) as http:
+        await _started(barrier)
         for i, (tool, args) in enumerate(plan):
             await _think(rng, rate)
             start = time.perf_counter()
@@ -401,17 +423,27 @@ async def raw_client(
 
 
 async def sdk_client(
-    url: str, token: str | None, plan: Plan, rate: float, rng: random.Random, run: Run
+    url: str,
+    token: str | None,
+    plan: Plan,
+    rate: float,
+    rng: random.Random,
+    run: Run,
+    barrier: asyncio.Barrier,
 ) -> None:
     """The SDK client; when its session dies (a transport error ends the SDK's task group),
     the call in flight counts as an error and the client opens a new session, as an
     assistant would."""
     left = list(plan)
+    first = True
     while left:
         sent = time.perf_counter()
         try:
             async with mcp_client(url, token) as client:
                 run.setup.append((time.perf_counter() - sent) * 1000)
+                if first:
+                    first = False
+                    await _started(barrier)
                 while left:
                     await _think(rng, rate)
                     sent = time.perf_counter()
@@ -426,6 +458,9 @@ async def sdk_client(
             if left:  # else it failed closing, after its last answer: no call lost
                 left.pop(0)
                 run.add(sent, f"session lost: {_leaf(exc)}")
+            if first:  # never connected: the others must not wait for it
+                first = False
+                await _started(barrier)
 
 
 def _leaf(exc: BaseException) -> str:
@@ -442,12 +477,16 @@ async def _load(target: Target, kind: str, rate: float, seed: int) -> Run:
     if target.name != "healthlocker":  # the bare server has one tool
         calls = [[("ping", {}) for _ in plan] for plan in calls]
     rngs = [random.Random(seed * 1000 + i) for i in range(CLIENTS)]
-    await asyncio.gather(
-        *(
-            each(url, token, plan, rate, rng, run)
-            for token, plan, rng in zip(target.tokens(), calls, rngs, strict=True)
+    barrier = asyncio.Barrier(CLIENTS)
+    try:
+        await asyncio.gather(
+            *(
+                each(url, token, plan, rate, rng, run, barrier)
+                for token, plan, rng in zip(target.tokens(), calls, rngs, strict=True)
+            )
         )
-    )
+    finally:
+        gc.unfreeze()
     target.calls += len(run.latencies)
     return run
 

@@ -12,8 +12,10 @@ An incoming token is only ever verified here; it is never sent on to any other s
 
 from __future__ import annotations
 
+import gc
 import json
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -127,6 +129,7 @@ class HttpConfig:
 def build_http_app(vault: Vault, config: HttpConfig, *, log_level: str = "WARNING") -> ASGIApp:
     """The whole remote-mode ASGI app over one open vault."""
     from healthlocker.server._app import build_server
+    from healthlocker.server._commit import Checkpointer
 
     config.check()
     state = ServerState(vault, ConsentGate, None)
@@ -186,6 +189,10 @@ def build_http_app(vault: Vault, config: HttpConfig, *, log_level: str = "WARNIN
         routes.append(Route("/.well-known/jwks.json", keyset, methods=["GET"]))
     for route in routes:
         server.custom_route(route.path, methods=sorted(route.methods or []))(route.endpoint)
+    # Each worker warms its caches in the background, so its first clients don't queue behind it.
+    threading.Thread(target=_warm, args=(state,), name="hl-warm-up", daemon=True).start()
+    if vault.path is not None:  # audit commits never pay for moving the log into the file
+        Checkpointer(vault.conn, vault.path)
 
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
@@ -215,6 +222,17 @@ def build_http_app(vault: Vault, config: HttpConfig, *, log_level: str = "WARNIN
             hsts=config.base.startswith("https://"),
         ),
     )
+
+
+def _warm(state: ServerState) -> None:
+    """Warm the caches (``warm_up``), then take what they hold out of the garbage collector's
+    sight: it lives as long as the process, and under load the collector's full passes over it
+    took 100-130 ms each, every few seconds, while every call waited."""
+    from healthlocker.server._tools import warm_up
+
+    warm_up(state)
+    gc.collect()
+    gc.freeze()
 
 
 def _lasting_keys(store: OAuthStore) -> dict[str, Any]:

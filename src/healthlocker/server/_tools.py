@@ -31,6 +31,7 @@ from healthlocker.records import (
     search_records,
     summarize_trends,
 )
+from healthlocker.records._metrics import METRICS
 from healthlocker.server._consent import Consent, client_of, consent_resolver, settle
 from healthlocker.server._state import ServerState
 from healthlocker.store import Vault
@@ -461,3 +462,32 @@ def _publish_without_revalidating(server: MCPServer) -> None:
     """
     for tool in server._tool_manager.list_tools():
         tool.fn_metadata.output_model = None
+
+
+def warm_up(state: ServerState) -> None:
+    """Build each tool's default view once, before a client waits for it.
+
+    A remote-mode worker starts cold: its first calls would each decrypt and index the records
+    they read, fill the catalog caches and build their serializers, while every other call
+    waited behind them on the vault's lock. This pays for that at start-up, one view at a
+    time (each under the lock, so a call arriving meanwhile waits for one view, not all of
+    them). Nothing leaves the process, so nothing is audited.
+    """
+    steps: list[Callable[[Vault], BaseModel]] = [
+        lambda v: list_labs(v),
+        lambda v: get_meds(v, status="all"),
+        lambda v: explain_coverage(v),
+        lambda v: list_conditions(v, status="all"),
+        lambda v: list_immunizations(v),
+        lambda v: list_encounters(v),
+        lambda v: health_summary(v),
+        lambda v: search_records(v, query="warm-up"),
+    ]
+    steps += [lambda v, m=m: summarize_trends(v, metric=m) for m in METRICS]  # type: ignore[misc]
+    for step in steps:
+        try:
+            view = state.using(step)
+        except (HealthLockerError, ValueError):  # no such data, or the vault could not open
+            continue
+        view.model_dump(mode="json")
+        view.render()  # type: ignore[attr-defined]
