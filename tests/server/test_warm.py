@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from helpers import PASSPHRASE, SAMPLES
 from healthlocker.connectors import import_paths
 from healthlocker.consent import AuditLog, ConsentGate
 from healthlocker.records import health_summary, list_labs, search_records, summarize_trends
 from healthlocker.server._state import ServerState
 from healthlocker.server._tools import warm_up
 from healthlocker.store import Vault
+from helpers import PASSPHRASE, SAMPLES
 
 
 def test_warm_up_decrypts_ahead_and_audits_nothing(
