@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import resource
 import shutil
 import statistics
@@ -48,6 +47,7 @@ if str(ROOT) not in sys.path:  # run as a script: make ``bench`` importable
 
 from bench import peers_apple  # noqa: E402
 from bench.bench_import import _status_kib, machine  # noqa: E402
+from bench.bench_tools import write_section  # noqa: E402
 from bench.gen_apple import span  # noqa: E402
 from bench.gen_apple import write as generate  # noqa: E402
 from healthlocker.connectors._apple_proc import OUTBOX  # noqa: E402
@@ -364,18 +364,6 @@ reader process's; a peer's is its process's `ru_maxrss`.
 {how}
 
 {peers_apple.table(info["sizes"])}"""
-
-
-def write_section(text: str, doc: Path = DOC) -> None:
-    """Replace this benchmark's section of *doc* (up to the next ``## ``), keeping the others."""
-    old = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.M | re.S)
-    body = text.rstrip("\n") + "\n"
-    if pattern.search(old):
-        new = pattern.sub(lambda _m: body + "\n", old, count=1)
-    else:
-        new = old.rstrip("\n") + "\n\n" + body
-    doc.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,6 @@ import argparse
 import copy
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -39,6 +38,7 @@ if str(ROOT) not in sys.path:  # run as a script: make ``bench`` importable
     sys.path.insert(0, str(ROOT))
 
 from bench.bench_import import _status_kib, machine  # noqa: E402
+from bench.bench_tools import write_section  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
 SECTION = "## C-CDA import"
@@ -233,18 +233,6 @@ the ids it has seen; the rest of (c)'s growth is the store's (its batch transact
 caches). By hand, the reader's own growth was 14 MiB for a 2 MB document and 20 MiB for 19 MB:
 it does not follow the size of the document.
 """
-
-
-def write_section(text: str, doc: Path = DOC) -> None:
-    """Replace this benchmark's section of *doc* (up to the next ``## ``), keeping the others."""
-    old = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.M | re.S)
-    body = text.rstrip("\n") + "\n"
-    if pattern.search(old):
-        new = pattern.sub(lambda _m: body + "\n", old, count=1)
-    else:
-        new = old.rstrip("\n") + "\n\n" + body
-    doc.write_text(new.rstrip("\n") + "\n", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,10 @@ from itertools import groupby
 from typing import Any, TypeVar
 
 from healthlocker.connectors._apple_map import (
+    DURATION,
+    ENERGY,
+    EXERCISE,
+    HEART_RATE,
     LOINC,
     QTYPE,
     QUANTITIES,
@@ -247,13 +251,6 @@ def sleep(c: Collector, pid: str) -> Iterator[dict[str, Any]]:
 # --- workouts, activity summaries ------------------------------------------------------------
 
 _ACTIVITY = "HKWorkoutActivityType"
-_EXERCISE = {
-    "coding": [{"system": LOINC, "code": "73985-4", "display": "Exercise activity"}],
-    "text": "Workout",
-}
-_DURATION = concept("55411-3", "Exercise duration", LOINC)
-_ENERGY = concept("41981-2", "Calories burned", LOINC)
-_HEART = concept("8867-4", "Average heart rate", LOINC)
 _HEART_MAX = concept("heart-rate-maximum", "Maximum heart rate", STAT)
 _DISTANCE = {"DistanceWalkingRunning", "DistanceCycling", "DistanceSwimming",
              "DistanceWheelchair", "DistanceDownhillSnowSports"}  # fmt: skip
@@ -287,7 +284,7 @@ def workout(w: dict[str, Any], pid: str) -> dict[str, Any] | None:
     obs = Obs(
         rid(pid, "workout", kind, a["startDate"], a.get("sourceName", "")),
         pid,
-        _EXERCISE,
+        EXERCISE,
         "activity",
         {"effectivePeriod": {"start": start, "end": end}},
         {"valueCodeableConcept": {**concept(kind, name), "text": name}},  # what was done
@@ -302,15 +299,15 @@ def workout(w: dict[str, Any], pid: str) -> dict[str, Any] | None:
     for key in sorted(_DISTANCE & stats.keys()):
         distance = distance or _converted(stats[key].get("sum"), stats[key].get("unit"), _KM)
     if minutes is not None:
-        obs.add(_DURATION, {"valueQuantity": quantity(minutes, "min", "min")})
+        obs.add(DURATION, {"valueQuantity": quantity(minutes, "min", "min")})
     if energy:
-        obs.add(_ENERGY, {"valueQuantity": quantity(energy, "kcal", "kcal")})
+        obs.add(ENERGY, {"valueQuantity": quantity(energy, "kcal", "kcal")})
     if distance:
         obs.add(
             concept("distance", "Distance", STAT), {"valueQuantity": quantity(distance, "km", "km")}
         )
     heart = stats.get("HeartRate", {})
-    for code, field in ((_HEART, "average"), (_HEART_MAX, "maximum")):
+    for code, field in ((HEART_RATE, "average"), (_HEART_MAX, "maximum")):
         bpm = _converted(heart.get(field), heart.get("unit"), {"count/min": (1, 0)})
         if bpm:
             obs.add(code, {"valueQuantity": quantity(bpm, "/min", "beats/minute")})

@@ -213,6 +213,16 @@ def concept(code: str, text: str, system: str = HK) -> dict[str, Any]:
     return {"coding": [{"system": system, "code": code, "display": text}]}
 
 
+# A workout, and its statistics as components, as every connector writes them.
+EXERCISE = {
+    "coding": [{"system": LOINC, "code": "73985-4", "display": "Exercise activity"}],
+    "text": "Workout",
+}
+DURATION = concept("55411-3", "Exercise duration", LOINC)
+ENERGY = concept("41981-2", "Calories burned", LOINC)
+HEART_RATE = concept("8867-4", "Average heart rate", LOINC)
+
+
 def _category(code: str) -> list[dict[str, Any]]:
     words = {"vital-signs": "Vital Signs", "activity": "Activity", "laboratory": "Laboratory"}
     return [{"coding": [{"system": CATEGORY, "code": code, "display": words[code]}]}]

@@ -27,13 +27,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from healthlocker.connectors._apple_map import DURATION, ENERGY, HEART_RATE
 from healthlocker.connectors._csvrows import Columns, count, file_chunks, records
 from healthlocker.connectors._csvrows import stable_id as _stable_id
 from healthlocker.connectors._fhir import Progress, file_digest
 from healthlocker.connectors._wellness import (
-    DURATION,
-    ENERGY,
-    HEART_RATE,
     Part,
     amount,
     daily_energy,

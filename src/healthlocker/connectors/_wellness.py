@@ -16,16 +16,9 @@ import re
 from datetime import date
 from typing import Any
 
-from healthlocker.connectors._apple_map import LOINC, STAT, Obs, concept, on_day, quantity
+from healthlocker.connectors._apple_map import EXERCISE, LOINC, STAT, Obs, concept, on_day, quantity
 from healthlocker.errors import ParseError
 
-EXERCISE = {
-    "coding": [{"system": LOINC, "code": "73985-4", "display": "Exercise activity"}],
-    "text": "Workout",
-}
-DURATION = concept("55411-3", "Exercise duration", LOINC)
-ENERGY = concept("41981-2", "Calories burned", LOINC)
-HEART_RATE = concept("8867-4", "Average heart rate", LOINC)
 _ACTIVE_ENERGY = {
     "coding": [{"system": LOINC, "code": "41981-2", "display": "Calories burned"}],
     "text": "Active energy burned in workouts (daily total)",
