@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from functools import cache
 from importlib import resources
 from typing import Any, Literal
@@ -89,6 +90,11 @@ class CatalogEntry(BaseModel):
     range_text: str | None = Field(description="Expected result of a qualitative test")
     critical: Bounds | None = Field(description="Commonly used critical limits")
     sources: tuple[str, ...] = Field(description="Keys of the references behind the values")
+    variant_of: str | None = Field(
+        default=None,
+        description="Primary LOINC of the test this one is a specimen or method variant of "
+        "(whole blood for serum, direct for calculated); a name lookup takes the two as one",
+    )
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -193,6 +199,7 @@ def _entry(raw: dict[str, Any]) -> CatalogEntry:
         range_text=raw.get("range_text"),
         critical=_bounds(raw.get("critical")),
         sources=tuple(raw.get("sources") or ()),
+        variant_of=raw.get("variant_of"),
     )
 
 
@@ -216,6 +223,52 @@ def _by_code() -> dict[str, CatalogEntry]:
     return index
 
 
+# A LOINC long name's property in brackets and its method ("by Automated count"), then a
+# trailing specimen or filler word, none of which names a different test.
+_QUALIFIERS = re.compile(r"\[[^\]]*\]|\s+by\s+.*$", re.IGNORECASE)
+_SPECIMEN = re.compile(
+    r"[\s,;:(-]*(?:\b(?:in|on)\s+)?(?:serum or plasma|serum/plasma|ser/plas|serpl|serum|plasma|"
+    r"whole blood|blood|bld|level|levels)\W*$",
+    re.IGNORECASE,
+)
+
+
+def _name_key(name: str) -> str:
+    folded = name.lower().replace("%", " percent ").replace("#", " count ")
+    return re.sub(r"[^a-z0-9]", "", folded)
+
+
+def _name_forms(name: str) -> list[str]:
+    forms = [name]
+    simpler = _QUALIFIERS.sub(" ", name)
+    while (shorter := _SPECIMEN.sub("", simpler)) != simpler and shorter.strip():
+        simpler = shorter
+    if _name_key(simpler) and simpler != name:
+        forms.append(simpler)
+    return forms
+
+
+@cache
+def _by_name() -> dict[str, CatalogEntry | None]:
+    """Name key -> the one test it names (None: more than one test answers to it)."""
+    own: dict[str, list[CatalogEntry]] = {}
+    other: dict[str, dict[str, CatalogEntry]] = {}
+    for entry in catalog().entries:
+        own.setdefault(_name_key(entry.name), []).append(entry)
+        for alias in entry.aliases:
+            other.setdefault(_name_key(alias), {})[entry.loinc] = entry
+    index: dict[str, CatalogEntry | None] = {}
+    for key, answering in other.items():
+        mains = {e.variant_of or e.loinc for e in answering.values()}
+        if len(answering) == 1:
+            index[key] = next(iter(answering.values()))
+        else:
+            index[key] = lookup(mains.pop()) if len(mains) == 1 else None
+    for key, named in own.items():
+        index[key] = named[0] if len(named) == 1 else None
+    return index
+
+
 def entries() -> tuple[CatalogEntry, ...]:
     return catalog().entries
 
@@ -223,6 +276,25 @@ def entries() -> tuple[CatalogEntry, ...]:
 def lookup(loinc: str | None) -> CatalogEntry | None:
     """The catalog entry for a LOINC code (primary or alternative), or None."""
     return _by_code().get(loinc.strip()) if loinc else None
+
+
+def by_name(name: str | None) -> CatalogEntry | None:
+    """The entry whose name or an alias is *name*, when exactly one test answers to it.
+
+    Case, spaces and punctuation do not count (``W.B.C.`` is ``wbc``; ``%`` reads as
+    ``percent``). A name given as LOINC words it: ``Hemoglobin [Mass/volume] in Blood by
+    Automated count`` is also tried as ``Hemoglobin``. A test's own name wins over another's
+    alias; an alias that a test shares with its specimen or method variants names the main
+    test; a name that two different tests answer to (``RAST``) gives None, not a guess.
+    """
+    if not name or len(name) > 200:
+        return None
+    index = _by_name()
+    for form in _name_forms(name):
+        key = _name_key(form)
+        if key in index:
+            return index[key]
+    return None
 
 
 def search(text: str) -> list[CatalogEntry]:
