@@ -34,8 +34,29 @@ _DATE_FIELDS: dict[str, tuple[str, ...]] = {
 }
 _GENERIC = ("effectiveDateTime", "occurrenceDateTime", "date", "period", "created", "issued")
 
+# People and reference data: they say who and what, never when something happened to the
+# person, so they carry no clinical date and a consent window never hides them. Every other
+# type is dated (a record of one without a date lies outside any bounded window).
+UNDATED_TYPES = frozenset(
+    {
+        "Patient",
+        "RelatedPerson",
+        "Practitioner",
+        "PractitionerRole",
+        "Organization",
+        "Location",
+        "Medication",
+        "Substance",
+    }
+)
+
 # Elements holding the resource's "what": indexed for lookups by code.
 _CODE_FIELDS = ("code", "medicationCodeableConcept", "vaccineCode", "type")
+
+
+def is_dated(resource_type: str) -> bool:
+    """Whether resources of this type carry a clinical date (the one definition)."""
+    return resource_type not in UNDATED_TYPES
 
 
 def clinical_date(resource: dict[str, Any]) -> str | None:
