@@ -40,7 +40,11 @@ def _prompt(text: str) -> str:
 def _open_vault(args: argparse.Namespace) -> Any:
     from healthlocker.store import Vault
 
-    return Vault.open(args.home, prompt=_prompt)
+    return Vault.open(args.home, prompt=_prompt, on_wait=_notice)
+
+
+def _notice(message: str) -> None:
+    print(f"healthlocker: {message}", file=sys.stderr, flush=True)
 
 
 def _new_passphrase(label: str = "passphrase") -> str:
@@ -73,9 +77,26 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_passphrase(args: argparse.Namespace) -> int:
     with _open_vault(args) as vault:
         new = os.environ.get("HEALTHLOCKER_NEW_PASSPHRASE") or _new_passphrase("passphrase")
-        vault.change_passphrase(new)
-    print("Passphrase changed; the data was not re-encrypted (only the master key is re-wrapped).")
+        scrubbed = vault.change_passphrase(new, rotate=args.rotate)
+    print(
+        "Passphrase changed and a new master key made; what is written from now on uses new "
+        "keys (see docs/security.md)."
+        if args.rotate
+        else "Passphrase changed; the master key is the same (use --rotate for a new one)."
+    )
+    if not scrubbed:
+        _notice("another process has the vault open: the old slot leaves the files once it ends")
     return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from healthlocker.consent import verify_vault
+
+    report = verify_vault(args.home, prompt=_prompt, accept_restore=args.accept_restore)
+    for problem in report.problems:
+        print(f"healthlocker verify: {problem}", file=sys.stderr)
+    print(report.summary)
+    return 0 if report.ok else 1
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -567,7 +588,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--keyring", action="store_true", help="keep the unlock secret in the OS keyring"
     )
-    add("passphrase", cmd_passphrase, "change the vault passphrase (re-wraps keys only)")
+    add("passphrase", cmd_passphrase, "change the vault passphrase").add_argument(
+        "--rotate", action="store_true", help="also make a new master key and new keys"
+    )
     p = add(
         "import",
         cmd_import,
@@ -674,6 +697,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tool")
     p.add_argument("--since", metavar="DATE")
     p.add_argument("--json", action="store_true")
+    add(
+        "verify", cmd_verify, "check the whole vault: authentic, complete, not rolled back"
+    ).add_argument(
+        "--accept-restore",
+        action="store_true",
+        help="take a vault restored from a backup on purpose as the latest state",
+    )
     p = add("export", cmd_export, "everything, decrypted, as one FHIR Bundle")
     p.add_argument("--out", required=True, metavar="FILE")
     p = add("forget", cmd_forget, "erase a source (or everything) for good")

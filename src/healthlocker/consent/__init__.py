@@ -14,6 +14,7 @@ from healthlocker.consent._grants import (
     window_start,
 )
 from healthlocker.consent._policy import ConsentGate, allowed, grant_command
+from healthlocker.consent._verify import VaultReport, verify_vault
 
 __all__ = [
     "ALL_TOOLS",
@@ -30,10 +31,12 @@ __all__ = [
     "OpenGate",
     "Outcome",
     "Problem",
+    "VaultReport",
     "allowed",
     "describe_window",
     "grant_command",
     "parse_duration",
+    "verify_vault",
     "window_for",
     "window_start",
 ]
