@@ -120,6 +120,11 @@ def _reorder(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO audit VALUES (3, ?, ?, ?, ?, ?)", a)
 
 
+def _move_sources(conn: sqlite3.Connection) -> None:
+    [(ids,)] = conn.execute("SELECT sources FROM audit WHERE seq = 1").fetchall()
+    conn.execute("UPDATE audit SET sources = ? WHERE seq = 2", (ids,))
+
+
 @pytest.mark.parametrize(
     ("change", "names"),
     [
@@ -128,6 +133,8 @@ def _reorder(conn: sqlite3.Connection) -> None:
         (lambda c: c.execute("DELETE FROM audit WHERE seq = 2"), "audit entry 2"),
         (lambda c: c.execute("DELETE FROM audit WHERE seq > 3"), "audit entry 4"),
         (lambda c: c.execute("UPDATE audit SET detail = NULL WHERE seq = 1"), "audit entry 1"),
+        (_move_sources, "audit entry 2"),  # every column is chained, the sources too
+        (lambda c: c.execute("DELETE FROM audit"), "audit entry 1: the log ends at entry 0"),
     ],
 )
 def test_verify_catches_tampering(

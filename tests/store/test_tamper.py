@@ -195,9 +195,8 @@ def test_a_revoked_grant_written_back_live_is_refused(vault: Vault) -> None:
     vault.close()
     with vault_file(home / "vault.db") as conn:
         conn.execute("UPDATE grants SET body = ? WHERE id = ?", (live, grant.id))
-    with Vault.open(home) as opened:
-        with pytest.raises(IntegrityError, match="grants table"):
-            ConsentGate(opened).decide(client="tester", tool="list_labs", arguments={})
+    with Vault.open(home) as opened, pytest.raises(IntegrityError, match="grants table"):
+        ConsentGate(opened).decide(client="tester", tool="list_labs", arguments={})
     listed = run_cli("grants", home=home)
     assert listed.returncode == 1
     assert "grants table does not match its manifest" in listed.stderr

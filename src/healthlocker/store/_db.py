@@ -168,12 +168,17 @@ class Database:
 
     # -- the files -------------------------------------------------------------------------
 
-    def checkpoint(self) -> bool:
-        """Move the write-ahead log into the database file and empty it; False when another
-        connection's open read kept part of the log (it empties once that read ends)."""
+    def checkpoint(self, patience: float = BUSY_SECONDS) -> bool:
+        """Move the write-ahead log into the database file and empty it, waiting up to
+        *patience* seconds for other connections' reads; False when one kept part of the log
+        (it empties at a later checkpoint, once that read ended)."""
         if self.path is None:
             return True
-        row = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        self._conn.execute(f"PRAGMA busy_timeout = {int(patience * 1000)}")
+        try:
+            row = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_SECONDS * 1000}")
         return row is None or not row[0]
 
     def scrub(self) -> bool:

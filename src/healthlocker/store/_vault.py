@@ -172,7 +172,7 @@ class Vault:
             else:
                 self._keys.change_passphrase(new_passphrase)
             self._state.update(lambda record: None)  # a new epoch: the old slots are stale
-        return self._db.checkpoint()
+        return self._db.checkpoint(patience=2)
 
     def check_passphrase(self, passphrase: str) -> bool:
         """Whether *passphrase* unlocks this vault, in constant time (the pages' sign-in)."""
@@ -258,9 +258,10 @@ class Vault:
         of the sources erased; SourceNotFoundError if *label* names no source and no link."""
         return self._writer.forget(label, [self.table(name) for name in TABLES])
 
-    def scrub(self) -> None:
-        """Push freed (already zeroed, by secure_delete) pages out of the WAL and the file."""
-        self._db.scrub()
+    def scrub(self) -> bool:
+        """Push freed (already zeroed, by secure_delete) pages out of the WAL and the file;
+        False when another connection's open read kept part of the log."""
+        return self._db.scrub()
 
     # -- reads -----------------------------------------------------------------------------
 
