@@ -102,13 +102,8 @@ def test_rotation_cuts_off_an_old_copy_and_its_old_passphrase(
         assert len(AuditLog(reopened).entries()) == 1
 
 
-def test_rotation_keeps_the_keyring_unlocking(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.delenv("HEALTHLOCKER_PASSPHRASE", raising=False)
+def test_rotation_keeps_the_keyring_unlocking(file_keyring: Path) -> None:
+    tmp_path = file_keyring
     with Vault.create(tmp_path / "v", passphrase=PASSPHRASE, keyring=True) as vault:
         assert import_paths(vault, [PERSON]).ok
         vault.change_passphrase(NEW, rotate=True)

@@ -84,6 +84,25 @@ def test_deleting_every_allergy_by_its_type_tag_is_caught_on_read(vault: Vault) 
     )
 
 
+def test_a_later_import_does_not_launder_deleted_rows(vault: Vault, tmp_path: Path) -> None:
+    """The manifest a write makes vouches for what is there: it is checked before."""
+    tag = vault.tag("type|AllergyIntolerance")
+    home = _loaded(vault)
+    with vault_file(home / "vault.db") as conn:
+        conn.execute("DELETE FROM resources WHERE type_tag = ?", (tag,))
+    allergy = {
+        "resourceType": "AllergyIntolerance",
+        "id": "new-one",
+        "patient": {"reference": "Patient/x"},
+        "code": {"text": "cat dander"},
+    }
+    (tmp_path / "more.json").write_text(json.dumps(allergy))
+    result = run_cli("import", str(tmp_path / "more.json"), "--source", "clinic", home=home)
+    assert result.returncode == 1
+    assert "do not match their manifest; nothing was imported" in result.stderr
+    assert "0 held, its manifest says 8" in _verify(home)
+
+
 def test_relabelling_an_allergy_as_a_condition_is_caught_on_read(vault: Vault) -> None:
     allergy, condition = vault.tag("type|AllergyIntolerance"), vault.tag("type|Condition")
     home = _loaded(vault)
@@ -286,13 +305,8 @@ def test_a_whole_vault_file_rolled_back_is_caught_and_a_restore_can_be_accepted(
         assert [g.id for g in GrantStore(opened).all()] == [grant.id]
 
 
-def test_the_keyring_catches_a_rollback_that_took_the_counter_file_too(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.delenv("HEALTHLOCKER_PASSPHRASE", raising=False)
+def test_the_keyring_catches_a_rollback_that_took_the_counter_file_too(file_keyring: Path) -> None:
+    tmp_path = file_keyring
     home = tmp_path / "v"
     with Vault.create(home, passphrase=None, keyring=True) as vault:
         AuditLog(vault).append(_call(), [])

@@ -65,6 +65,7 @@ class Database:
         self._depth = 0
         self._writes = 0  # resource writes made through this object (see version)
         self.txn = 0  # counts outermost transactions: which one is open (see State)
+        self.undone = False
         self._after: list[Callable[[], None]] = []
 
     # -- statements ------------------------------------------------------------------------
@@ -99,6 +100,7 @@ class Database:
         if not depth:
             self.txn += 1
             self._after = []
+            self.undone = False  # whether a savepoint of this transaction was rolled back
         self._depth = depth + 1
         try:
             with guarded():
@@ -111,6 +113,7 @@ class Database:
                 conn.execute(f"ROLLBACK TO {savepoint}" if depth else "ROLLBACK")
                 if depth:
                     conn.execute(f"RELEASE {savepoint}")
+                    self.undone = True
             if not depth:
                 self._after = []
             raise

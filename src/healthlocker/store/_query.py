@@ -111,11 +111,11 @@ class Reader:
 
     def _source_infos(self) -> dict[str, dict[str, Any]]:
         """Each source's description and manifest, checked against the state record."""
-        with self._db.snapshot():
-            self._check_fresh()
-            if self._infos is None:
+        self._check_fresh()
+        if self._infos is None:
+            with self._db.snapshot():  # the record and the source rows of one moment
                 self._infos = self._sources.verified()
-            return self._infos
+        return self._infos
 
     def source_label(self, source_id: str) -> str:
         return self.source_labels().get(source_id, "?")
@@ -185,7 +185,12 @@ class Reader:
         ``cat||CATEGORY``. With a date bound, undated resources are left out. One resource per
         type/id: where several sources hold it, the most recently imported copy wins.
         """
-        with self._db.snapshot():
+        self._check_fresh()
+        key = (resource_type, tuple(sorted(set(terms))), _iso(since), _iso(until))
+        cached = self._results.get(key)
+        if cached is not None:
+            return cached
+        with self._db.snapshot():  # the checks and the rows of one moment
             return self._resources(resource_type, terms, since, until)
 
     def _resources(
@@ -196,13 +201,9 @@ class Reader:
         until: date | str | None,
     ) -> list[StoredResource]:
         self._check_fresh()
-        since_s = since.isoformat() if isinstance(since, date) else since
-        until_s = until.isoformat() if isinstance(until, date) else until
+        since_s, until_s = _iso(since), _iso(until)
         term_list = tuple(sorted(set(terms)))
         key = (resource_type, term_list, since_s, until_s)
-        cached = self._results.get(key)
-        if cached is not None:
-            return cached
         tag = self._keys.tag
         type_tag = tag(f"type|{resource_type}")
         self.check_type(type_tag)
@@ -287,6 +288,10 @@ class Reader:
             if (type_tag, str(resource.get("id"))) not in seen:
                 seen.add((type_tag, str(resource.get("id"))))
                 yield resource
+
+
+def _iso(value: date | str | None) -> str | None:
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def _tampered() -> IntegrityError:

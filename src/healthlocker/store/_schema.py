@@ -38,7 +38,9 @@ CREATE TABLE IF NOT EXISTS resources (
     UNIQUE (source_id, rkey)
 );
 CREATE INDEX IF NOT EXISTS resources_type ON resources (type_tag, month_tag);
-CREATE INDEX IF NOT EXISTS resources_source_type ON resources (source_id, type_tag);
+-- Covers the manifest of one source's rows of one type (see _manifest): read without the bodies.
+CREATE INDEX IF NOT EXISTS resources_manifest
+    ON resources (source_id, type_tag, id, rkey, month_tag, digest);
 CREATE TABLE IF NOT EXISTS resource_terms (
     tag BLOB NOT NULL, resource_id INTEGER NOT NULL, PRIMARY KEY (tag, resource_id)
 ) WITHOUT ROWID;

@@ -208,10 +208,10 @@ class SealedTable:
         recount only when the table changed since the last check)."""
         if self.spec.chained:
             return
-        with self._db.snapshot():
-            want = self._state.read()["tables"].get(self.spec.name, [0, "0" * 64])
-            if want == self._verified:
-                return
+        if self._manifest() == self._verified:
+            return  # nothing changed since the last check
+        with self._db.snapshot():  # the record and the rows of one moment
+            want = self._manifest()
             rows = self._db.execute(f"SELECT {self._all} FROM {self.spec.name}").fetchall()
         if table_sum(self._keys, self.spec.name, rows) != want:
             raise IntegrityError(
@@ -219,6 +219,10 @@ class SealedTable:
                 "deleted, added, edited or written back; run `healthlocker verify`"
             )
         self._verified = want
+
+    def _manifest(self) -> Manifest:
+        manifest: Manifest = self._state.read()["tables"].get(self.spec.name, [0, "0" * 64])
+        return manifest
 
     def rows(self, *columns: str, **match: Any) -> list[tuple[Any, ...]]:
         """*columns* (default: all) of the live rows whose columns equal *match*, in key order.
@@ -233,9 +237,8 @@ class SealedTable:
             ),
             names,
         )
-        with self._db.snapshot():
-            self.check()
-            return self._db.execute(sql, args).fetchall()
+        self.check()
+        return self._db.execute(sql, args).fetchall()
 
     def get(self, key: Key, *columns: str) -> tuple[Any, ...] | None:
         """*columns* (default: all) of the live row *key*, or None."""

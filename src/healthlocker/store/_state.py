@@ -65,9 +65,10 @@ class State:
         return self._parsed
 
     def write(self, record: Record) -> None:
-        """Store a new vault's first record (inside its creating transaction)."""
+        """Store the record (inside a transaction: a new vault's first, or :meth:`update`)."""
         sealed = self._keys.seal_meta(json.dumps(record).encode(), table="meta", row=NAME)
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (NAME, sealed))
+        self._raw, self._parsed = sealed, record  # the next read need not open it again
 
     def update(self, change: Callable[[Record], None]) -> None:
         """Apply *change* to the record, one epoch past the last committed one; inside a
@@ -84,9 +85,12 @@ class State:
             self._db.after_commit(self._advance)
 
     def _advance(self) -> None:
+        """After a commit: the epoch it wrote (read back only if a savepoint was undone, which
+        may have undone the record's last update) goes to the counter."""
         if self.counter is not None:
             with contextlib.suppress(IntegrityError):
-                self.counter.advance(int(self.read()["epoch"]))
+                epoch = self.epoch() if self._db.undone else self._base + 1
+                self.counter.advance(epoch)
 
     def epoch(self) -> int:
         return int(self.read()["epoch"])
@@ -125,8 +129,14 @@ class Counter:
 
     def file_value(self) -> int | None:
         try:
-            data = json.loads(self.path.read_bytes())
-        except (OSError, ValueError):
+            return self._parse(self.path.read_bytes())
+        except OSError:
+            return None
+
+    def _parse(self, raw: bytes) -> int | None:
+        try:
+            data = json.loads(raw)
+        except ValueError:
             return None
         if not isinstance(data, dict) or data.get("vault") != self._vault_id:
             return None
@@ -166,7 +176,7 @@ class Counter:
         fd = os.open(self.path, flags, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            stored = self.file_value()
+            stored = self._parse(os.pread(fd, 256, 0))
             if exactly or stored is None or epoch > stored:
                 # Fixed width, written in place: no new block is needed on a full disk.
                 text = json.dumps({"vault": self._vault_id, "epoch": epoch}).ljust(95) + "\n"

@@ -185,11 +185,16 @@ class Checker:
                 self._keys.unseal_meta(body, table="batches", row=row)
             except _FAILED:
                 self.problems.append(f"batches: batch {batch_id} does not open (edited or moved)")
-        for tag, body in self._db.execute("SELECT tag, body FROM type_names").fetchall():
+        names = self._db.execute("SELECT tag, body FROM type_names").fetchall()
+        for tag, body in names:
             try:
                 self._keys.unseal_meta(body, table="type_names", row=tag.hex())
             except _FAILED:
                 self.problems.append(f"type names: the name of tag {tag.hex()[:8]} does not open")
+        used = {r[0] for r in self._db.execute("SELECT DISTINCT type_tag FROM resources")}
+        missing = used - {tag for tag, _ in names}
+        if missing:
+            self.problems.append(f"type names: the names of {len(missing)} types are missing")
 
     def _table(self, table: SealedTable, record: dict[str, Any] | None) -> None:
         spec, name = table.spec, table.spec.name

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from healthlocker.errors import SourceNotFoundError, StoreError
+from healthlocker.errors import IntegrityError, SourceNotFoundError, StoreError
 from healthlocker.store._crypto import random_id
 from healthlocker.store._db import Database
 from healthlocker.store._fhirpaths import clinical_date, index_terms
@@ -131,12 +131,23 @@ class Writer:
         return row is not None
 
     def _publish(self, batch: _Batch, file_tag: bytes, kind: str) -> None:
-        """Move the staged batch in, with its manifests (inside the transaction)."""
+        """Move the staged batch in, with its manifests (inside the transaction). What the new
+        manifests will vouch for is checked first: a write must not launder tampering."""
+        touched = batch.stage.type_tags()
+        if not batch.new:
+            batch.info = self._sources.verified()[batch.source_id]
+            for type_tag in touched:
+                held = type_manifest(self._db, self._keys, batch.source_id, type_tag)
+                if held != batch.info["types"].get(type_tag.hex(), [0, held[1], {}]):
+                    raise IntegrityError(
+                        f"the vault's records of source {batch.info['label']!r} do not match "
+                        "their manifest; nothing was imported; run `healthlocker verify`"
+                    )
         for type_tag, rtype in batch.types.items():
             self._sources.remember_type(rtype, type_tag)
         batch.stage.publish(batch.source_id)
         manifests = batch.info.setdefault("types", {})
-        for type_tag in batch.stage.type_tags():
+        for type_tag in touched:
             manifests[type_tag.hex()] = type_manifest(
                 self._db, self._keys, batch.source_id, type_tag
             )
