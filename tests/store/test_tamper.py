@@ -57,6 +57,43 @@ def _call(records: int = 1) -> AuditEvent:
                       records=records)  # fmt: skip
 
 
+def test_every_kind_of_write_keeps_the_vault_verifiable(vault: Vault, tmp_path: Path) -> None:
+    """The manifests follow every legitimate write: imports and updates, grants made and
+    revoked, audit entries, OAuth rows replaced, deleted and expired, links, and forget."""
+    from healthlocker.connectors import Link, LinkStore
+
+    assert import_paths(vault, [PERSON], source="clinic").ok
+    assert import_paths(vault, [SAMPLES / "bluebutton"]).ok
+    grants = GrantStore(vault)
+    grants.revoke(grants.add(client="tester", tool="all", duration=timedelta(hours=1)).id)
+    grants.add(client="tester", tool="get_meds", duration=timedelta(hours=1))
+    ids = {label: sid for sid, label in vault.source_labels().items()}
+    for sid in ids.values():
+        AuditLog(vault).append(_call(), [sid])
+    oauth = vault.table("oauth")
+    oauth.put(("code", "a"), expires=time.time() - 1, body=b"{}")
+    oauth.put(("code", "b"), expires=time.time() + 60, body=b"{}")
+    oauth.put(("code", "b"), expires=time.time() + 90, body=b'{"again": 1}')
+    assert oauth.purge_expired() == 1
+    assert oauth.delete(("code", "b"))
+    link = Link("clinic", "https://ehr.example.com/fhir", "hl", "https://a", "https://t", "p", "s")
+    LinkStore(vault).save(link)
+    LinkStore(vault).save(link)  # the same name again: its row replaced
+    obs = json.loads(PERSON.read_text())["entry"][5]["resource"]
+    obs["status"] = "amended"
+    (tmp_path / "changed.json").write_text(json.dumps(obs))
+    assert import_paths(vault, [tmp_path / "changed.json"], source="clinic").totals()["updated"]
+    assert vault.verify() == []
+    assert vault.forget("clinic") == ["clinic"]
+    assert vault.verify() == []
+    assert AuditLog(vault).verify() == []
+    home = _home(vault)
+    vault.close()
+    result = run_cli("verify", home=home)
+    assert result.returncode == 0, result.stderr
+    assert "The vault is intact: 13 resources from 1 source(s) and 2 audit entries" in result.stdout
+
+
 # -- index columns ------------------------------------------------------------------------
 
 

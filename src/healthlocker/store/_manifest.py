@@ -2,11 +2,11 @@
 
 - **A source's resources**, per resource type: the row count, a MAC (under the index key) over
   every row of that type -- rowid, blind ``Type/id`` tag, month tag, keyed digest -- in rowid
-  order, and how many rows carry each index term (code, category). Kept in the source's sealed
+  order, and which rows carry each index term (code, category). Kept in the source's sealed
   row; recomputed for the types an import changed. A read checks the count and MAC of the type
-  it asks for, and the count of each term it asks for, once per ``resources_version``; and that
-  each row a term query returns does carry one of its terms. A deleted, added, relabelled or
-  written-back row, or an index term removed, added or moved, no longer matches.
+  it asks for, and the rows of each term it asks for (count, and a keyed sum over the rows'
+  blind ids), once per ``resources_version``. A deleted, added, relabelled or written-back
+  row, or an index term removed, added or moved to another row, no longer matches.
 - **A sealed table** (grants, OAuth state, links): the row count and the sum, modulo 2**256,
   of a keyed hash of each row (every column). A sum of keyed hashes can be updated row by row
   (add the new row, subtract the one it replaced) and cannot be matched by rows someone without
@@ -61,13 +61,37 @@ def moved(manifest: Manifest | None, added: int = 0, removed: int = 0, n: int = 
 
 
 def type_manifest(db: Database, keys: Keys, source_id: str, type_tag: bytes) -> Manifest:
-    """[count, MAC, {term tag: rows}] of the resources of one type in one source."""
-    terms = db.execute(
-        "SELECT tag, count(*) FROM resource_terms WHERE resource_id IN "
-        "(SELECT id FROM resources WHERE source_id = ? AND type_tag = ?) GROUP BY tag",
+    """[count, MAC, {term tag: [rows, sum]}] of the resources of one type in one source."""
+    found = db.execute(
+        "SELECT tag, rkey FROM resource_terms JOIN resources ON resources.id = resource_id "
+        "WHERE source_id = ? AND type_tag = ?",
         (source_id, type_tag),
     )
-    return [*rows_mac(db, keys, source_id, type_tag), {t.hex(): n for t, n in terms}]
+    terms: dict[bytes, list[bytes]] = {}
+    for tag, rkey in found:
+        terms.setdefault(tag, []).append(rkey)
+    return [
+        *rows_mac(db, keys, source_id, type_tag),
+        {tag.hex(): _term_sum(keys, tag, rkeys) for tag, rkeys in terms.items()},
+    ]
+
+
+def _term_sum(keys: Keys, term_tag: bytes, rkeys: Iterable[bytes]) -> Manifest:
+    """Which rows carry a term: their count and the sum of a keyed hash of each row's blind
+    id (so a term moved from one row to another changes it, as one deleted or added does)."""
+    count, total = 0, 0
+    for rkey in rkeys:
+        count += 1
+        total += int.from_bytes(keys.digest(b"term\x00" + term_tag + rkey), "big")
+    return [count, f"{total % _MOD:064x}"]
+
+
+def add_up(manifests: Iterable[Manifest]) -> Manifest:
+    """Several sources' [count, sum] of one term, as one."""
+    count, total = 0, 0
+    for n, part in manifests:
+        count, total = count + n, total + int(part, 16)
+    return [count, f"{total % _MOD:064x}"]
 
 
 def rows_mac(db: Database, keys: Keys, source_id: str, type_tag: bytes) -> Manifest:
@@ -85,15 +109,15 @@ def rows_mac(db: Database, keys: Keys, source_id: str, type_tag: bytes) -> Manif
     return [len(rows), keys.digest(b"".join(parts)).hex()]
 
 
-def term_rows(db: Database, term_tag: bytes, type_tag: bytes) -> int:
-    """How many rows of this type carry this index term (what a term query checks)."""
-    return int(
-        db.one(
-            "SELECT count(*) FROM resource_terms JOIN resources ON resources.id = resource_id "
-            "WHERE tag = ? AND type_tag = ?",
-            (term_tag, type_tag),
-        )[0]
+def term_rows(db: Database, keys: Keys, term_tag: bytes, type_tag: bytes) -> Manifest:
+    """[count, sum] of the rows of this type, in every source, that carry this index term
+    (what a term query checks)."""
+    rkeys = db.execute(
+        "SELECT rkey FROM resource_terms JOIN resources ON resources.id = resource_id "
+        "WHERE tag = ? AND type_tag = ?",
+        (term_tag, type_tag),
     )
+    return _term_sum(keys, term_tag, (r[0] for r in rkeys))
 
 
 def source_digest(keys: Keys, source_id: str, label_tag: bytes, key_id: str, body: bytes) -> str:

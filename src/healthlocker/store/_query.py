@@ -6,10 +6,9 @@ as the database changes, so a server answers repeated questions without re-decry
 
 Before the first query of a type (again after any import or forget), every source's rows of
 that type are checked against the source's manifest, and the sources against the state record;
-before the first query of a term, how many rows of the type carry it; and each row a term query
-returns must carry one of its terms. A row deleted, added, relabelled or written back, or a term
-removed or moved, makes the read fail with IntegrityError rather than answer with less, or
-older, than was stored (see ``_manifest``).
+before the first query of a term, which rows of the type carry it. A row deleted, added,
+relabelled or written back, or a term removed, added or moved, makes the read fail with
+IntegrityError rather than answer with less, or older, than was stored (see ``_manifest``).
 """
 
 from __future__ import annotations
@@ -23,9 +22,9 @@ from typing import Any
 
 from healthlocker.errors import IntegrityError
 from healthlocker.store._db import Database
-from healthlocker.store._fhirpaths import clinical_date, index_terms
+from healthlocker.store._fhirpaths import clinical_date
 from healthlocker.store._keys import Keys, resource_place
-from healthlocker.store._manifest import rows_mac, term_rows
+from healthlocker.store._manifest import add_up, rows_mac, term_rows
 from healthlocker.store._sources import Sources
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})")
@@ -95,10 +94,10 @@ class Reader:
     def reset(self) -> None:
         """Forget every opened resource, query result and check (as right after opening)."""
         self._opened: dict[int, tuple[bytes, StoredResource]] = {}
-        self._terms: dict[int, set[str]] = {}  # the index terms of opened rows, as needed
         self._results: dict[tuple[Any, ...], list[StoredResource]] = {}
         self._seen_version: tuple[int, int] = (-1, -1)
         self._infos: dict[str, dict[str, Any]] | None = None
+        self._labels: dict[str, str] = {}
         self._checked: set[bytes] = set()
 
     def _check_fresh(self) -> None:
@@ -106,6 +105,7 @@ class Reader:
         if version != self._seen_version:
             self._results.clear()
             self._infos = None
+            self._labels = {}
             self._checked = set()
             self._seen_version = version
 
@@ -115,6 +115,7 @@ class Reader:
         if self._infos is None:
             with self._db.snapshot():  # the record and the source rows of one moment
                 self._infos = self._sources.verified()
+            self._labels = {sid: info["label"] for sid, info in self._infos.items()}
         return self._infos
 
     def source_label(self, source_id: str) -> str:
@@ -122,7 +123,8 @@ class Reader:
 
     def source_labels(self) -> dict[str, str]:
         """Source id -> label, cached until the database changes."""
-        return {sid: info["label"] for sid, info in self._source_infos().items()}
+        self._source_infos()
+        return self._labels
 
     def check_type(self, type_tag: bytes) -> None:
         """IntegrityError unless every source's rows of this type are exactly those its
@@ -151,14 +153,15 @@ class Reader:
         self._checked.add(type_tag)
 
     def check_terms(self, type_tag: bytes, term_tags: Iterable[bytes]) -> None:
-        """IntegrityError unless as many rows of this type carry each term as the manifests
-        say (once per term and version)."""
+        """IntegrityError unless the rows of this type that carry each term are those the
+        manifests say (once per term and version)."""
         manifests = [info["types"].get(type_tag.hex()) for info in self._source_infos().values()]
         for term_tag in term_tags:
             if term_tag in self._checked:
                 continue
-            want = sum(m[2].get(term_tag.hex(), 0) for m in manifests if m)
-            if term_rows(self._db, term_tag, type_tag) != want:
+            hexed = term_tag.hex()
+            want = add_up(m[2][hexed] for m in manifests if m and hexed in m[2])
+            if term_rows(self._db, self._keys, term_tag, type_tag) != want:
                 raise _tampered()
             self._checked.add(term_tag)
 
@@ -226,8 +229,6 @@ class Reader:
         sql += " ORDER BY id DESC"
         rows = self._db.execute(sql, args).fetchall()
         out = self._open_rows(rows, resource_type, type_tag)
-        if term_list and not all(self._has_term(r, term_list) for r in out):
-            raise _tampered()  # a term moved onto a row that does not carry it
         if since_s or until_s:
             out = [r for r in out if _in_window(r.date, since_s, until_s)]
         self._results[key] = out
@@ -246,24 +247,18 @@ class Reader:
             )
         seen: set[str] = set()
         out = []
+        labels = self.source_labels()
         for rowid, source_id, rkey, digest, month_tag in rows:
             if rowid in bodies:
                 place = resource_place(source_id, rkey, type_tag, month_tag, digest)
                 resource = self._open_body(source_id, place, bodies[rowid], rtype)
-                stored = StoredResource(rowid, source_id, self.source_label(source_id), resource)
+                stored = StoredResource(rowid, source_id, labels.get(source_id, "?"), resource)
                 self._opened[rowid] = (digest, stored)
-                self._terms.pop(rowid, None)
             found = self._opened[rowid][1]
             if found.id not in seen:  # the newest copy of a type/id held by several sources
                 seen.add(found.id)
                 out.append(found)
         return out
-
-    def _has_term(self, stored: StoredResource, terms: tuple[str, ...]) -> bool:
-        found = self._terms.get(stored.rowid)
-        if found is None:
-            found = self._terms[stored.rowid] = index_terms(stored.resource)
-        return not found.isdisjoint(terms)
 
     def _open_body(
         self, source_id: str, place: dict[str, str], body: bytes, rtype: str | None
