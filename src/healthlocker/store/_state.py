@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from healthlocker.errors import IntegrityError, RollbackError
+from healthlocker.errors import IntegrityError, RollbackError, StoreError
 from healthlocker.store._db import Database
 from healthlocker.store._keys import Keys
 
@@ -74,7 +74,7 @@ class State:
         """Apply *change* to the record, one epoch past the last committed one; inside a
         transaction. The counter outside the file follows once the transaction commits."""
         if not self._db.in_transaction:
-            raise IntegrityError("the state record changes only inside a transaction")
+            raise StoreError("the state record changes only inside a transaction")
         record = json.loads(json.dumps(self.read()))  # a copy: the cached one stays as read
         if self._txn != self._db.txn:
             self._txn, self._base = self._db.txn, int(record["epoch"])
