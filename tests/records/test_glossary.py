@@ -218,9 +218,11 @@ def test_terms_never_start_or_end_inside_a_word() -> None:
     broken = []
     for entry in glossary():
         for spelling in entry.spellings:
-            for text in (f"zz{spelling}zz", f"zz{spelling} x", f"x {spelling}zz"):
+            for text in (f"zz{spelling}zz", f"zz{spelling} x", f"x {spelling}zz", f"7{spelling}"):
                 for start, end, _ in _spans(text):
                     if start and re.match(r"[^\W\d]", text[start - 1]):
+                        broken.append((text, text[start:end]))
+                    if start and text[start - 1].isdigit() and text[start].isupper():
                         broken.append((text, text[start:end]))
                     if _glossary._runs_on(text[start:end]) and re.match(r"\w", text[end:]):
                         broken.append((text, text[start:end]))
@@ -240,6 +242,9 @@ def test_terms_never_start_or_end_inside_a_word() -> None:
         ("Lumbar puncture was done", ["lumbar"]),
         ("lumbar puncture was done", ["LP"]),
         ("ALL NORMAL, NO ACUTE DISTRESS", ["NAD"]),
+        ("Lot #: Z0860BB, 5PE", []),
+        ("Albuterol 2.5mg/3ml NEB, T 98.6°F", ["mg", "mL", "neb", "°F"]),
+        ("BP 150 mm[Hg]", ["BP", "mmHg"]),
     ],
 )
 def test_case_rules_and_word_boundaries(text: str, terms: list[str]) -> None:

@@ -33,7 +33,8 @@ ASK_NOTE = "ambiguous: ask the care team which one is meant here"
 # does it, since str.translate and re.sub take milliseconds over a long note.)
 _GAP_CHARS = "\t\n\x0b\x0c\r\x85\xa0\u2007\u2009\u202f\u2028\u2029-\u2010\u2011\u2013"
 _GAP = " ++"  # possessive: no spelling has two gaps in a row
-# Not right after a letter; a digit may come before ("45mm", "10mg").
+# Not right after a letter. A digit may come before ("45mm", "10mg", "98.6°F"), except before a
+# capital letter: the "BB" of lot number "Z0860BB" is no abbreviation (see _matches).
 _START = r"(?<![^\W\d])"
 # Not followed by a letter or digit. A final dot is optional, and taken whole when there.
 _END_WORD = r"(?!\w)"
@@ -205,6 +206,8 @@ def _matches(text: str) -> Iterator[tuple[int, int, GlossaryEntry]]:
     while True:
         for match in _scanner().finditer(folded, pos):
             start, end = match.span()
+            if start and text[start - 1].isdigit() and text[start].isupper():
+                continue
             if (piece := text[start:end]) not in seen:
                 seen[piece] = lookup(piece)
             if (entry := seen[piece]) is not None:
