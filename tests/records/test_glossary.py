@@ -160,24 +160,24 @@ def test_the_glossary_explains_the_common_note_and_report_words() -> None:
     assert lookup("status post") is lookup("S/P") is _entry("s/p")
 
 
+AMBIGUOUS = {"term": "XQ", "kind": "abbreviation", "case": "exact", "ambiguous": True}
+
+
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
         ({"term": "XQ", "kind": "abbreviation", "meaning": "x"}, "its own 'case'"),
         (["XQ"], "its own 'case'"),
-        (
-            {
-                "term": "XQ",
-                "kind": "abbreviation",
-                "case": "exact",
-                "ambiguous": True,
-                "meaning": "x",
-                "meanings": ["a", "b"],
-            },
-            "not 'meaning'",
-        ),
+        ({**AMBIGUOUS, "meaning": "x", "meanings": ["a", "b"]}, "not 'meaning'"),
         ({"term": "XQ", "kind": "word", "case": "exact", "meaning": "x"}, "kind"),
         ({"term": "XQ", "kind": "jargon", "case": "exact", "meaning": "x", "note": "y"}, "note"),
+        ({"term": "XQ", "kind": "jargon", "case": "any", "meaning": "x", "also": [" "]}, "also"),
+        ({"term": "", "kind": "jargon", "case": "any", "meaning": "x"}, "term"),
+        ({**AMBIGUOUS, "meanings": ["a"]}, "two or more 'meanings'"),
+        (
+            {**AMBIGUOUS, "ambiguous": False, "meaning": "x", "meanings": ["a", "b"]},
+            "only an ambiguous",
+        ),
     ],
 )
 def test_a_broken_entry_is_named_with_its_place(raw: Any, message: str) -> None:

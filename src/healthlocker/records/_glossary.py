@@ -15,14 +15,15 @@ import re
 from collections.abc import Iterable, Iterator
 from functools import cache
 from importlib import resources
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, StringConstraints, ValidationError
 
 from healthlocker.records._view import View
 
 Kind = Literal["abbreviation", "jargon", "phrase"]
 Case = Literal["exact", "any"]
+Spelling = Annotated[str, StringConstraints(min_length=1, pattern=r"\S")]
 
 # What an ambiguous abbreviation's meaning ends with: the note does not say which one it means.
 ASK_NOTE = "ambiguous: ask the care team which one is meant here"
@@ -47,14 +48,14 @@ class GlossaryEntry(View):
     """One term of the glossary and its plain meaning."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    term: str = Field(description="The term as it is usually written")
+    term: Spelling = Field(description="The term as it is usually written")
     kind: Kind = Field(description="abbreviation, jargon (one word) or phrase (several words)")
     case: Case = Field(description="exact: matched only as written; any: in any letter case")
     meaning: str = Field(
         description="Its plain meaning in one line; for an ambiguous abbreviation, its possible "
         "meanings and a note that the context must say which"
     )
-    also: tuple[str, ...] = Field(default=(), description="Other spellings of the same term")
+    also: tuple[Spelling, ...] = Field(default=(), description="Other spellings of the term")
     ambiguous: bool = Field(
         default=False, description="True when the abbreviation has several common meanings"
     )
@@ -81,7 +82,11 @@ def _entry(index: int, raw: Any) -> GlossaryEntry:
         raise ValueError(f"{where}: an ambiguous entry lists 'meanings', not 'meaning'")
     data = dict(raw)
     if data.get("ambiguous"):
-        data["meaning"] = f"{' or '.join(data.get('meanings') or ())} ({ASK_NOTE})"
+        if len(data.get("meanings") or ()) < 2:
+            raise ValueError(f"{where}: an ambiguous entry lists two or more 'meanings'")
+        data["meaning"] = f"{' or '.join(data['meanings'])} ({ASK_NOTE})"
+    elif data.get("meanings"):
+        raise ValueError(f"{where}: only an ambiguous entry lists 'meanings'")
     try:
         return GlossaryEntry.model_validate(data)
     except ValidationError as exc:
