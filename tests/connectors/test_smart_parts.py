@@ -9,19 +9,19 @@ import httpx2
 import pytest
 
 from healthlocker.connectors import PRESETS
-from healthlocker.connectors._smart_auth import (
+from healthlocker.connectors.smart._auth import (
     SmartConfig,
     StateBook,
     choose_scopes,
     pkce_pair,
 )
-from healthlocker.connectors._smart_http import (
+from healthlocker.connectors.smart._http import (
     Origin,
     check_address,
     normalise_base,
     retry_after,
 )
-from healthlocker.connectors._smart_presets import resolve_preset
+from healthlocker.connectors.smart._presets import resolve_preset
 from healthlocker.errors import OriginError, SyncError
 
 

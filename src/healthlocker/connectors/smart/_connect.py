@@ -1,7 +1,7 @@
 """SMART on FHIR patient-access APIs: link one (``connect``) and keep the vault up to date
-from it (``sync``). Modules: ``_smart_auth`` (discovery, PKCE, loopback redirect, tokens),
-``_smart_http`` (origin checks, retries), ``_smart_sync`` (what to fetch, the atomic store),
-``_links`` (the sealed ``links`` table), ``_smart_presets``.
+from it (``sync``). Modules: ``_auth`` (discovery, PKCE, loopback redirect, tokens),
+``_http`` (origin checks, retries), ``_sync`` (what to fetch, the atomic store),
+``connectors._links`` (the sealed ``links`` table), ``_presets``.
 """
 
 from __future__ import annotations
@@ -12,17 +12,17 @@ from datetime import UTC, datetime
 
 import httpx2
 
-from healthlocker.connectors import _smart_auth as auth
 from healthlocker.connectors._links import Link, LinkStore, stamp
-from healthlocker.connectors._smart_http import (
+from healthlocker.connectors.smart import _auth as auth
+from healthlocker.connectors.smart._http import (
     FhirHttp,
     Net,
     Origin,
     check_address,
     normalise_base,
 )
-from healthlocker.connectors._smart_presets import resolve_preset
-from healthlocker.connectors._smart_sync import (
+from healthlocker.connectors.smart._presets import resolve_preset
+from healthlocker.connectors.smart._sync import (
     DEFAULT_PAGE_SIZE,
     Progress,
     SyncResult,

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from healthlocker.connectors._smart_http import FhirHttp, Stats
+from healthlocker.connectors.smart._http import FhirHttp, Stats
 from healthlocker.errors import LimitError, SyncError
 from healthlocker.store import BatchResult, Item, Vault
 

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx2
 
-from healthlocker.connectors._smart_http import (
+from healthlocker.connectors.smart._http import (
     FHIR_JSON,
     Net,
     Origin,
