@@ -286,5 +286,5 @@ def test_every_connect_and_sync_option_is_in_the_connect_docs() -> None:
     commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     for command in ("connect", "sync"):
         options = [o for a in commands[command]._actions for o in a.option_strings]
-        missing = [o for o in options if o.startswith("--") and o not in ("--help", "--home")]
-        assert [o for o in missing if o not in docs] == [], command
+        options = [o for o in options if o.startswith("--") and o not in ("--help", "--home")]
+        assert [o for o in options if o not in docs] == [], command

@@ -1,7 +1,10 @@
 """SMART on FHIR patient-access APIs: link one (``connect``) and keep the vault up to date
 from it (``sync``). Modules: ``_auth`` (discovery, PKCE, loopback redirect, tokens),
-``_http`` (origin checks, retries), ``_sync`` (what to fetch, the atomic store),
-``connectors._links`` (the sealed ``links`` table), ``_presets``.
+``_origin`` (the approved origin, URL normalisation, checked addresses), ``_http`` (requests,
+retries, time limits), ``_answers`` (JSON caps, refusals), ``_scopes`` (SMART v1/v2 scopes),
+``_recipes`` (what to ask per type), ``_sync`` (the searches, the atomic store),
+``_outcomes`` (what came of each type), ``_presets``, and ``connectors._links`` (the sealed
+``links`` table).
 """
 
 from __future__ import annotations
