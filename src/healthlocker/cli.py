@@ -270,7 +270,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 if sys.stderr.isatty() and not args.json:
                     result = _sync_with_progress(vault, name, args)
                 else:
-                    result = sync_link(vault, name, page_size=args.page_size, full=args.full)
+                    result = sync_link(
+                        vault,
+                        name,
+                        page_size=args.page_size,
+                        full=args.full,
+                        deadline=args.deadline,
+                    )
                 results.append((name, result, None))
             except HealthLockerError as exc:
                 if args.name:
@@ -290,26 +296,16 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 f"{result.added} added, {result.updated} updated, {result.unchanged} unchanged; "
                 f"{result.stats.requests} requests in {result.elapsed:.1f} s."
             )
+            for line in result.notes():
+                print(f"  {line}")
     return 0 if all(error is None for _, _, error in results) else 1
 
 
 def _sync_json(name: str, result: Any, error: str | None) -> dict[str, Any]:
     if result is None:
         return {"name": name, "ok": False, "error": error}
-    return {
-        "name": name,
-        "ok": True,
-        "strategy": result.strategy,
-        "incremental": result.incremental,
-        "fetched": result.fetched,
-        "added": result.added,
-        "updated": result.updated,
-        "unchanged": result.unchanged,
-        "requests": result.stats.requests,
-        "retries": result.stats.retries,
-        "token_refreshes": result.stats.refreshes,
-        "seconds": round(result.elapsed, 3),
-    }
+    summary: dict[str, Any] = result.public()
+    return summary
 
 
 def _sync_with_progress(vault: Any, name: str, args: argparse.Namespace) -> Any:
@@ -326,7 +322,14 @@ def _sync_with_progress(vault: Any, name: str, args: argparse.Namespace) -> Any:
                 tasks[rtype] = bar.add_task(f"{name}: {rtype}", total=total)
             bar.update(tasks[rtype], completed=done, total=total or done)
 
-        return sync_link(vault, name, page_size=args.page_size, full=args.full, progress=progress)
+        return sync_link(
+            vault,
+            name,
+            page_size=args.page_size,
+            full=args.full,
+            progress=progress,
+            deadline=args.deadline,
+        )
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -613,8 +616,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--preset",
         metavar="P",
-        help="a known API: bluebutton, bluebutton-sandbox, smarthealthit, epic, epic-sandbox, "
-        "oracle-health, oracle-health-sandbox (see docs/connect.md)",
+        help="a known API: athenahealth, athenahealth-preview, bluebutton, bluebutton-sandbox, "
+        "eclinicalworks, epic, epic-sandbox, meditech, oracle-health, oracle-health-sandbox, "
+        "smarthealthit (see docs/connect.md)",
     )
     p.add_argument("--no-browser", action="store_true", help="print the sign-in URL only")
     p.add_argument(
@@ -624,6 +628,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", metavar="NAME")
     p.add_argument("--full", action="store_true", help="fetch everything, not only changes")
     p.add_argument("--page-size", type=int, default=100, metavar="N", help="_count per page")
+    p.add_argument(
+        "--deadline",
+        type=float,
+        default=3600.0,
+        metavar="S",
+        help="seconds one API's sync may take in all (default 3600)",
+    )
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
     p = add("serve", cmd_serve, "run the MCP server (stdio; --http for remote mode)")
     p.add_argument(

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from healthlocker.connectors import _ahead, _fhir, import_paths
+from healthlocker.connectors import _ahead, import_paths
+from healthlocker.connectors.fhir import _json as _fhir
 from healthlocker.errors import ParseError
 from healthlocker.store import Vault
 from helpers import SAMPLES

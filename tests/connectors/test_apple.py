@@ -27,7 +27,7 @@ from connectors.apple_helpers import (
     zip_of,
 )
 from healthlocker.connectors import detect_format, import_paths
-from healthlocker.connectors._apple import read_apple
+from healthlocker.connectors.apple._reader import read_apple
 from healthlocker.records._trends import summarize_trends
 from healthlocker.store import Vault, validate_resource
 
@@ -415,7 +415,7 @@ def test_reimport_is_idempotent_and_a_later_export_adds_only_what_is_new(
 @pytest.fixture
 def parallel(monkeypatch: pytest.MonkeyPatch) -> None:
     """Read in a reader process even for a small export."""
-    from healthlocker.connectors import _apple_proc
+    from healthlocker.connectors.apple import _proc as _apple_proc
 
     monkeypatch.setattr(_apple_proc, "MIN_PARALLEL_BYTES", 0)
 
@@ -451,7 +451,8 @@ def test_a_reader_started_for_a_file_the_vault_has_is_stopped(tmp_path: Path) ->
 def test_an_invalid_resource_fails_the_whole_batch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: bool
 ) -> None:
-    from healthlocker.connectors import _apple_check, _apple_proc
+    from healthlocker.connectors.apple import _check as _apple_check
+    from healthlocker.connectors.apple import _proc as _apple_proc
 
     path = tmp_path / "export.xml"
     generate(path, 3)
@@ -510,7 +511,7 @@ def test_an_export_not_ordered_by_type_gives_the_same_days(tmp_path: Path) -> No
 @pytest.fixture
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Read files 2 KiB at a time, so groups leave early even in a small export."""
-    from healthlocker.connectors import _csvrows
+    from healthlocker.connectors.wellness import _csvrows
 
     monkeypatch.setattr(_csvrows, "CHUNK", 2048)
 
@@ -519,9 +520,9 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_reader_drops_what_has_left(tmp_path: Path) -> None:
     """Memory does not follow the days or types an export covers: once a type's resources have
     left, its accumulators are dropped, and so are workouts and summaries once built."""
-    from healthlocker.connectors._apple_flow import Flow
-    from healthlocker.connectors._apple_xml import parse_steps
-    from healthlocker.connectors._csvrows import file_chunks
+    from healthlocker.connectors.apple._flow import Flow
+    from healthlocker.connectors.apple._xml import parse_steps
+    from healthlocker.connectors.wellness._csvrows import file_chunks
 
     path = tmp_path / "export.xml"
     generate(path, 20)
@@ -547,7 +548,7 @@ def test_an_unordered_export_is_read_again_for_what_was_dropped(
 ) -> None:
     """A type met again after its days had left (never in a real export): the file is read a
     second time, and the vault holds what the whole file says, each resource counted once."""
-    from healthlocker.connectors import _apple
+    from healthlocker.connectors.apple import _reader as _apple
 
     second_readings: list[str] = []
     whole = _apple.parse
@@ -579,7 +580,7 @@ def test_an_unordered_export_is_read_again_for_what_was_dropped(
 
 
 def test_the_mapping_table_in_the_docs_matches_the_code() -> None:
-    from healthlocker.connectors._apple_map import QTYPE, QUANTITIES
+    from healthlocker.connectors.apple._map import QTYPE, QUANTITIES
 
     doc = (APPLE.parent.parent / "docs" / "apple-health.md").read_text()
     table = [[c.strip() for c in line.strip("|").split("|")] for line in doc.splitlines()]

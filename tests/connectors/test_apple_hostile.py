@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from connectors.apple_helpers import APPLE, ME, PHONE, WATCH, Q, export, record, write, zip_of
-from healthlocker.connectors import _apple_zip as apple_zip
 from healthlocker.connectors import import_paths
-from healthlocker.connectors._apple import read_apple
+from healthlocker.connectors.apple import _zip as apple_zip
+from healthlocker.connectors.apple._reader import read_apple
 from healthlocker.errors import ConnectorError, InputFormatError, LimitError, ParseError
 from healthlocker.store import Vault
 from helpers import run_cli

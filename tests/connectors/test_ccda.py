@@ -23,8 +23,8 @@ from connectors.ccda_helpers import (
     section,
 )
 from healthlocker.connectors import detect_format, import_paths
-from healthlocker.connectors._ccda import looks_like, read_ccda
-from healthlocker.connectors._ccda_types import ts
+from healthlocker.connectors.ccda._reader import looks_like, read_ccda
+from healthlocker.connectors.ccda._types import ts
 from healthlocker.records import (
     get_meds,
     list_conditions,

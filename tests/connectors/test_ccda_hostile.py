@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from connectors.ccda_helpers import HEADER, SAMPLE_XML, document, lab, section
-from healthlocker.connectors import _ccda, import_paths
-from healthlocker.connectors._ccda import read_ccda
+from healthlocker.connectors import import_paths
+from healthlocker.connectors.ccda import _reader as _ccda
+from healthlocker.connectors.ccda._reader import read_ccda
 from healthlocker.errors import LimitError
 from healthlocker.store import Vault
 from helpers import PASSPHRASE, run_cli

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from healthlocker.connectors import _fhir, detect_format, import_paths
+from healthlocker.connectors import detect_format, import_paths
+from healthlocker.connectors.fhir import _json as _fhir
 from healthlocker.store import Vault
 from helpers import SAMPLES
 

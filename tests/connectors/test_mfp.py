@@ -25,7 +25,7 @@ from connectors.wellness_helpers import (
     zip_folder,
 )
 from healthlocker.connectors import detect_format, import_paths
-from healthlocker.connectors._mfp import read_mfp
+from healthlocker.connectors.wellness._mfp import read_mfp
 from healthlocker.store import Vault
 from helpers import run_cli
 

@@ -22,7 +22,7 @@ from connectors.wellness_helpers import (
     write,
 )
 from healthlocker.connectors import detect_format, import_paths
-from healthlocker.connectors._peloton import parse_stamp, read_peloton
+from healthlocker.connectors.wellness._peloton import parse_stamp, read_peloton
 from healthlocker.errors import ParseError
 from healthlocker.store import Vault
 

@@ -20,8 +20,9 @@ from connectors.wellness_helpers import (
     write,
     zip_folder,
 )
-from healthlocker.connectors import _csvrows, import_paths
-from healthlocker.connectors._peloton import read_peloton
+from healthlocker.connectors import import_paths
+from healthlocker.connectors.wellness import _csvrows
+from healthlocker.connectors.wellness._peloton import read_peloton
 from healthlocker.errors import LimitError
 from healthlocker.store import Vault
 from helpers import run_cli

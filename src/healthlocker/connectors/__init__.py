@@ -13,10 +13,10 @@ if TYPE_CHECKING:
         import_paths,
     )
     from healthlocker.connectors._links import Link, LinkStore
-    from healthlocker.connectors._smart import connect_link, sync_link
-    from healthlocker.connectors._smart_http import Net
-    from healthlocker.connectors._smart_presets import PRESETS, Preset
-    from healthlocker.connectors._smart_sync import SyncResult
+    from healthlocker.connectors.smart._connect import connect_link, sync_link
+    from healthlocker.connectors.smart._http import Net
+    from healthlocker.connectors.smart._presets import PRESETS, Preset
+    from healthlocker.connectors.smart._sync import SyncResult
 
 # Everything loads on first use: file imports need not pay for the HTTP stack, and the Apple
 # Health reader process (which imports one connector module) for the store and the other formats.
@@ -28,12 +28,12 @@ _LAZY = {
     "import_paths": "_import",
     "Link": "_links",
     "LinkStore": "_links",
-    "connect_link": "_smart",
-    "sync_link": "_smart",
-    "Net": "_smart_http",
-    "PRESETS": "_smart_presets",
-    "Preset": "_smart_presets",
-    "SyncResult": "_smart_sync",
+    "connect_link": "smart._connect",
+    "sync_link": "smart._connect",
+    "Net": "smart._http",
+    "PRESETS": "smart._presets",
+    "Preset": "smart._presets",
+    "SyncResult": "smart._sync",
 }
 
 

@@ -23,7 +23,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
-from healthlocker.connectors import _fhir
+from healthlocker.connectors.fhir import _json as _fhir
 from healthlocker.errors import HealthLockerError
 from healthlocker.store import validate_resource
 

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from healthlocker.connectors import _ahead, _csvrows, _fhir, _mfp, _peloton
+from healthlocker.connectors import _ahead
+from healthlocker.connectors.fhir import _json as _fhir
+from healthlocker.connectors.wellness import _csvrows, _mfp, _peloton
 from healthlocker.errors import ConnectorError, HealthLockerError, InputFormatError
 from healthlocker.store import BatchResult, Item, Vault
 
@@ -36,7 +38,7 @@ def _read_apple(
     *,
     notes: list[str] | None = None,
 ) -> Iterator[Item]:
-    from healthlocker.connectors._apple import read_apple  # lxml and co. only when needed
+    from healthlocker.connectors.apple._reader import read_apple  # lxml and co. only when needed
 
     return read_apple(path, progress, expect, notes=notes)
 
@@ -48,7 +50,7 @@ def _read_ccda(
     *,
     notes: list[str] | None = None,
 ) -> Iterator[Item]:
-    from healthlocker.connectors._ccda import read_ccda
+    from healthlocker.connectors.ccda._reader import read_ccda
 
     return read_ccda(path, progress, expect, notes=notes)
 
@@ -65,7 +67,7 @@ _READERS: dict[str, Callable[..., Iterator[Item]]] = {
 }
 _NOTED = frozenset({"apple-health", "myfitnesspal", "peloton", "ccda"})
 # Readers that validate every resource (with store.validate_resource) before they yield it; the
-# store need not validate them again. See connectors/_apple.py (read_apple).
+# store need not validate them again. See connectors/apple/_reader.py (read_apple).
 _SELF_VALIDATING = frozenset({"apple-health", "ccda"})
 
 
@@ -118,7 +120,7 @@ def detect_format(path: Path) -> str:
     if not head.strip():
         raise _empty(path)
     if kind in ("xml", "zip"):
-        from healthlocker.connectors._apple import looks_like
+        from healthlocker.connectors.apple._reader import looks_like
 
         if looks_like(path, kind, head):
             return "apple-health"
@@ -138,7 +140,7 @@ def detect_format(path: Path) -> str:
 
 
 def _is_ccda(head: bytes) -> bool:
-    from healthlocker.connectors._ccda import looks_like
+    from healthlocker.connectors.ccda._reader import looks_like
 
     return looks_like(head)
 

@@ -8,7 +8,7 @@ against caps (per member, and in total for the archive) and against the compress
 consumed: the ratio a zip bomb needs is far above any real export's. The sizes a zip declares
 are only a first check; what counts is what inflates.
 
-Used by the Apple Health (``_apple_zip``) and MyFitnessPal (``_mfp``) readers.
+Used by the Apple Health (``apple._zip``) and MyFitnessPal (``wellness._mfp``) readers.
 """
 
 from __future__ import annotations

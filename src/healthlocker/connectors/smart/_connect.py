@@ -1,7 +1,10 @@
 """SMART on FHIR patient-access APIs: link one (``connect``) and keep the vault up to date
-from it (``sync``). Modules: ``_smart_auth`` (discovery, PKCE, loopback redirect, tokens),
-``_smart_http`` (origin checks, retries), ``_smart_sync`` (what to fetch, the atomic store),
-``_links`` (the sealed ``links`` table), ``_smart_presets``.
+from it (``sync``). Modules: ``_auth`` (discovery, PKCE, loopback redirect, tokens),
+``_origin`` (the approved origin, URL normalisation, checked addresses), ``_http`` (requests,
+retries, time limits), ``_answers`` (JSON caps, refusals), ``_scopes`` (SMART v1/v2 scopes),
+``_recipes`` (what to ask per type), ``_sync`` (the searches, the atomic store),
+``_outcomes`` (what came of each type), ``_presets``, and ``connectors._links`` (the sealed
+``links`` table).
 """
 
 from __future__ import annotations
@@ -10,19 +13,14 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import httpx2
-
-from healthlocker.connectors import _smart_auth as auth
 from healthlocker.connectors._links import Link, LinkStore, stamp
-from healthlocker.connectors._smart_http import (
-    FhirHttp,
-    Net,
-    Origin,
-    check_address,
-    normalise_base,
-)
-from healthlocker.connectors._smart_presets import resolve_preset
-from healthlocker.connectors._smart_sync import (
+from healthlocker.connectors.smart import _auth as auth
+from healthlocker.connectors.smart._http import FhirHttp, Net
+from healthlocker.connectors.smart._origin import Origin, normalise_base
+from healthlocker.connectors.smart._presets import PRESETS, resolve_preset
+from healthlocker.connectors.smart._recipes import Rules
+from healthlocker.connectors.smart._scopes import Grants
+from healthlocker.connectors.smart._sync import (
     DEFAULT_PAGE_SIZE,
     Progress,
     SyncResult,
@@ -32,6 +30,7 @@ from healthlocker.errors import AuthError, SyncError
 from healthlocker.store import Vault
 
 REFRESH_MARGIN = 60.0  # seconds: refresh a token this close to expiry before using it
+DEFAULT_DEADLINE = 3600.0  # seconds one sync may take in all
 
 
 def _iso(epoch: float | None) -> str | None:
@@ -101,8 +100,7 @@ def connect_link(
     if chosen is not None and chosen.needs_secret and not client_secret:
         raise SyncError(f"{chosen.title} needs the app's client secret: --client-secret-env VAR")
     origin = Origin.of(normalise_base(base))
-    check_address(httpx2.URL(origin.base), allow_local=origin.loopback, resolve=net.resolve)
-    config = auth.discover(origin.base, net=net)
+    config = auth.discover(origin.base, net=net)  # refuses a base on a private address
     if chosen is not None and chosen.scopes and not scopes:
         scope = " ".join(chosen.scopes)
     else:
@@ -140,9 +138,13 @@ def connect_link(
             "the authorisation server did not say which patient the token is for "
             "(no `patient` in the token response); nothing was linked"
         )
-    same = existing is not None and (existing.fhir_base, existing.patient) == (
+    granted = tokens.scope or scope
+    # The cursor is kept only for the same base, patient and scopes: wider scopes must bring
+    # the older records of the newly covered types too.
+    same = existing is not None and (existing.fhir_base, existing.patient, existing.scope) == (
         origin.base,
         tokens.patient,
+        granted,
     )
     link = Link(
         name=name,
@@ -151,7 +153,7 @@ def connect_link(
         authorize_url=config.authorize_url,
         token_url=config.token_url,
         patient=tokens.patient,
-        scope=tokens.scope or scope,
+        scope=granted,
         preset=chosen.name if chosen else None,
         client_secret=client_secret,
         access_token=tokens.access_token,
@@ -174,20 +176,28 @@ def sync_link(
     use_everything: bool = True,
     full: bool = False,
     progress: Progress | None = None,
+    deadline: float | None = DEFAULT_DEADLINE,
 ) -> SyncResult:
-    """Fetch what is new from one linked API and store it atomically; raise on any failure."""
+    """Fetch what is new from one linked API and store it atomically; raise on any failure.
+
+    *deadline* bounds the whole sync in seconds (None: no bound beyond each request's own).
+    """
     net = net or Net()
     store = LinkStore(vault)
     link = store.get(name)
     tokens = LinkTokens(link, store, net)
+    preset = PRESETS.get(link.preset or "")
     started = time.perf_counter()
-    with FhirHttp(link.fhir_base, tokens, net=net) as http:
+    http = FhirHttp(link.fhir_base, tokens, net=net, deadline=deadline, redact=(link.patient,))
+    with http:
         result = fetch_and_store(
             vault,
             http,
             name=link.name,
             patient=link.patient,
             cursor=None if full else link.cursor,
+            grants=Grants.parse(link.scope),
+            rules=preset.rules if preset else Rules(),
             page_size=page_size,
             use_everything=use_everything,
             progress=progress,

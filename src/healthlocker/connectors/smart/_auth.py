@@ -23,13 +23,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx2
 
-from healthlocker.connectors._smart_http import (
-    FHIR_JSON,
-    Net,
-    Origin,
-    check_address,
-    error_for,
-)
+from healthlocker.connectors.smart._answers import parse_json
+from healthlocker.connectors.smart._http import FHIR_JSON, Net, error_for
+from healthlocker.connectors.smart._origin import Origin, send_checked
 from healthlocker.errors import AuthError, SyncError
 
 STATE_TTL = 600.0  # seconds a started authorisation stays valid
@@ -60,18 +56,23 @@ class Tokens:
 
 
 def _get_json(client: httpx2.Client, url: str, origin: Origin, net: Net) -> dict[str, Any] | None:
-    target = httpx2.URL(url)
-    check_address(target, allow_local=origin.loopback, resolve=net.resolve)
     try:
-        response = client.get(target, headers={"Accept": f"application/json, {FHIR_JSON}"})
+        response = send_checked(
+            client,
+            "GET",
+            httpx2.URL(url),
+            allow_local=origin.loopback,
+            resolve=net.resolve,
+            headers={"Accept": f"application/json, {FHIR_JSON}"},
+        )
     except httpx2.TransportError as exc:
         raise SyncError(f"cannot reach {origin.base} ({type(exc).__name__})") from None
     if response.status_code != 200:
         return None
     try:
-        doc = response.json()
-    except ValueError:
-        return None
+        doc = parse_json(response.content, "discovery")
+    except SyncError:
+        return None  # not JSON, or absurdly nested: as good as absent
     return doc if isinstance(doc, dict) else None
 
 
@@ -285,8 +286,6 @@ def token_request(
     net: Net,
 ) -> Tokens:
     """POST to the token endpoint; a confidential client authenticates with HTTP Basic."""
-    target = httpx2.URL(token_url)
-    check_address(target, allow_local=origin.loopback, resolve=net.resolve)
     headers = {"Accept": "application/json"}
     if client_secret:
         pair = f"{client_id}:{client_secret}".encode()
@@ -296,7 +295,15 @@ def token_request(
     what = "token " + ("refresh" if form.get("grant_type") == "refresh_token" else "exchange")
     with net.client() as client:
         try:
-            response = client.post(target, data=form, headers=headers)
+            response = send_checked(
+                client,
+                "POST",
+                httpx2.URL(token_url),
+                allow_local=origin.loopback,
+                resolve=net.resolve,
+                data=form,
+                headers=headers,
+            )
         except httpx2.TransportError as exc:
             raise AuthError(
                 f"{what}: cannot reach the token endpoint ({type(exc).__name__})"
@@ -308,8 +315,8 @@ def token_request(
     if response.status_code != 200:
         raise error_for(response.status_code, what)
     try:
-        doc = response.json()
-    except ValueError:
+        doc = parse_json(response.content, what)
+    except SyncError:
         raise AuthError(f"{what}: the token endpoint's answer is not JSON") from None
     token = doc.get("access_token") if isinstance(doc, dict) else None
     if not isinstance(token, str) or not token:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from healthlocker.connectors._ccda_types import (
+from healthlocker.connectors.ccda._types import (
     Narrative,
     child,
     children,
@@ -31,7 +31,7 @@ from healthlocker.connectors._ccda_types import (
     when,
     xsi_type,
 )
-from healthlocker.connectors._ccda_values import (
+from healthlocker.connectors.ccda._values import (
     Resource,
     allergy_category,
     allergy_type,

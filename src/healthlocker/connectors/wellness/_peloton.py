@@ -1,6 +1,6 @@
 """Peloton: the workouts CSV (``<user>_workouts.csv``, Profile → Workouts → Download) → FHIR R4.
 
-Each row is a workout Observation (``_wellness.workout``): the discipline as its value, its
+Each row is a workout Observation (``_resources.workout``): the discipline as its value, its
 period from the start time and length, and as components duration (55411-3, min), calories
 (41981-2, kcal), average heart rate (8867-4, /min) and Peloton's measures in metric UCUM units
 (distance km, speed km/h, pace min/km, output kJ, power W, cadence /min, resistance and incline
@@ -27,11 +27,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from healthlocker.connectors._apple_map import DURATION, ENERGY, HEART_RATE
-from healthlocker.connectors._csvrows import Columns, count, file_chunks, records
-from healthlocker.connectors._csvrows import stable_id as _stable_id
-from healthlocker.connectors._fhir import Progress, file_digest
-from healthlocker.connectors._wellness import (
+from healthlocker.connectors.apple._map import DURATION, ENERGY, HEART_RATE
+from healthlocker.connectors.fhir._json import Progress, file_digest
+from healthlocker.connectors.wellness._csvrows import Columns, count, file_chunks, records
+from healthlocker.connectors.wellness._csvrows import stable_id as _stable_id
+from healthlocker.connectors.wellness._resources import (
     Part,
     amount,
     daily_energy,

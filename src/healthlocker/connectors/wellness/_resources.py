@@ -16,7 +16,7 @@ import re
 from datetime import date
 from typing import Any
 
-from healthlocker.connectors._apple_map import EXERCISE, LOINC, STAT, Obs, concept, on_day, quantity
+from healthlocker.connectors.apple._map import EXERCISE, LOINC, STAT, Obs, concept, on_day, quantity
 from healthlocker.errors import ParseError
 
 _ACTIVE_ENERGY = {

@@ -23,9 +23,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from healthlocker.connectors._apple_map import DURATION, ENERGY, HK, LOINC, concept
-from healthlocker.connectors._csvrows import Columns, count, stable_id
-from healthlocker.connectors._wellness import (
+from healthlocker.connectors.apple._map import DURATION, ENERGY, HK, LOINC, concept
+from healthlocker.connectors.wellness._csvrows import Columns, count, stable_id
+from healthlocker.connectors.wellness._resources import (
     Part,
     amount,
     daily_energy,

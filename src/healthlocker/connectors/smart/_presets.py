@@ -1,9 +1,11 @@
-"""Presets for common patient-access APIs, so a user types less (see docs/connect.md)."""
+"""Presets for common patient-access APIs, so a user types less and the sync asks each API the
+way it must be asked. What each records, and the public sources, are in docs/connect.md."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from healthlocker.connectors.smart._recipes import US_CORE_CATEGORIES, Rules
 from healthlocker.errors import SyncError
 
 
@@ -16,6 +18,7 @@ class Preset:
     client_id: str | None = None  # only for sandboxes that accept any client id
     needs_secret: bool = False
     notes: str = ""
+    rules: Rules = field(default_factory=Rules)
 
 
 _BLUE_BUTTON_SCOPES = (
@@ -24,6 +27,21 @@ _BLUE_BUTTON_SCOPES = (
     "patient/Coverage.read",
     "patient/ExplanationOfBenefit.read",
     "profile",
+)
+
+# SMART v1 patient scopes, for APIs whose published scope lists use that spelling.
+_V1_PATIENT = ("launch/patient", "patient/*.read", "offline_access")
+
+# Epic refuses an Observation search without a category or code ("Must have either code or
+# category.") and a CarePlan search without a category (its message lists these six codes);
+# it offers patients no $everything. Besides US Core's categories Epic documents
+# Observation searches for core characteristics and SmartData elements.
+EPIC_RULES = Rules(
+    by_category={
+        "Observation": (*US_CORE_CATEGORIES["Observation"], "core-characteristics", "smartdata"),
+        "CarePlan": ("38717003", "734163000", "736271009", "736353004", "738906000", "736378000"),
+    },
+    everything=False,
 )
 
 PRESETS: dict[str, Preset] = {
@@ -56,12 +74,14 @@ PRESETS: dict[str, Preset] = {
             "Epic on FHIR sandbox (patient access, R4)",
             "https://fhir.epic.com/interconnect-fhir-oauth/api/FHIR/R4",
             notes="client id from your app on Epic on FHIR (non-production)",
+            rules=EPIC_RULES,
         ),
         Preset(
             "epic",
             "An Epic organisation's patient-access API (R4)",
             None,
             notes="--fhir-base from Epic's published R4 endpoint list for your organisation",
+            rules=EPIC_RULES,
         ),
         Preset(
             "oracle-health-sandbox",
@@ -74,6 +94,34 @@ PRESETS: dict[str, Preset] = {
             "An Oracle Health (Cerner) organisation's patient-access API (R4)",
             None,
             notes="--fhir-base is https://fhir-myrecord.cerner.com/r4/<tenant id>",
+        ),
+        Preset(
+            "athenahealth-preview",
+            "athenahealth (athenaOne) preview environment (R4)",
+            "https://api.preview.platform.athenahealth.com/fhir/r4",
+            _V1_PATIENT,
+            notes="client id from your app on athenahealth's developer portal (preview)",
+        ),
+        Preset(
+            "athenahealth",
+            "athenahealth (athenaOne) patient access (R4)",
+            "https://api.platform.athenahealth.com/fhir/r4",
+            _V1_PATIENT,
+            notes="client id from your app on athenahealth's developer portal",
+        ),
+        Preset(
+            "eclinicalworks",
+            "An eClinicalWorks practice's patient-access API (R4, via healow)",
+            None,
+            _V1_PATIENT,
+            notes="--fhir-base is https://fhir4.eclinicalworks.com/fhir/r4/<practice code>, "
+            "from eClinicalWorks' published endpoint list",
+        ),
+        Preset(
+            "meditech",
+            "A MEDITECH Expanse organisation's patient-access API (R4)",
+            None,
+            notes="--fhir-base from your organisation's published patient-access endpoint",
         ),
     )
 }

@@ -1,8 +1,8 @@
 """A big export is read in a second process, so parsing and storing run on two cores.
 
-The reader process parses the export and builds its resources (``_apple.produce``): most of an
+The reader process parses the export and builds its resources (``_reader.produce``): most of an
 import's work, all of it pure. It sends them here in batches through a pipe, with the bytes read
-for the progress bar; this process validates (``_apple_check``) and stores them meanwhile. A
+for the progress bar; this process validates (``_check``) and stores them meanwhile. A
 :class:`ConnectorError` in the reader (malformed XML, a zip bomb, …) comes back as the same
 error, naming the file and the place, and fails the batch, which the store rolls back. Below
 ``MIN_PARALLEL_BYTES``, starting an interpreter costs more than it saves, and the export is

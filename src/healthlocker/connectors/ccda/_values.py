@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from healthlocker.connectors._ccda_types import (
+from healthlocker.connectors.ccda._types import (
     Narrative,
     child,
     children,

@@ -22,7 +22,7 @@ from typing import Any
 
 from lxml import etree
 
-from healthlocker.connectors._apple_map import (
+from healthlocker.connectors.apple._map import (
     DIASTOLIC,
     QTYPE,
     QUANTITIES,

@@ -1,7 +1,7 @@
 """Apple Health: ``export.zip`` (read in place) or its ``export.xml`` → FHIR R4 resources.
 
-The export is streamed once (``_apple_xml``) into daily accumulators, from which the resources
-come (``_apple_agg``): the Patient (from ``Me``), one Observation per type and day, one per night
+The export is streamed once (``_xml``) into daily accumulators, from which the resources
+come (``_agg``): the Patient (from ``Me``), one Observation per type and day, one per night
 of sleep, per workout and per activity summary, and, from a zip, the Health Records feature's
 FHIR R4 files as they are. Raw samples are not stored; docs/apple-health.md says why and gives
 the mapping. Ids are deterministic, so importing the same data again changes nothing and a later
@@ -9,9 +9,9 @@ export adds the new days and updates the days it recomputes (the last day of an 
 usually partial).
 
 Errors name the file (and the member of a zip) and the place: a line and column for malformed
-XML, a byte offset for a cap. Resources are yielded as soon as they are final (``_apple_flow``),
+XML, a byte offset for a cap. Resources are yielded as soon as they are final (``_flow``),
 while the file is still being read; the store keeps them in one transaction that an error rolls
-back, so a bad file stores nothing. A big export is read in a second process (``_apple_proc``).
+back, so a bad file stores nothing. A big export is read in a second process (``_proc``).
 """
 
 from __future__ import annotations
@@ -25,19 +25,19 @@ from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
-from healthlocker.connectors._apple_check import Checker
-from healthlocker.connectors._apple_flow import Flow
-from healthlocker.connectors._apple_proc import Reader, worth_it
-from healthlocker.connectors._apple_xml import Collector, parse, parse_steps
-from healthlocker.connectors._apple_zip import (
+from healthlocker.connectors.apple._check import Checker
+from healthlocker.connectors.apple._flow import Flow
+from healthlocker.connectors.apple._proc import Reader, worth_it
+from healthlocker.connectors.apple._xml import Collector, parse, parse_steps
+from healthlocker.connectors.apple._zip import (
     ExportZip,
     is_export_xml,
     is_export_zip,
     open_export,
 )
-from healthlocker.connectors._csvrows import file_chunks
-from healthlocker.connectors._dstu2 import to_r4
-from healthlocker.connectors._fhir import file_digest
+from healthlocker.connectors.fhir._dstu2 import to_r4
+from healthlocker.connectors.fhir._json import file_digest
+from healthlocker.connectors.wellness._csvrows import file_chunks
 from healthlocker.errors import ParseError, ValidationError
 from healthlocker.store import Item, validate_resource
 
@@ -55,9 +55,9 @@ def read_apple(
 ) -> Iterator[Item]:
     """The resources of an Apple Health export (zip or XML); *notes* gets what was left out.
 
-    Every resource is validated before it is yielded (``_apple_check``: in full with
+    Every resource is validated before it is yielded (``_check``: in full with
     ``store.validate_resource``, once per shape), so the import passes ``validated=True`` to
-    the store. A big export is read in a second process (``_apple_proc``), started here at
+    the store. A big export is read in a second process (``_proc``), started here at
     once, while this process validates and stores.
     """
     if expect is not None and file_digest(path) != expect:
@@ -147,7 +147,7 @@ def describe(counts: dict[str, int]) -> list[str]:
 
 def _clinical(z: ExportZip, c: Collector, skipped: dict[str, int]) -> Iterator[Item]:
     """The Health Records feature's files: FHIR R4 as it is; DSTU2 mapped to R4 for the
-    common clinical types (``_dstu2``), other DSTU2 types counted and left out."""
+    common clinical types (``fhir._dstu2``), other DSTU2 types counted and left out."""
     read: set[str] = set()
     for record in c.clinical:
         version = record.get("fhirVersion", "")

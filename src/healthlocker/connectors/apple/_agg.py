@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from itertools import groupby
 from typing import Any, TypeVar
 
-from healthlocker.connectors._apple_map import (
+from healthlocker.connectors.apple._map import (
     DURATION,
     ENERGY,
     EXERCISE,
@@ -37,7 +37,7 @@ from healthlocker.connectors._apple_map import (
     spec_code,
     valid_day,
 )
-from healthlocker.connectors._apple_xml import SLOTS, Collector
+from healthlocker.connectors.apple._xml import SLOTS, Collector
 
 _STAT_TEXT = {
     "minimum": "Daily minimum",

@@ -23,8 +23,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from healthlocker.connectors import _apple_agg as agg
-from healthlocker.connectors._apple_map import (
+from healthlocker.connectors.apple import _agg as agg
+from healthlocker.connectors.apple._map import (
     BLOOD_TYPES,
     DIASTOLIC,
     QTYPE,
@@ -34,7 +34,7 @@ from healthlocker.connectors._apple_map import (
     patient,
     patient_id,
 )
-from healthlocker.connectors._apple_xml import SLEEP, Collector
+from healthlocker.connectors.apple._xml import SLEEP, Collector
 from healthlocker.store import Item
 
 BP = "blood pressure"

@@ -1,7 +1,7 @@
 """C-CDA documents (the "download my record" XML of patient portals) → FHIR R4 resources.
 
 The document is streamed: an lxml pull parser is fed 1 MiB at a time, and each section
-``<entry>`` is mapped (``_ccda_map``) as soon as it ends, then cleared, so memory follows one
+``<entry>`` is mapped (``_map``) as soon as it ends, then cleared, so memory follows one
 entry and the narrative text that entries refer to, not the document. The patient comes from
 the header (``recordTarget``), which C-CDA puts before the body.
 
@@ -22,9 +22,9 @@ from typing import Any
 
 from lxml import etree
 
-from healthlocker.connectors._apple import describe
-from healthlocker.connectors._apple_xml import _syntax_message
-from healthlocker.connectors._ccda_map import (
+from healthlocker.connectors.apple._reader import describe
+from healthlocker.connectors.apple._xml import _syntax_message
+from healthlocker.connectors.ccda._map import (
     Context,
     Mapper,
     allergies,
@@ -34,10 +34,10 @@ from healthlocker.connectors._ccda_map import (
     problems,
     procedures,
 )
-from healthlocker.connectors._ccda_patient import patient, patient_id
-from healthlocker.connectors._ccda_results import results, vital_signs
-from healthlocker.connectors._ccda_types import Narrative, local, tag
-from healthlocker.connectors._fhir import Progress, file_digest
+from healthlocker.connectors.ccda._patient import patient, patient_id
+from healthlocker.connectors.ccda._results import results, vital_signs
+from healthlocker.connectors.ccda._types import Narrative, local, tag
+from healthlocker.connectors.fhir._json import Progress, file_digest
 from healthlocker.errors import (
     InputFormatError,
     LimitError,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from healthlocker.connectors._ccda_types import (
+from healthlocker.connectors.ccda._types import (
     Narrative,
     child,
     children,

@@ -24,16 +24,16 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from healthlocker.connectors._csvrows import (
+from healthlocker.connectors._zipsafe import Counting, SafeZip, open_zip
+from healthlocker.connectors.fhir._json import Progress, file_digest
+from healthlocker.connectors.wellness._csvrows import (
     count,
     describe,
     file_chunks,
     header_of,
     records,
 )
-from healthlocker.connectors._fhir import Progress, file_digest
-from healthlocker.connectors._mfp_map import SINKS, Context, kind_of, weight_unit_of
-from healthlocker.connectors._zipsafe import Counting, SafeZip, open_zip
+from healthlocker.connectors.wellness._mfp_map import SINKS, Context, kind_of, weight_unit_of
 from healthlocker.errors import InputFormatError, ParseError
 from healthlocker.store import Item
 

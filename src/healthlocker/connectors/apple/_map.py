@@ -75,7 +75,7 @@ def _m(key: str, text: str, unit: str, units: dict[str, Factor], *loinc: tuple[s
 
 
 _TABLE: dict[str, Spec] = {
-    # additive: daily totals, one source per 15-minute slot (see _apple_agg)
+    # additive: daily totals, one source per 15-minute slot (see _agg)
     "StepCount": _s(
         "steps", "Steps (daily total)", "{steps}", {"count": (1, 0)},
         ("41950-7", "Number of steps in 24 hour Measured"), unit_text="steps",

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from healthlocker.connectors._ccda_map import Context, base, negated
-from healthlocker.connectors._ccda_types import child, children, concept, effective, local
-from healthlocker.connectors._ccda_values import (
+from healthlocker.connectors.ccda._map import Context, base, negated
+from healthlocker.connectors.ccda._types import child, children, concept, effective, local
+from healthlocker.connectors.ccda._values import (
     Resource,
     code_of,
     obs_status,
