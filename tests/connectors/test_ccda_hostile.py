@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from connectors.ccda_helpers import HEADER, SAMPLE_XML, document, lab, section
-from healthlocker.connectors import import_paths
+from healthlocker.connectors import ReadOptions, import_paths
 from healthlocker.connectors.ccda import _reader as _ccda
 from healthlocker.connectors.ccda._reader import read_ccda
 from healthlocker.errors import LimitError
@@ -118,7 +118,7 @@ def test_the_entry_cap(vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyP
     path = tmp_path / "two.xml"
     path.write_text(document(_BODY, _BODY.replace('"l1"', '"l2"').replace('"o-l1"', '"o-l2"')))
     with pytest.raises(LimitError, match="over 1 entries"):
-        list(read_ccda(path))
+        list(read_ccda(path, ReadOptions()))
     assert not import_paths(vault, [path]).ok
     assert vault.stats()["resources"] == 0
 
@@ -128,6 +128,6 @@ def test_the_narrative_cap_leaves_references_unresolved(
 ) -> None:
     monkeypatch.setattr(_ccda, "MAX_NARRATIVE", 10)
     notes: list[str] = []
-    resources = list(read_ccda(SAMPLE_XML[0], notes=notes))
+    resources = list(read_ccda(SAMPLE_XML[0], ReadOptions(notes=notes)))
     assert resources
     assert any("narrative text past the cap" in n for n in notes)

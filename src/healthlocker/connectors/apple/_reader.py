@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import weakref
 import zipfile
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
+from healthlocker.connectors._read import Progress, ReadOptions, ensure_unchanged, file_chunks
 from healthlocker.connectors.apple._check import Checker
 from healthlocker.connectors.apple._flow import Flow
 from healthlocker.connectors.apple._proc import Reader, worth_it
@@ -32,56 +32,38 @@ from healthlocker.connectors.apple._xml import Collector, parse, parse_steps
 from healthlocker.connectors.apple._zip import (
     ExportZip,
     is_export_xml,
-    is_export_zip,
     open_export,
 )
 from healthlocker.connectors.fhir._dstu2 import to_r4
-from healthlocker.connectors.fhir._json import file_digest
-from healthlocker.connectors.wellness._csvrows import file_chunks
 from healthlocker.errors import ParseError, ValidationError
 from healthlocker.store import Item, validate_resource
 
-# The root element of an export, after its prolog (the DTD names it only as "!ELEMENT HealthData").
-_ROOT = re.compile(rb"<HealthData[\s>/]")
-Progress = Callable[[int], None]
 
-
-def read_apple(
-    path: Path,
-    progress: Progress | None = None,
-    expect: bytes | None = None,
-    *,
-    notes: list[str] | None = None,
-) -> Iterator[Item]:
-    """The resources of an Apple Health export (zip or XML); *notes* gets what was left out.
+def read_apple(path: Path, options: ReadOptions) -> Iterator[Item]:
+    """The resources of an Apple Health export (zip or XML); ``options.notes`` gets what was
+    left out.
 
     Every resource is validated before it is yielded (``_check``: in full with
     ``store.validate_resource``, once per shape), so the import passes ``validated=True`` to
     the store. A big export is read in a second process (``_proc``), started here at
     once, while this process validates and stores.
     """
-    if expect is not None and file_digest(path) != expect:
-        raise ParseError(
-            "the file changed while it was being imported; import it again", where=str(path)
-        )
+    ensure_unchanged(path, options)
     skipped: dict[str, int] = {}
     if not worth_it(_xml_size(path)):
-        return _checked(produce(path, progress, skipped), skipped, notes)
-    reader = Reader(path, progress, skipped, produce)
-    out = _checked(iter(reader), skipped, notes)
+        return _checked(produce(path, options.progress, skipped), skipped, options.notes)
+    reader = Reader(path, options.progress, skipped, produce)
+    out = _checked(iter(reader), skipped, options.notes)
     weakref.finalize(out, reader.close)  # never read (the vault has this file already): stop it
     return out
 
 
-def _checked(
-    items: Iterator[Item], skipped: dict[str, int], notes: list[str] | None
-) -> Iterator[Item]:
+def _checked(items: Iterator[Item], skipped: dict[str, int], notes: list[str]) -> Iterator[Item]:
     check = Checker()
     for where, resource in items:
         check(resource, where)
         yield where, resource
-    if notes is not None:
-        notes.extend(describe(skipped))
+    notes.extend(describe(skipped))
 
 
 def produce(path: Path, progress: Progress | None, skipped: dict[str, int]) -> Iterator[Item]:
@@ -127,18 +109,6 @@ def _xml_size(path: Path) -> int:
             return max((i.file_size for i in zf.infolist() if is_export_xml(i.filename)), default=0)
     except (zipfile.BadZipFile, OSError, ValueError):
         return path.stat().st_size
-
-
-def looks_like(path: Path, kind: str | None, head: bytes) -> bool:
-    """Whether a file is an Apple Health export: a zip holding export.xml (at the top or in
-    ``apple_health_export/``), or XML whose root element is ``HealthData``."""
-    if kind == "zip":
-        try:
-            with zipfile.ZipFile(path) as zf:
-                return is_export_zip(zf.namelist())
-        except (zipfile.BadZipFile, OSError, ValueError):
-            return False
-    return kind == "xml" and _ROOT.search(head) is not None
 
 
 def describe(counts: dict[str, int]) -> list[str]:

@@ -22,6 +22,7 @@ from typing import Any
 
 from lxml import etree
 
+from healthlocker.connectors._read import Head, ReadOptions, ensure_unchanged
 from healthlocker.connectors.apple._reader import describe
 from healthlocker.connectors.apple._xml import _syntax_message
 from healthlocker.connectors.ccda._map import (
@@ -37,7 +38,6 @@ from healthlocker.connectors.ccda._map import (
 from healthlocker.connectors.ccda._patient import patient, patient_id
 from healthlocker.connectors.ccda._results import results, vital_signs
 from healthlocker.connectors.ccda._types import Narrative, local, tag
-from healthlocker.connectors.fhir._json import Progress, file_digest
 from healthlocker.errors import (
     InputFormatError,
     LimitError,
@@ -129,34 +129,28 @@ def looks_like(head: bytes) -> bool:
     return _ROOT.match(rest) is not None and _NS in rest[:4096]
 
 
-def read_ccda(
-    path: Path,
-    progress: Progress | None = None,
-    expect: bytes | None = None,
-    *,
-    notes: list[str] | None = None,
-) -> Iterator[Item]:
+def sniff(head: Head) -> bool:
+    return looks_like(head.data)
+
+
+def read_ccda(path: Path, options: ReadOptions) -> Iterator[Item]:
     """The resources of one C-CDA document, each validated (``store.validate_resource``);
-    *notes* gets what was left out and why."""
+    ``options.notes`` gets what was left out and why."""
     where = str(path)
     if path.stat().st_size > MAX_BYTES:
         raise LimitError(
             f"a C-CDA document over {MAX_BYTES // 2**20} MiB (real ones are a few MiB)",
             where=where,
         )
-    if expect is not None and file_digest(path) != expect:
-        raise ParseError(
-            "the file changed while it was being imported; import it again", where=where
-        )
+    ensure_unchanged(path, options)
     stream = _Stream(where)
     with path.open("rb") as f:
         while chunk := f.read(CHUNK):
             yield from stream.feed(chunk)
-            if progress is not None:
-                progress(len(chunk))
+            if options.progress is not None:
+                options.progress(len(chunk))
     yield from stream.close()
-    if notes is not None:
-        notes.extend(describe(stream.skipped))
+    options.notes.extend(describe(stream.skipped))
 
 
 @dataclass

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from healthlocker.connectors._read import Progress, ReadOptions, changed
 from healthlocker.errors import InputFormatError, LimitError, ParseError
 from healthlocker.store import Item
 
@@ -22,37 +23,6 @@ MAX_JSON_BYTES = 256 * 1024 * 1024
 MAX_LINE_BYTES = 16 * 1024 * 1024
 MAX_ENTRIES = 1_000_000
 _SKIPPED_TYPES = frozenset({"OperationOutcome"})
-
-Progress = Callable[[int], None]
-
-
-def file_digest(path: Path) -> bytes:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.digest()
-
-
-def sniff(head: bytes) -> str | None:
-    """Guess the format from the first bytes: ``json``, ``ndjson``, ``xml``, ``zip`` or None."""
-    if head.startswith(b"PK\x03\x04"):
-        return "zip"
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if text.startswith(b"<"):
-        return "xml"
-    if text.startswith(b"["):
-        return "json"  # JSON, though not FHIR; the reader says so
-    if not text.startswith(b"{"):
-        return None
-    first, sep, rest = text.partition(b"\n")
-    if sep and rest.strip():
-        try:
-            json.loads(first)
-        except ValueError:
-            return "json"
-        return "ndjson"
-    return "json"
 
 
 def _decode_error(exc: json.JSONDecodeError) -> str:
@@ -70,17 +40,13 @@ def _load_json(data: bytes, where: str, hook: Callable[[dict[str, Any]], Any] | 
         raise LimitError("JSON nested too deeply", where=where) from None
 
 
-def _changed(where: str) -> ParseError:
-    return ParseError("the file changed while it was being imported; import it again", where=where)
-
-
-def read_json(
-    path: Path, progress: Progress | None = None, expect: bytes | None = None
-) -> Iterator[Item]:
+def read_json(path: Path, options: ReadOptions) -> Iterator[Item]:
     """A Bundle or a single resource in one JSON document.
 
-    With *expect*, the bytes read must have that SHA-256 (the digest of what was validated).
+    With ``options.expect``, the bytes read must have that SHA-256 (the digest of what was
+    validated).
     """
+    progress = options.progress
     where = str(path)
     size = path.stat().st_size
     if size == 0:
@@ -92,8 +58,8 @@ def read_json(
             where=where,
         )
     data = path.read_bytes()
-    if expect is not None and hashlib.sha256(data).digest() != expect:
-        raise _changed(where)
+    if options.expect is not None and hashlib.sha256(data).digest() != options.expect:
+        raise changed(where)
     urn_refs: list[dict[str, Any]] = []
 
     def hook(obj: dict[str, Any]) -> dict[str, Any]:
@@ -154,22 +120,21 @@ def _bundle_items(
         yield place, _with_id(resource)
 
 
-def read_ndjson(
-    path: Path, progress: Progress | None = None, expect: bytes | None = None
-) -> Iterator[Item]:
+def read_ndjson(path: Path, options: ReadOptions) -> Iterator[Item]:
     """NDJSON (FHIR bulk data): one resource per line, streamed.
 
-    With *expect*, the bytes read must hash to it; checked at the end, so a batch that read a
-    changed file fails (and is rolled back) rather than storing what was never validated.
+    With ``options.expect``, the bytes read must hash to it; checked at the end, so a batch
+    that read a changed file fails (and is rolled back) rather than storing what was never
+    validated.
     """
     where = str(path)
     if path.stat().st_size == 0:
         raise ParseError("the file is empty", where=where)
     digest = hashlib.sha256()
     with path.open("rb") as f:
-        yield from _ndjson_lines(f, where, progress, digest)
-    if expect is not None and digest.digest() != expect:
-        raise _changed(where)
+        yield from _ndjson_lines(f, where, options.progress, digest)
+    if options.expect is not None and digest.digest() != options.expect:
+        raise changed(where)
 
 
 def _ndjson_lines(

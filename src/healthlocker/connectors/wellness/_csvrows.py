@@ -1,6 +1,6 @@
 """CSV exports (MyFitnessPal, Peloton), read row by row with explicit caps.
 
-Lines are cut from chunks of at most ``CHUNK`` bytes; a line longer than ``MAX_LINE_BYTES``
+Lines are cut from chunks (``_read.file_chunks``, 1 MiB); a line longer than ``MAX_LINE_BYTES``
 is refused as soon as that many bytes have been read without a line break, so a 2 GB
 single-line file costs one cap's worth of memory, not 2 GB. A quoted field may span lines;
 Python's csv module caps a field at ``csv.field_size_limit()`` (128 KiB), so an unclosed quote
@@ -13,22 +13,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Iterator, Sequence
 
 from healthlocker.errors import InputFormatError, LimitError, ParseError
 
 MAX_LINE_BYTES = 1 << 20  # real rows are under 1 KiB; a note may be a few
-CHUNK = 1 << 20
-Progress = Callable[[int], None]
-
-
-def file_chunks(path: Path, progress: Progress | None) -> Iterator[bytes]:
-    with path.open("rb") as f:
-        while chunk := f.read(CHUNK):
-            if progress is not None:
-                progress(len(chunk))
-            yield chunk
 
 
 def lines(chunks: Iterable[bytes], where: str, cap: int | None = None) -> Iterator[bytes]:

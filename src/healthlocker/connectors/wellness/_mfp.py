@@ -24,17 +24,16 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from healthlocker.connectors._read import Head, ReadOptions, ensure_unchanged, file_chunks
 from healthlocker.connectors._zipsafe import Counting, SafeZip, open_zip
-from healthlocker.connectors.fhir._json import Progress, file_digest
 from healthlocker.connectors.wellness._csvrows import (
     count,
     describe,
-    file_chunks,
     header_of,
     records,
 )
 from healthlocker.connectors.wellness._mfp_map import SINKS, Context, kind_of, weight_unit_of
-from healthlocker.errors import InputFormatError, ParseError
+from healthlocker.errors import InputFormatError
 from healthlocker.store import Item
 
 MAX_MEMBERS = 1_000  # an export has three
@@ -46,16 +45,16 @@ _TABLE = re.compile(r"^(?:[^/]+/)?(Exercise|Nutrition|Measurement)-Summary[^/]*\
 _ORDER = {"exercise": 0, "nutrition": 1, "measurement": 2}
 
 
-def is_header(header: list[str]) -> bool:
-    return kind_of(header) is not None
-
-
-def looks_like_zip(path: Path) -> bool:
-    try:
-        with zipfile.ZipFile(path) as zf:
-            return any(_TABLE.match(n) for n in zf.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return False
+def sniff(head: Head) -> bool:
+    """A MyFitnessPal export zip (by the tables in it) or one of its CSVs (by the header)."""
+    if head.kind == "zip":
+        try:
+            with zipfile.ZipFile(head.path) as zf:
+                return any(_TABLE.match(n) for n in zf.namelist())
+        except (zipfile.BadZipFile, OSError, ValueError):
+            return False
+    header = header_of(head.data)
+    return bool(header) and kind_of(header or []) is not None
 
 
 class ExportZip(SafeZip):
@@ -73,22 +72,13 @@ class ExportZip(SafeZip):
             )
 
 
-def read_mfp(
-    path: Path,
-    progress: Progress | None = None,
-    expect: bytes | None = None,
-    *,
-    notes: list[str] | None = None,
-    weight_unit: str | None = None,
-) -> Iterator[Item]:
-    """The resources of a MyFitnessPal export zip or one of its CSVs; *notes* gets what was
-    left out and which weight unit was used."""
+def read_mfp(path: Path, options: ReadOptions) -> Iterator[Item]:
+    """The resources of a MyFitnessPal export zip or one of its CSVs; ``options.notes`` gets
+    what was left out and which weight unit was used."""
+    weight_unit, progress = options.weight_unit, options.progress
     if weight_unit is not None and weight_unit not in WEIGHT_UNITS:
         raise InputFormatError(f"weight unit {weight_unit[:10]!r}: use kg or lb")
-    if expect is not None and file_digest(path) != expect:
-        raise ParseError(
-            "the file changed while it was being imported; import it again", where=str(path)
-        )
+    ensure_unchanged(path, options)
     ctx = Context(
         weight_unit=weight_unit, weight_from="as --weight-unit says" if weight_unit else ""
     )
@@ -104,8 +94,7 @@ def read_mfp(
                 count(ctx.skipped, "files in the zip that are not MyFitnessPal tables", len(unread))
     else:
         yield from _table(file_chunks(path, progress), str(path), ctx, path)
-    if notes is not None:
-        notes.extend(_notes(ctx))
+    options.notes.extend(_notes(ctx))
 
 
 def _table(chunks: Iterable[bytes], where: str, ctx: Context, path: Path | None) -> Iterator[Item]:

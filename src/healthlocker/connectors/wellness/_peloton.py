@@ -27,9 +27,9 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from healthlocker.connectors._read import Head, ReadOptions, ensure_unchanged, file_chunks
 from healthlocker.connectors.apple._map import DURATION, ENERGY, HEART_RATE
-from healthlocker.connectors.fhir._json import Progress, file_digest
-from healthlocker.connectors.wellness._csvrows import Columns, count, file_chunks, records
+from healthlocker.connectors.wellness._csvrows import Columns, count, header_of, records
 from healthlocker.connectors.wellness._csvrows import stable_id as _stable_id
 from healthlocker.connectors.wellness._resources import (
     Part,
@@ -89,6 +89,11 @@ PREFIX = "peloton"
 
 def is_header(header: Sequence[str]) -> bool:
     return bool(header) and header[0].strip() == "Workout Timestamp"
+
+
+def sniff(head: Head) -> bool:
+    """A Peloton workouts CSV, by its header."""
+    return is_header(header_of(head.data) or [])
 
 
 @dataclass(frozen=True)
@@ -207,20 +212,12 @@ def _period(start: datetime, minutes: float | None) -> dict[str, Any]:
     return {"effectivePeriod": {"start": start.isoformat(), "end": end.isoformat()}}
 
 
-def read_peloton(
-    path: Path,
-    progress: Progress | None = None,
-    expect: bytes | None = None,
-    *,
-    notes: list[str] | None = None,
-) -> Iterator[Item]:
-    """The workouts of a Peloton workouts CSV; *notes* gets what was kept only in part."""
+def read_peloton(path: Path, options: ReadOptions) -> Iterator[Item]:
+    """The workouts of a Peloton workouts CSV; ``options.notes`` gets what was kept only in
+    part."""
     where = str(path)
-    if expect is not None and file_digest(path) != expect:
-        raise ParseError(
-            "the file changed while it was being imported; import it again", where=where
-        )
-    rows = records(file_chunks(path, progress), where)
+    ensure_unchanged(path, options)
+    rows = records(file_chunks(path, options.progress), where)
     first = next(rows, None)
     if first is None or not is_header(first[1]):
         raise InputFormatError(
@@ -233,11 +230,10 @@ def read_peloton(
         empty = False
         yield sink.row(line, cells)
     yield from sink.finish()
-    if notes is not None:
-        notes.extend(
-            f"{n:,} workouts in time zone {zone!r}, which this version does not know: kept at "
-            "their local date, without the time"
-            for zone, n in sorted(sink.unknown_zones.items())
-        )
-        if empty:
-            notes.append("no workouts in the file (a header only)")
+    options.notes.extend(
+        f"{n:,} workouts in time zone {zone!r}, which this version does not know: kept at "
+        "their local date, without the time"
+        for zone, n in sorted(sink.unknown_zones.items())
+    )
+    if empty:
+        options.notes.append("no workouts in the file (a header only)")
