@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from healthlocker.connectors.ccda._map import Context, base, negated, timed
-from healthlocker.connectors.ccda._types import child, children, concept, local
+from healthlocker.connectors.ccda._types import child, children, concept, local, when
 from healthlocker.connectors.ccda._values import (
     Resource,
     code_of,
@@ -23,6 +23,7 @@ from healthlocker.connectors.ccda._vitals import normalise
 
 OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 LOINC = "http://loinc.org"
+_SMOKING = "2.16.840.1.113883.10.20.22.4.78"  # Smoking Status Observation
 # LOINC codes of vital signs: FHIR's vital-signs profile and the trend metrics of
 # records/_metrics.py.
 _VITALS = (
@@ -84,6 +85,10 @@ def _observation(el: Any, ctx: Context, *, category: str) -> Resource | None:
         ctx.skip("observations with no code and no text")
         return None
     value = observation_value(child(el, "value"), ctx.narrative) or {}
+    if category == "social-history" and _SMOKING in {
+        t.get("root") for t in children(el, "templateId")
+    }:
+        code = _smoking_status(code)
     if category == "vital-signs":
         normalise(code, value)
         loinc = {c["code"] for c in code.get("coding", ()) if c.get("system") == LOINC}
@@ -94,6 +99,10 @@ def _observation(el: Any, ctx: Context, *, category: str) -> Resource | None:
     r["code"] = code
     r["subject"] = {"reference": ctx.patient}
     timed(r, "effective", el)
+    if not any(k.startswith("effective") for k in r):  # when it was recorded, then
+        written = when(child(child(el, "author"), "time"))
+        if written and "T" in written:  # an instant: a time with its UTC offset
+            r["issued"] = written
     if value == {"valueString": None}:
         ctx.skip(_PLACEHOLDER_NOTE)
     elif value:
@@ -105,6 +114,14 @@ def _observation(el: Any, ctx: Context, *, category: str) -> Resource | None:
     if ranges:
         r["referenceRange"] = ranges
     return r
+
+
+def _smoking_status(code: Resource) -> Resource:
+    """C-CDA 1.1 codes a smoking status "ASSERTION"; its LOINC code (US Core's) comes first."""
+    if any(c.get("system") == LOINC for c in code.get("coding", ())):
+        return code
+    loinc = {"system": LOINC, "code": "72166-2", "display": "Tobacco smoking status"}
+    return {**code, "coding": [loinc, *code.get("coding", ())]}
 
 
 def _report(el: Any, code: dict[str, Any], members: list[Resource], ctx: Context) -> Resource:
