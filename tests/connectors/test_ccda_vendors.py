@@ -96,7 +96,8 @@ QUERIES: dict[str, list[str]] = {
 # Each kind's own test of "records a fact": what the entry is about is named, and not "none".
 _ABOUT = {
     "medications": f"{_MATERIAL}/v3:code{_NAMED} | {_MATERIAL}/v3:name[normalize-space()]",
-    "problems": f"v3:value{_NAMED}",
+    "problems": f"v3:value{_NAMED} | v3:value/v3:translation/v3:originalText"
+    " | v3:text[normalize-space() or v3:reference]",
     "allergies": f"v3:participant[@typeCode='CSM']/v3:participantRole/v3:playingEntity"
     f"/v3:code{_NAMED}",
     "immunizations": f"{_MATERIAL}/v3:code{_NAMED}",
@@ -124,7 +125,9 @@ ALLOWED_NOTES = re.compile(
     r"|\w+ with no (code|substance code|vaccine code) .*|observations with no code and no text"
     r"|entries the document repeats word for word \(kept once\)"
     r"|unstructured bodies that are a file outside the document \(its name is kept\)"
+    r"|vital signs recorded as 0 \(a form's placeholder, not a measurement\)"
     r"|problem concerns with no problem observation"
+    r"|entries that are a nullFlavor \(no information\)"
     r")$"
 )
 
@@ -169,6 +172,7 @@ def expected(path: Path) -> Counter[str]:
     out: Counter[str] = Counter()
     for kind, queries in QUERIES.items():
         found = list({id(el): el for q in queries for el in tree.xpath(q, namespaces=NS)}.values())
+        found = [el for el in found if not el.get("nullFlavor")]  # "no information"
         if kind != "immunizations":  # a refused vaccine is kept, as not done
             found = [el for el in found if el.get("negationInd") != "true"]
         if kind != "medications":  # a medication list's "intended" entries are the current ones
@@ -176,6 +180,8 @@ def expected(path: Path) -> Counter[str]:
         found = [el for el in found if _about(el, kind, ids)]
         if kind == "immunizations":
             found = [el for el in found if _dated(el)]
+        if kind == "vital signs":  # a 0 is a form's empty field (0 °F, 0 lb), not a reading
+            found = [el for el in found if el.xpath("number(v3:value/@value)", namespaces=NS) != 0]
         distinct = {_content(el) for el in found}
         group = "observations" if kind in ("results", "vital signs", "social history") else kind
         out[group] += len(distinct)

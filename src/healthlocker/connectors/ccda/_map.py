@@ -52,6 +52,15 @@ _TEMPLATE_PROBLEM_STATUS = "2.16.840.1.113883.10.20.22.4.6"
 _TEMPLATE_ALLERGY_STATUS = "2.16.840.1.113883.10.20.22.4.28"
 _TEMPLATE_SEVERITY = "2.16.840.1.113883.10.20.22.4.8"
 _TEMPLATE_CRITICALITY = "2.16.840.1.113883.10.20.22.4.145"
+_SUBORDINATE = frozenset(
+    {
+        _TEMPLATE_PROBLEM_STATUS,
+        _TEMPLATE_ALLERGY_STATUS,
+        _TEMPLATE_SEVERITY,
+        _TEMPLATE_CRITICALITY,
+        "2.16.840.1.113883.10.20.22.4.64",  # comment
+    }
+)
 # An uncoded entry whose text only says there is nothing: "No medication data is applicable".
 _NOTHING = re.compile(r"^(no|none|nothing|not applicable|n/a)([\s.:,]|$)", re.I)
 Key = tuple[str, str, str]
@@ -137,6 +146,18 @@ def related(el: Any, type_code: str | None = None) -> Iterator[Any]:
                 yield statement
 
 
+def _subjects(el: Any) -> list[Any]:
+    """The statements a concern or diagnosis act is about (its SUBJ observations, leaving out
+    a severity or status some documents hang on the act itself); a bare observation itself."""
+    if local(el) != "act":
+        return [el]
+    return [
+        s
+        for s in related(el, "SUBJ")
+        if not {t.get("root") for t in children(s, "templateId")} & _SUBORDINATE
+    ]
+
+
 def templated(el: Any, template: str) -> Iterator[Any]:
     for statement in related(el):
         if any(t.get("root") == template for t in children(statement, "templateId")):
@@ -171,7 +192,7 @@ def conditions(
     observation. *category* is the Condition's; *status* the clinical status when the entry
     records none (no status observation, no end): "active" on a problem list, "inactive" in a
     past medical history, None (not recorded) for an encounter's diagnoses."""
-    statements = list(related(el, "SUBJ")) if local(el) == "act" else [el]
+    statements = _subjects(el)
     if not statements:
         ctx.skip("problem concerns with no problem observation")
     for obs in statements:
@@ -179,7 +200,12 @@ def conditions(
             continue
         # The value is the problem; the observation's own code only says what kind of problem
         # list item it is (condition, diagnosis, symptom …).
-        code = named(concept(child(obs, "value"), ctx.narrative), ctx, _NO_PROBLEM)
+        # Vendors that have no code for a problem name it in the observation's text.
+        code = named(
+            concept(child(obs, "value"), ctx.narrative) or _text(child(obs, "text"), ctx),
+            ctx,
+            _NO_PROBLEM,
+        )
         if code is not None:
             yield ctx.identify(_condition(obs, el, code, ctx, category, status), obs)
 
@@ -211,21 +237,26 @@ def _condition(
     return r
 
 
+def _text(el: Any, ctx: Context) -> Resource | None:
+    found = ctx.narrative.resolve(el)
+    return {"text": found} if found else None
+
+
 # --- allergies -------------------------------------------------------------------------------
 
 
 def allergies(el: Any, ctx: Context) -> Iterator[Resource]:
     """An allergy concern act (its allergy observations) or a bare allergy observation."""
-    statements = list(related(el, "SUBJ")) if local(el) == "act" else [el]
+    statements = _subjects(el)
     for obs in statements:
         if local(obs) != "observation" or negated(obs, ctx):
             continue
         role = child(_consumable_participant(obs), "participantRole")
-        substance = named(
-            concept(child(child(role, "playingEntity"), "code"), ctx.narrative),
-            ctx,
-            "allergies with no substance code and no text",
-        )
+        substance = concept(child(child(role, "playingEntity"), "code"), ctx.narrative)
+        said = concept(child(obs, "value"), ctx.narrative)
+        if substance is None and said and _NOTHING.match(said.get("text", "")):
+            substance = {"text": said["text"]}  # "No allergy data is applicable"
+        substance = named(substance, ctx, "allergies with no substance code and no text")
         if substance is not None:
             yield ctx.identify(_allergy(obs, el, substance, ctx), obs)
 

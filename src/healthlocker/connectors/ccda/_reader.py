@@ -306,6 +306,9 @@ class _Stream:
             self.ctx.shared = shared_ids(self.path)
             self.scanned = True
         place = self._place(statement)
+        if statement.get("nullFlavor"):  # the whole statement is "no information"
+            self.skip("entries that are a nullFlavor (no information)")
+            return
         for resource in kind.mapper(statement, self.ctx):
             yield from self._checked(resource, place)
 

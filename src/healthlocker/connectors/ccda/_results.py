@@ -93,6 +93,9 @@ def _observation(el: Any, ctx: Context, *, category: str) -> Resource | None:
         normalise(code, value)
         loinc = {c["code"] for c in code.get("coding", ()) if c.get("system") == LOINC}
         category = "vital-signs" if loinc & VITAL_LOINC else "laboratory"
+        if category == "vital-signs" and value.get("valueQuantity", {}).get("value") == 0:
+            ctx.skip("vital signs recorded as 0 (a form's placeholder, not a measurement)")
+            return None
     r = base("Observation", el)
     r["status"] = obs_status(el)
     r["category"] = [code_of(OBS_CATEGORY, category)]

@@ -150,10 +150,14 @@ def concept(el: Any, narrative: Narrative) -> dict[str, Any] | None:
     None when it has neither a code nor a text."""
     if el is None:
         return None
-    codings = [c for c in (coding(x) for x in [el, *children(el, "translation")]) if c]
+    translations = children(el, "translation")
+    codings = [c for c in (coding(x) for x in [el, *translations]) if c]
     text = None
-    if not any("display" in c for c in codings):
-        text = narrative.resolve(child(el, "originalText"))
+    if not any("display" in c for c in codings):  # a translation's text when it has none
+        text = next(
+            (t for x in [el, *translations] if (t := narrative.resolve(child(x, "originalText")))),
+            None,
+        )
     if not codings and not text:
         return None
     out: dict[str, Any] = {}
