@@ -63,8 +63,8 @@ _SUBORDINATE = frozenset(
 )
 # An uncoded entry whose text only says there is nothing: "No medication data is applicable".
 _NOTHING = re.compile(r"^(no|none|nothing|not applicable|n/a)([\s.:,]|$)", re.I)
-Key = tuple[str, str, str]
-_NO_PROBLEM = "problems with no code and no text"  # (statement element, id root, id extension)
+Key = tuple[str, str]  # an <id>'s (root, extension)
+_NO_PROBLEM = "problems with no code and no text"
 
 
 @dataclass
@@ -77,6 +77,7 @@ class Context:
     skipped: dict[str, int] = field(default_factory=dict)
     shared: frozenset[Key] = frozenset()
     document_time: str | None = None  # the document's effectiveTime, as a FHIR dateTime
+    issued: set[str] = field(default_factory=set)  # ids given from an <id> alone
 
     def skip(self, what: str, n: int = 1) -> None:
         self.skipped[what] = self.skipped.get(what, 0) + n
@@ -88,9 +89,11 @@ class Context:
         the same entry twice is one); deterministic either way, so importing the same document
         again changes nothing."""
         key = entry_key(el)
-        if key is not None and (local(el), *key) not in self.shared:
+        if key is not None and key not in self.shared:
             r["id"] = stable_id(r["resourceType"], *key)
-            return r
+            if r["id"] not in self.issued:  # else the first pass missed a sharing: content too
+                self.issued.add(r["id"])
+                return r
         body = {k: v for k, v in r.items() if k != "id"}
         text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         r["id"] = stable_id(

@@ -16,17 +16,18 @@ from pathlib import Path
 from lxml import etree
 
 from healthlocker.connectors.ccda._map import STATEMENTS
-from healthlocker.connectors.ccda._types import V3, entry_key, local, pull_parser
+from healthlocker.connectors.ccda._types import V3, entry_key, pull_parser
 
 _STATEMENTS = [V3 + name for name in sorted(STATEMENTS)]
-_BARE = frozenset({"id", "templateId"})  # a statement with only these only refers to another
+_BARE = frozenset({V3 + "id", V3 + "templateId"})  # a statement with only these refers to another
 CHUNK = 1 << 20
 
 
-def shared_ids(path: Path) -> frozenset[tuple[str, str, str]]:
-    """(statement, id root, id extension) of the ids that two or more statements carry."""
+def shared_ids(path: Path) -> frozenset[tuple[str, str]]:
+    """(root, extension) of the ids that two or more statements carry (of any kind: a procedure
+    act and a procedure observation both become a Procedure)."""
     parser = pull_parser(events=("end",), tag=[*_STATEMENTS, V3 + "entry"])
-    seen: Counter[tuple[str, str, str]] = Counter()
+    seen: Counter[tuple[str, str]] = Counter()
     try:
         with path.open("rb") as f:
             while chunk := f.read(CHUNK):
@@ -39,7 +40,7 @@ def shared_ids(path: Path) -> frozenset[tuple[str, str, str]]:
     return frozenset(key for key, n in seen.items() if n > 1)
 
 
-def _count(parser: etree.XMLPullParser, seen: Counter[tuple[str, str, str]]) -> None:
+def _count(parser: etree.XMLPullParser, seen: Counter[tuple[str, str]]) -> None:
     for _, el in parser.read_events():
         if el.tag == V3 + "entry":  # done with it: memory follows one entry
             el.clear()
@@ -48,6 +49,5 @@ def _count(parser: etree.XMLPullParser, seen: Counter[tuple[str, str, str]]) -> 
                 del parent[0]
             continue
         key = entry_key(el)
-        if key is None or all(local(c) in _BARE for c in el if isinstance(c.tag, str)):
-            continue
-        seen[(local(el), *key)] += 1
+        if key is not None and any(c.tag not in _BARE for c in el if isinstance(c.tag, str)):
+            seen[key] += 1
