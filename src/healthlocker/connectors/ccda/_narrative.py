@@ -33,6 +33,7 @@ class Narrative:
         self.full = False
 
     def collect(self, text: Any) -> None:
+        headers: dict[Any, list[str]] = {}  # per table, worked out once (tables can be long)
         for el in text.iter():
             key = el.get("ID") if isinstance(el.tag, str) else None
             if not key or local(el) in _SKIP:
@@ -46,7 +47,7 @@ class Narrative:
             self.texts[key] = value
             self.size += len(value) + len(key)
             if local(el) == "tr":
-                row = _headed_row(el)
+                row = _headed_row(el, headers)
                 if row:
                     self.rows[key] = row
 
@@ -198,12 +199,14 @@ def _table(table: Any) -> list[str]:
     return [line for line in out if line]
 
 
-def _headed_row(tr: Any) -> Row | None:
+def _headed_row(tr: Any, known: dict[Any, list[str]]) -> Row | None:
     parent = tr.getparent()
     table = parent.getparent() if parent is not None and local(parent) != "table" else parent
     if table is None or local(table) != "table":
         return None
-    headers, cells = _headers(table), _cells(tr)
+    if table not in known:
+        known[table] = _headers(table)
+    headers, cells = known[table], _cells(tr)
     if not headers or len(headers) != len(cells):
         return None
     return list(zip(headers, cells, strict=True))

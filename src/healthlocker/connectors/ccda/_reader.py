@@ -74,8 +74,9 @@ def read_ccda(
     *,
     notes: list[str] | None = None,
 ) -> Iterator[Item]:
-    """The resources of one C-CDA document, each validated (``store.validate_resource``);
-    *notes* gets what was left out and why."""
+    """The resources of one C-CDA document, each validated (``store.validate_resource``): its
+    Patient, what its entries record, and the document itself as a DocumentReference; *notes*
+    gets what was left out and why."""
     where = str(path)
     if path.stat().st_size > MAX_BYTES:
         raise LimitError(
