@@ -192,7 +192,7 @@ def test_medications_allergies_and_ranges(vault: Vault, tmp_path: Path) -> None:
     joined = "\n".join(notes)
     assert "problems with no code and no text" in joined
     assert "negated entries" in joined
-    assert "social history section" in joined
+    assert "1 × entries of the functional status section (its text is kept" in joined
 
 
 # --- detection and data types -----------------------------------------------------------------

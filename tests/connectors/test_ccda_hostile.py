@@ -42,9 +42,12 @@ DETECTED: dict[str, tuple[str | bytes, str]] = {
         document(_BODY).replace("<title>t</title>", "<title>&x;</title>", 1),
         r"malformed XML at line \d+, column \d+: Entity 'x' not defined",
     ),
-    "no-known-section": (
-        document(section("17", "29762-2"), section("10", "18776-5")),
-        r"no section this version imports .*nothing was imported",
+    "about-no-one": (  # narrative only, and no patient: nothing to keep it with
+        document(
+            section("10", "18776-5", text="<paragraph>Rest</paragraph>"),
+            header=re.sub(r"<recordTarget>.*?</recordTarget>", "", HEADER, flags=re.S),
+        ),
+        r"no patient \(recordTarget/patientRole\) in the header: a document about no one",
     ),
     "no-patient": (
         document(_BODY, header=re.sub(r"<recordTarget>.*?</recordTarget>", "", HEADER, flags=re.S)),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from healthlocker.connectors.ccda._narrative import Narrative
 from healthlocker.connectors.ccda._types import (
-    Narrative,
     child,
     children,
     concept,

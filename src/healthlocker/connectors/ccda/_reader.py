@@ -1,9 +1,12 @@
 """C-CDA documents (the "download my record" XML of patient portals) → FHIR R4 resources.
 
 The document is streamed: an lxml pull parser is fed 1 MiB at a time, and each section
-``<entry>`` is mapped (``_map``) as soon as it ends, then cleared, so memory follows one
-entry and the narrative text that entries refer to, not the document. The patient comes from
-the header (``recordTarget``), which C-CDA puts before the body.
+``<entry>`` is mapped (``_sections`` says by what) as soon as it ends, then cleared, so memory
+follows one entry and the narrative text that entries refer to, not the document. The patient
+comes from the header (``recordTarget``), which C-CDA puts before the body. A quick first pass
+(``_scan``) finds the entry ids that several statements share, before the first entry is
+mapped. The document itself, with its narrative as plain text, becomes a DocumentReference
+(``_document``) at the end.
 
 Hardened like every XML reader here: no entity resolution, no DTD loading, no network, no
 huge-tree mode; a DOCTYPE or ENTITY declaration is refused before any of it reaches the parser
@@ -25,19 +28,13 @@ from lxml import etree
 from healthlocker.connectors._read import Head, ReadOptions, ensure_unchanged
 from healthlocker.connectors.apple._reader import describe
 from healthlocker.connectors.apple._xml import _syntax_message
-from healthlocker.connectors.ccda._map import (
-    Context,
-    Mapper,
-    allergies,
-    encounters,
-    immunizations,
-    medications,
-    problems,
-    procedures,
-)
+from healthlocker.connectors.ccda._document import Document
+from healthlocker.connectors.ccda._map import Context
+from healthlocker.connectors.ccda._narrative import Narrative, lines
 from healthlocker.connectors.ccda._patient import patient, patient_id
-from healthlocker.connectors.ccda._results import results, vital_signs
-from healthlocker.connectors.ccda._types import Narrative, local, tag
+from healthlocker.connectors.ccda._scan import shared_ids
+from healthlocker.connectors.ccda._sections import Section, find
+from healthlocker.connectors.ccda._types import local, plain, pull_parser, tag
 from healthlocker.errors import (
     InputFormatError,
     LimitError,
@@ -56,68 +53,9 @@ _ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?ClinicalDocument[\s>/]")
 _NS = b"urn:hl7-org:v3"
 _PROLOG = re.compile(rb"\A(?:\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^\[>]*(?:\[.*?\])?\s*>)*", re.S)
 
-# Section templateId roots (with and without "entries required") and LOINC section codes.
-SECTIONS = {
-    "2.16.840.1.113883.10.20.22.2.5": "problems",
-    "2.16.840.1.113883.10.20.22.2.5.1": "problems",
-    "2.16.840.1.113883.10.20.22.2.1": "medications",
-    "2.16.840.1.113883.10.20.22.2.1.1": "medications",
-    "2.16.840.1.113883.10.20.22.2.6": "allergies",
-    "2.16.840.1.113883.10.20.22.2.6.1": "allergies",
-    "2.16.840.1.113883.10.20.22.2.3": "results",
-    "2.16.840.1.113883.10.20.22.2.3.1": "results",
-    "2.16.840.1.113883.10.20.22.2.4": "vital-signs",
-    "2.16.840.1.113883.10.20.22.2.4.1": "vital-signs",
-    "2.16.840.1.113883.10.20.22.2.2": "immunizations",
-    "2.16.840.1.113883.10.20.22.2.2.1": "immunizations",
-    "2.16.840.1.113883.10.20.22.2.22": "encounters",
-    "2.16.840.1.113883.10.20.22.2.22.1": "encounters",
-    "2.16.840.1.113883.10.20.22.2.7": "procedures",
-    "2.16.840.1.113883.10.20.22.2.7.1": "procedures",
-}
-SECTION_CODES = {
-    "11450-4": "problems",
-    "10160-0": "medications",
-    "48765-2": "allergies",
-    "30954-2": "results",
-    "8716-3": "vital-signs",
-    "11369-6": "immunizations",
-    "46240-8": "encounters",
-    "47519-4": "procedures",
-}
-# Sections seen in portal documents that this version does not map (named in the summary).
-UNMAPPED = {
-    "18776-5": "plan of care",
-    "29762-2": "social history",
-    "10157-6": "family history",
-    "47420-5": "functional status",
-    "10183-2": "hospital discharge medications",
-    "46264-8": "medical equipment",
-    "42348-3": "advance directives",
-    "48768-6": "payers",
-    "29545-1": "physical findings",
-    "10164-2": "history of present illness",
-    "51848-0": "assessment",
-    "61146-7": "goals",
-    "75310-3": "health concerns",
-    "29299-5": "reason for visit",
-    "10187-3": "review of systems",
-    "11348-0": "past medical history",
-    "69730-0": "instructions",
-    "18748-4": "imaging",
-}
-MAPPERS: dict[str, Mapper] = {
-    "problems": problems,
-    "allergies": allergies,
-    "medications": medications,
-    "immunizations": immunizations,
-    "results": results,
-    "vital-signs": vital_signs,
-    "encounters": encounters,
-    "procedures": procedures,
-}
 _SECTION, _ENTRY, _TEXT = tag("section"), tag("entry"), tag("text")
 _TEMPLATE, _CODE, _RECORD_TARGET = tag("templateId"), tag("code"), tag("recordTarget")
+_TITLE, _NON_XML_BODY = tag("title"), tag("nonXMLBody")
 
 
 def looks_like(head: bytes) -> bool:
@@ -134,7 +72,8 @@ def sniff(head: Head) -> bool:
 
 
 def read_ccda(path: Path, options: ReadOptions) -> Iterator[Item]:
-    """The resources of one C-CDA document, each validated (``store.validate_resource``);
+    """The resources of one C-CDA document, each validated (``store.validate_resource``): its
+    Patient, what its entries record, and the document itself as a DocumentReference;
     ``options.notes`` gets what was left out and why."""
     where = str(path)
     if path.stat().st_size > MAX_BYTES:
@@ -143,7 +82,7 @@ def read_ccda(path: Path, options: ReadOptions) -> Iterator[Item]:
             where=where,
         )
     ensure_unchanged(path, options)
-    stream = _Stream(where)
+    stream = _Stream(where, path)
     with path.open("rb") as f:
         while chunk := f.read(CHUNK):
             yield from stream.feed(chunk)
@@ -156,41 +95,30 @@ def read_ccda(path: Path, options: ReadOptions) -> Iterator[Item]:
 @dataclass
 class _Section:
     el: Any
+    level: int  # 1 for a section of the body, 2 for one inside it …
     templates: list[str] = field(default_factory=list)
     code: str | None = None
     entries: int = 0
+    headed: bool = False
 
     @property
-    def kind(self) -> str | None:
-        for root in self.templates:
-            if root in SECTIONS:
-                return SECTIONS[root]
-        return SECTION_CODES.get(self.code or "")
+    def kind(self) -> Section | None:
+        return find(self.templates, self.code)
 
     @property
     def name(self) -> str:
-        return UNMAPPED.get(self.code or "") or (
-            f"LOINC {self.code[:20]}" if self.code else "an uncoded"
-        )
+        if self.kind is not None:
+            return self.kind.name
+        return f"LOINC {self.code[:20]}" if self.code else "an uncoded"
 
 
 class _Stream:
-    """The pull parser and what it has seen: open sections, the patient, counts."""
+    """The pull parser and what it has seen: open sections, the patient, the document, counts."""
 
-    def __init__(self, where: str) -> None:
+    def __init__(self, where: str, path: Path) -> None:
         self.where = where
-        self.parser = etree.XMLPullParser(
-            events=("start", "end"),
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            dtd_validation=False,
-            attribute_defaults=False,
-            huge_tree=False,
-            collect_ids=False,
-            remove_comments=True,
-            remove_pis=True,
-        )
+        self.path = path
+        self.parser = pull_parser(events=("start", "end"))
         self.depth = 0
         self.rooted = False
         self.head = b""
@@ -198,9 +126,10 @@ class _Stream:
         self.lines = 1
         self.sections: list[_Section] = []
         self.narrative = Narrative(MAX_NARRATIVE)
+        self.document = Document()
         self.ctx: Context | None = None
+        self.scanned = False
         self.entries = 0
-        self.recognised = 0
         self.seen: set[tuple[str, str]] = set()
         self.skipped: dict[str, int] = {}
         self.invalid_at: str | None = None
@@ -230,13 +159,13 @@ class _Stream:
             err = exc.error_log.last_error if exc.error_log else None
             line = err.line if err is not None else exc.position[0]
             raise ParseError(_syntax_message(exc, line >= self.lines), where=self.where) from None
-        if self.recognised == 0:
+        if self.ctx is None:
             raise InputFormatError(
-                "a C-CDA document with no section this version imports (problems, medications, "
-                "allergies, results, vital signs, immunizations, encounters, procedures): "
-                "nothing was imported",
+                "no patient (recordTarget/patientRole) in the header: a document about no one "
+                "cannot be kept",
                 where=self.where,
             )
+        yield from self._document(self.ctx)
         if self.narrative.full:
             self.skip("narrative text past the cap (references to it were left unresolved)")
         if self.invalid_at:
@@ -285,7 +214,7 @@ class _Stream:
                 )
             self.rooted = True
         elif el.tag == _SECTION:
-            self.sections.append(_Section(el))
+            self.sections.append(_Section(el, level=len(self.sections) + 1))
 
     def _end(self, el: Any) -> Iterator[Item]:
         self.depth -= 1
@@ -296,16 +225,31 @@ class _Stream:
             self._close_section(section)
         elif el.tag == _RECORD_TARGET and self.depth == 1:
             yield from self._patient(el)
+        elif el.tag == _NON_XML_BODY and self.depth == 2:
+            note = self.document.unstructured(el)
+            if note:
+                self.skip(note)
+            el.clear()
         elif self.depth == 1 and el.tag != tag("component"):
-            el.clear()  # the rest of the header: authors, custodian … (not mapped)
+            self.document.header(el, self.narrative)
+            el.clear()  # the rest of the header is not kept
 
     def _in_section(self, el: Any, section: _Section) -> Iterator[Item]:
         if el.tag == _TEMPLATE:
             section.templates.append((el.get("root") or "").strip())
         elif el.tag == _CODE:
             section.code = (el.get("code") or "").strip() or None
+        elif el.tag == _TITLE:
+            title = plain(" ".join(lines(el)), 500)
+            if title:
+                self.document.heading(section.level, title)
+                section.headed = True
         elif el.tag == _TEXT:
             self.narrative.collect(el)
+            if not section.headed and section.kind is not None:
+                self.document.heading(section.level, section.kind.name.capitalize())
+                section.headed = True
+            self.document.add(lines(el))
             el.clear()
         elif el.tag == _ENTRY:
             section.entries += 1
@@ -316,12 +260,12 @@ class _Stream:
 
     def _close_section(self, section: _Section) -> None:
         self.sections.pop()
-        if section.kind is not None:
-            self.recognised += 1
-        else:
-            self.skip(f"{section.name} section")
-            if section.entries:
-                self.skip(f"entries of the {section.name} section", section.entries)
+        kind = section.kind
+        if (kind is None or kind.mapper is None) and section.entries:
+            self.skip(
+                f"entries of the {section.name} section (its text is kept with the document)",
+                section.entries,
+            )
         section.el.clear()
 
     def _patient(self, el: Any) -> Iterator[Item]:
@@ -330,7 +274,10 @@ class _Stream:
             self.skip("further recordTargets (one patient per document is read)")
             return
         self.ctx = Context(
-            patient=f"Patient/{patient_id(role)}", narrative=self.narrative, skipped=self.skipped
+            patient=f"Patient/{patient_id(role)}",
+            narrative=self.narrative,
+            skipped=self.skipped,
+            document_time=self.document.time,
         )
         resource = patient(role, self.narrative)
         validate_resource(resource, where=self._place(role))
@@ -340,7 +287,7 @@ class _Stream:
     def _entry(self, el: Any, section: _Section) -> Iterator[Item]:
         kind = section.kind
         statement = next((x for x in el if isinstance(x.tag, str)), None)
-        if kind is None or statement is None:
+        if kind is None or kind.mapper is None or statement is None:
             return
         if self.ctx is None:
             raise InputFormatError(
@@ -350,20 +297,39 @@ class _Stream:
         self.entries += 1
         if self.entries > MAX_ENTRIES:
             raise LimitError(f"over {MAX_ENTRIES:,} entries", where=self._place(statement))
+        if not self.scanned:
+            self.ctx.shared = shared_ids(self.path)
+            self.scanned = True
         place = self._place(statement)
-        for resource in MAPPERS[kind](statement, self.ctx):
-            key = (resource["resourceType"], resource["id"])
-            if key in self.seen:
-                self.skip("entries the document repeats (same id)")
-                continue
-            try:
-                validate_resource(resource, where=place)
-            except ValidationError as exc:
-                self.skip("entries that did not map to valid FHIR R4")
-                self.invalid_at = self.invalid_at or str(exc)
-                continue
-            self.seen.add(key)
-            yield place, resource
+        if statement.get("nullFlavor"):  # the whole statement is "no information"
+            self.skip("entries that are a nullFlavor (no information)")
+            return
+        for resource in kind.mapper(statement, self.ctx):
+            yield from self._checked(resource, place)
+
+    def _checked(self, resource: dict[str, Any], place: str) -> Iterator[Item]:
+        """*resource*, once: valid FHIR R4 and not yet given (same type and id: same content)."""
+        key = (resource["resourceType"], resource["id"])
+        if key in self.seen:
+            self.skip("entries the document repeats word for word (kept once)")
+            return
+        try:
+            validate_resource(resource, where=place)
+        except ValidationError as exc:
+            self.skip("entries that did not map to valid FHIR R4")
+            self.invalid_at = self.invalid_at or str(exc)
+            return
+        self.seen.add(key)
+        yield place, resource
+
+    def _document(self, ctx: Context) -> Iterator[Item]:
+        resource = self.document.resource(ctx.patient)
+        if resource is None:
+            self.skip("a document with no text and no unstructured body (no DocumentReference)")
+            return
+        if self.document.cut:
+            self.skip("document text past the cap (the DocumentReference holds the first part)")
+        yield from self._checked(ctx.identify(resource, None), f"{self.where}: the document")
 
     def _place(self, el: Any) -> str:
         return f"{self.where}: line {el.sourceline} <{local(el)}>"

@@ -3,16 +3,20 @@
 Everything here reads one lxml element (in the ``urn:hl7-org:v3`` namespace) and returns plain
 JSON-ready values, or None when the element says nothing usable (absent, ``nullFlavor``, or
 malformed). Narrative references (``<reference value="#id"/>``) are resolved through a
-:class:`Narrative`, the ``ID``-bearing text of the section the entry belongs to.
+``_narrative.Narrative``, the ``ID``-bearing text of the section the entry belongs to.
 """
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
+
+if TYPE_CHECKING:
+    from healthlocker.connectors.ccda._narrative import Narrative
 
 V3 = "{urn:hl7-org:v3}"
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
@@ -56,6 +60,24 @@ _TS = re.compile(
 _WHITESPACE = re.compile(r"\s+")
 
 
+def pull_parser(**options: Any) -> etree.XMLPullParser:
+    """An lxml pull parser hardened like every XML reader here: no entity resolution, no DTD,
+    no network, no huge-tree mode (libxml2's own limits on text size stay); comments and
+    processing instructions dropped."""
+    return etree.XMLPullParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        attribute_defaults=False,
+        huge_tree=False,
+        collect_ids=False,
+        remove_comments=True,
+        remove_pis=True,
+        **options,
+    )
+
+
 def tag(name: str) -> str:
     return V3 + name
 
@@ -90,42 +112,6 @@ def plain(text: str | None, cap: int = MAX_TEXT) -> str | None:
         return None
     folded = _WHITESPACE.sub(" ", text).strip()
     return folded[:cap] or None
-
-
-class Narrative:
-    """The ``ID``-bearing elements of section narratives, for ``<reference value="#…">``."""
-
-    def __init__(self, cap: int) -> None:
-        self.texts: dict[str, str] = {}
-        self.cap = cap  # characters kept in all, so a hostile narrative cannot fill memory
-        self.size = 0
-        self.full = False
-
-    def collect(self, text: Any) -> None:
-        for el in text.iter():
-            key = el.get("ID") if isinstance(el.tag, str) else None
-            if not key:
-                continue
-            value = plain("".join(el.itertext()))
-            if value is None:
-                continue
-            if self.size + len(value) > self.cap:
-                self.full = True
-                return
-            self.texts[key] = value
-            self.size += len(value) + len(key)
-
-    def resolve(self, el: Any) -> str | None:
-        """Text of *el*: its ``<reference value="#id">`` resolved, or its own text."""
-        if el is None:
-            return None
-        ref = child(el, "reference")
-        if ref is not None:
-            value = ref.get("value") or ""
-            if value.startswith("#"):
-                return self.texts.get(value[1:])
-            return None
-        return plain("".join(el.itertext()))
 
 
 def system_of(oid: str | None) -> str | None:
@@ -164,10 +150,14 @@ def concept(el: Any, narrative: Narrative) -> dict[str, Any] | None:
     None when it has neither a code nor a text."""
     if el is None:
         return None
-    codings = [c for c in (coding(x) for x in [el, *children(el, "translation")]) if c]
+    translations = children(el, "translation")
+    codings = [c for c in (coding(x) for x in [el, *translations]) if c]
     text = None
-    if not any("display" in c for c in codings):
-        text = narrative.resolve(child(el, "originalText"))
+    if not any("display" in c for c in codings):  # a translation's text when it has none
+        text = next(
+            (t for x in [el, *translations] if (t := narrative.resolve(child(x, "originalText")))),
+            None,
+        )
     if not codings and not text:
         return None
     out: dict[str, Any] = {}
@@ -190,8 +180,10 @@ def ts(value: str | None) -> str | None:
     if m is None:
         return None
     year, month, day_, hour, minute, second, fraction, zone = m.groups()
-    if (month and not 1 <= int(month) <= 12) or (day_ and not 1 <= int(day_) <= 31):
-        return None
+    if (month and not 1 <= int(month) <= 12) or (
+        month and day_ and not 1 <= int(day_) <= calendar.monthrange(int(year), int(month))[1]
+    ):
+        return None  # no such day (20100431 is written by real documents)
     out = year + (f"-{month}" if month else "") + (f"-{day_}" if month and day_ else "")
     if not (day_ and hour and zone) or int(hour) > 23 or int(minute or 0) > 59:
         return out
@@ -202,8 +194,10 @@ def ts(value: str | None) -> str | None:
 
 
 def period(el: Any) -> dict[str, str] | None:
-    """IVL_TS ``low``/``high`` as a Period (either end may be missing)."""
-    if null(el):
+    """IVL_TS ``low``/``high`` as a Period (either end may be missing). A ``nullFlavor`` on the
+    interval itself does not hide the ends it gives (``<effectiveTime nullFlavor="UNK"><low
+    value="2019"/></effectiveTime>``: the start is known)."""
+    if el is None:
         return None
     out = {}
     start, end = when(child(el, "low")), when(child(el, "high"))
@@ -216,7 +210,7 @@ def period(el: Any) -> dict[str, str] | None:
 
 def effective(el: Any) -> tuple[str | None, dict[str, str] | None]:
     """An effectiveTime as (dateTime, None) for a point or (None, Period) for an interval."""
-    if null(el):
+    if el is None:
         return None, None
     if el.get("value") is not None:
         return when(el), None

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from healthlocker.connectors.ccda._narrative import Narrative
 from healthlocker.connectors.ccda._types import (
-    Narrative,
     child,
     children,
     concept,
@@ -26,16 +26,6 @@ _ACTIVE = "55561003"
 _STATUS_VALUES = {_ACTIVE: "active", "73425007": "inactive", "413322009": "resolved"}
 # statusCode → FHIR status, per resource; None is "no statusCode".
 _STATUS: dict[str, dict[str | None, str]] = {
-    "medication": {
-        "active": "active",
-        "completed": "completed",
-        "aborted": "stopped",
-        "cancelled": "not-taken",
-        "suspended": "on-hold",
-        "held": "on-hold",
-        "new": "intended",
-        "nullified": "entered-in-error",
-    },
     "immunization": {"nullified": "entered-in-error"},  # anything else given is completed
     "encounter": {
         "active": "in-progress",
@@ -56,7 +46,7 @@ _STATUS: dict[str, dict[str | None, str]] = {
         "nullified": "entered-in-error",
     },
 }
-_DEFAULT = {"medication": "unknown", "immunization": "completed", "procedure": "unknown"}
+_DEFAULT = {"immunization": "completed", "procedure": "unknown"}
 _OBS_STATUS = {
     "completed": "final",
     "active": "preliminary",
@@ -218,11 +208,9 @@ def reference_ranges(el: Any, narrative: Narrative) -> list[Resource]:
 
 
 def dosage(el: Any, narrative: Narrative) -> Resource | None:
-    """The instruction of a medication activity: its text, route, dose and period (PIVL_TS)."""
+    """The structured instruction of a medication activity: route, dose and period (PIVL_TS);
+    its text is the caller's (``_meds``)."""
     out: Resource = {}
-    text = narrative.resolve(child(el, "text"))
-    if text:
-        out["text"] = text
     timing = _timing(el)
     if timing:
         out["timing"] = {"repeat": timing}
