@@ -91,6 +91,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 source=args.source,
                 fmt=args.format,
                 weight_unit=args.weight_unit,
+                time_zone=args.time_zone,
             )
     totals = report.totals()
     if args.json:
@@ -165,6 +166,7 @@ def _import_with_progress(vault: Any, args: argparse.Namespace) -> Any:
             fmt=args.format,
             progress=lambda n: bar.advance(task, n),
             weight_unit=args.weight_unit,
+            time_zone=args.time_zone,
         )
 
 
@@ -575,6 +577,17 @@ class _FormatNames:
         return name in list(self)
 
 
+def _time_zone(name: str) -> str:
+    """``--time-zone``: an IANA name, checked when the command is read (exit 2 if unknown)."""
+    from healthlocker.connectors.cgm._time import zone_of
+
+    try:
+        zone_of(name)
+    except HealthLockerError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return name
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="healthlocker",
@@ -614,6 +627,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("kg", "lb"),
         help="unit of MyFitnessPal's weights (default: the export's own, as its exercise "
         "table names it; else lb)",
+    )
+    p.add_argument(
+        "--time-zone",
+        type=_time_zone,
+        metavar="ZONE",
+        help="time zone of a CGM export's local times, e.g. Europe/Berlin (default: this "
+        "computer's)",
     )
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
     p = add("sources", cmd_sources, "what is stored, per source and type; linked APIs")

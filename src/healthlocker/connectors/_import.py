@@ -76,12 +76,14 @@ def import_paths(
     fmt: str | None = None,
     progress: Progress | None = None,
     weight_unit: str | None = None,
+    time_zone: str | None = None,
 ) -> ImportReport:
     """Import files and folders (or a :func:`plan_import` of them); one atomic batch per file.
     Never raises for bad input.
 
     Large imports validate on a second core, ahead of storage (see ``_ahead``).
-    *weight_unit* (kg or lb) is the unit of MyFitnessPal's measurements (see ``wellness._mfp``).
+    *weight_unit* (kg or lb) is the unit of MyFitnessPal's measurements (see ``wellness._mfp``);
+    *time_zone* (an IANA name) that of a CGM export's local times (see ``cgm._time``).
     """
     report = ImportReport()
     try:
@@ -95,7 +97,11 @@ def import_paths(
         for index, job in enumerate(jobs):
             checked = _ahead.claim(verdicts, index)
             options = ReadOptions(
-                progress=progress, expect=checked, notes=job.outcome.notes, weight_unit=weight_unit
+                progress=progress,
+                expect=checked,
+                notes=job.outcome.notes,
+                weight_unit=weight_unit,
+                time_zone=time_zone,
             )
             path, kind = job.planned.path, job.format
             try:

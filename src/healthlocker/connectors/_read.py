@@ -3,8 +3,9 @@
 A reader is ``read(path, options) -> Iterator[Item]``: it streams ``(where, resource)`` items
 out of one file, and *options* carries everything else: progress, the digest the bytes must
 have (when a worker validated them ahead, see ``_ahead``), the notes list it adds what it left
-out to, and the options of some formats (MyFitnessPal's weight unit). Light on purpose: the
-registry, every reader and the Apple Health reader process import it.
+out to, and the options of some formats (MyFitnessPal's weight unit, a CGM export's time
+zone). Light on purpose: the registry, every reader and the Apple Health reader process import
+it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class ReadOptions:
     notes: list[str] = field(default_factory=list)
     # MyFitnessPal: the unit of its weights, kg or lb (None: the export's own, else lb).
     weight_unit: str | None = None
+    # CGM exports: the IANA time zone of their local times (None: this computer's).
+    time_zone: str | None = None
 
 
 def file_digest(path: Path) -> bytes:

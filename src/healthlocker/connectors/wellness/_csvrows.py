@@ -61,9 +61,11 @@ def _text(raw: Iterable[bytes], where: str) -> Iterator[str]:
         yield text.removeprefix("\ufeff") if lineno == 1 else text
 
 
-def records(chunks: Iterable[bytes], where: str) -> Iterator[tuple[int, list[str]]]:
+def records(
+    chunks: Iterable[bytes], where: str, delimiter: str = ","
+) -> Iterator[tuple[int, list[str]]]:
     """(line number, cells) of every CSV record, the header first; blank lines skipped."""
-    reader = csv.reader(_text(lines(chunks, where), where), strict=True)
+    reader = csv.reader(_text(lines(chunks, where), where), strict=True, delimiter=delimiter)
     try:
         for cells in reader:
             if cells and any(c.strip() for c in cells):
