@@ -1,0 +1,233 @@
+"""What every chart's Vega spec shares: the data contract with the frame, the look, and the
+expressions that put numbers, units and dates into words.
+
+Each chart is ONE Vega spec whose only input is the tool result's structured content, as the
+single row of the dataset ``view``. Everything drawn is derived from it inside the spec
+(transforms and expressions), so the same spec draws the PNG (vl-convert) and the MCP Apps
+view (vega in the frame) without a second description of the chart. The frame also reads:
+
+- the dataset ``table``: one row per line of the text table, cells in fields ``c0``, ``c1``, …;
+- the signal ``columns``: the table's headings (as many as cells are shown);
+- the signal ``caption``: the table's caption, and ``summary``: the chart in one sentence (its
+  accessible name).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+VIEW = "view"
+WIDTH = 720  # the PNG's width in CSS pixels; the frame sets its own from the container
+
+INK = "#1f2937"  # 14.7:1 on white
+MUTED = "#4b5563"  # 7.6:1 on white
+RULE = "#6b7280"  # 4.8:1: axis lines and ticks
+GRID = "#e5e7eb"
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Liberation Sans', 'DejaVu Sans', sans-serif"
+
+# UCUM codes (and spellings records use) in words, for axis titles and tables.
+UNIT_WORDS = {
+    "kg": "kilograms",
+    "g": "grams",
+    "mg": "milligrams",
+    "cm": "centimetres",
+    "kg/m2": "kilograms per square metre",
+    "/min": "per minute",
+    "mm[Hg]": "millimetres of mercury",
+    "%": "percent",
+    "Cel": "degrees Celsius",
+    "ms": "milliseconds",
+    "mL/min/kg": "millilitres per minute per kilogram",
+    "{steps}": "steps",
+    "kcal": "kilocalories",
+    "min": "minutes",
+    "{workouts}": "workouts",
+    "mg/dL": "milligrams per decilitre",
+    "mmol/L": "millimoles per litre",
+    "g/dL": "grams per decilitre",
+    "g/L": "grams per litre",
+    "mg/L": "milligrams per litre",
+    "ug/dL": "micrograms per decilitre",
+    "ng/mL": "nanograms per millilitre",
+    "ng/dL": "nanograms per decilitre",
+    "ng/L": "nanograms per litre",
+    "pg/mL": "picograms per millilitre",
+    "pg": "picograms",
+    "fL": "femtolitres",
+    "U/L": "units per litre",
+    "kU/L": "kilo-units per litre",
+    "mIU/mL": "milli-international units per millilitre",
+    "mIU/L": "milli-international units per litre",
+    "10*3/uL": "thousands per microlitre",
+    "10*6/uL": "millions per microlitre",
+    "mL/min": "millilitres per minute",
+    "mL/min/{1.73_m2}": "millilitres per minute per 1.73 square metres",
+    "mm/h": "millimetres per hour",
+    "mg/g": "milligrams per gram",
+    "s": "seconds",
+    "{score}": "score",
+    "{ratio}": "ratio",
+    "{INR}": "INR",
+    "[pH]": "pH",
+    "1": "ratio",
+}
+
+
+def num(x: str) -> str:
+    """An expression putting the number *x* into words for reading: whole from 100 up, else
+    three significant digits (82.7, 5.67, 0.5), with thousands separated."""
+    return f"(abs({x}) >= 100 ? format({x}, ',.0f') : format({x}, '.3~r'))"
+
+
+def units(x: str) -> str:
+    """An expression for the unit *x* in words (the UCUM code itself when unknown)."""
+    return f"(isValid({x}) ? (isValid(unit_words[{x}]) ? unit_words[{x}] : {x}) : '')"
+
+
+def day(x: str) -> str:
+    """An expression for the time *x* (ms, UTC) as a day: 4 Mar 2024."""
+    return f"utcFormat({x}, '%-d %b %Y')"
+
+
+def when(x: str) -> str:
+    """An expression for the ISO date string *x* as a day (4 Mar 2024), or '' if missing."""
+    return f"(isValid({x}) ? {day(f'time(toDate({x}))')} : '')"
+
+
+def time_axis(least: str = "'day'") -> dict[str, Any]:
+    """A bottom axis for the utc scale ``x`` over the signal ``xdom``: ticks a whole number of
+    days, months or years apart (never finer than the interval *least*, an expression), about
+    one per 90 pixels, labelled to match (4 Mar, Mar 2024, 2024)."""
+    per = "((xdom[1] - xdom[0]) / 864e5 / max(2, floor(width / 90)))"
+    unit = (
+        f"({per} >= 300 || ({least}) == 'year' ? 'year' "
+        f": {per} >= 25 || ({least}) == 'month' ? 'month' : 'day')"
+    )
+    size = "{day: 1, month: 30.44, year: 365.25}"
+    return {
+        "orient": "bottom",
+        "scale": "x",
+        "labelOverlap": True,
+        "formatType": "utc",
+        "tickCount": {
+            "signal": f"{{interval: {unit}, step: max(1, ceil({per} / {size}[{unit}]))}}"
+        },
+        "format": {"signal": f"{{day: '%-d %b', month: '%b %Y', year: '%Y'}}[{unit}]"},
+    }
+
+
+def signal(name: str, update: str) -> dict[str, Any]:
+    return {"name": name, "update": update}
+
+
+def base(*, description: str, height: int | str, signals: list[dict[str, Any]]) -> dict[str, Any]:
+    """The frame of every chart: size, look, the ``view`` dataset and the shared signals.
+
+    *height* is the plot's height in pixels, or an expression for it. ``info`` is the view
+    itself (an empty object when there is none), ``unit_words`` the table of units in words.
+    """
+    spec: dict[str, Any] = {
+        "description": description,
+        "width": WIDTH,
+        "padding": 12,
+        "autosize": {"type": "fit-x", "contains": "padding"},
+        "background": "white",
+        "config": CONFIG,
+        "signals": [
+            {"name": "unit_words", "value": UNIT_WORDS},
+            signal("info", f"length(data('{VIEW}')) ? data('{VIEW}')[0] : {{}}"),
+            *signals,
+        ],
+        "data": [{"name": VIEW, "values": []}],
+    }
+    if isinstance(height, int):
+        spec["height"] = height
+    else:
+        spec["signals"].append(signal("height", height))
+    return spec
+
+
+def table(
+    source: str, cells: list[str], extra: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The ``table`` dataset: from *source*, after *extra* transforms, one cell per expression."""
+    formulas = [{"type": "formula", "as": f"c{i}", "expr": e} for i, e in enumerate(cells)]
+    fields = [f"c{i}" for i in range(len(cells))]
+    return {
+        "name": "table",
+        "source": source,
+        "transform": [*(extra or []), *formulas, {"type": "project", "fields": fields}],
+    }
+
+
+def title(text: str, subtitle: str) -> dict[str, Any]:
+    """A title and subtitle from expressions, cut (…) to the chart's width."""
+    return {
+        "text": {"signal": text},
+        "subtitle": {"signal": subtitle},
+        "anchor": "start",
+        "frame": "group",
+        "limit": {"signal": "width"},
+        "subtitleLimit": {"signal": "width"},
+    }
+
+
+def message(text: str) -> dict[str, Any]:
+    """A line of text in the middle of the plot, shown when *text* is not empty."""
+    return {
+        "type": "text",
+        "name": "message",
+        "encode": {
+            "update": {
+                "x": {"signal": "width / 2"},
+                "y": {"signal": "height / 2"},
+                "align": {"value": "center"},
+                "text": {"signal": text},
+                "fill": {"value": INK},
+                "fontSize": {"value": 14},
+            }
+        },
+    }
+
+
+def money(x: str, cents: bool = False) -> str:
+    """An expression for the amount *x* in the view's currency: $8,523 or 8,523 EUR (with
+    *cents*: $8,522.65, for sums the reader can check)."""
+    f = ",.2f" if cents else ",.0f"
+    return (
+        f"(info.currency == 'USD' || !info.currency ? format({x}, '${f}') "
+        f": format({x}, '{f}') + ' ' + info.currency)"
+    )
+
+
+CONFIG: dict[str, Any] = {
+    "font": FONT,
+    "title": {
+        "fontSize": 17,
+        "fontWeight": "bold",
+        "color": INK,
+        "subtitleFontSize": 13,
+        "subtitleColor": MUTED,
+        "subtitlePadding": 4,
+        "offset": 14,
+    },
+    "axis": {
+        "labelColor": MUTED,
+        "labelFontSize": 12,
+        "titleColor": INK,
+        "titleFontSize": 13,
+        "titleFontWeight": "normal",
+        "domainColor": RULE,
+        "tickColor": RULE,
+        "gridColor": GRID,
+    },
+    "legend": {
+        "labelColor": INK,
+        "labelFontSize": 13,
+        "titleColor": INK,
+        "titleFontSize": 13,
+        "symbolSize": 110,
+        "symbolStrokeWidth": 2,
+    },
+    "text": {"fill": INK, "fontSize": 12, "font": FONT},
+}
