@@ -66,6 +66,7 @@ async function draw(content) {
     bind: controls,
     hover: true,
   });
+  view.signal("tabulate", true);
   await view.runAsync();
   figure.setAttribute("aria-label", view.signal("summary"));
   table(view);

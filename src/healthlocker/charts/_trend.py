@@ -106,56 +106,81 @@ def _signals() -> list[dict[str, Any]]:
     ]
 
 
+def _series(name: str, field: str, order: int, label: str) -> dict[str, Any]:
+    """One series' points (value in ``value``) from the flattened points."""
+    return {
+        "name": name,
+        "source": "flat",
+        "transform": [
+            {"type": "filter", "expr": f"isValid(datum.p.{field})"},
+            {"type": "formula", "as": "value", "expr": f"datum.p.{field}"},
+            {"type": "formula", "as": "order", "expr": str(order)},
+            {"type": "formula", "as": "series", "expr": label},
+        ],
+    }
+
+
 def _data() -> list[dict[str, Any]]:
-    points = {
-        "name": "points",
+    flat = {
+        "name": "flat",
         "source": VIEW,
         "transform": [
             {"type": "flatten", "fields": ["points"], "as": ["p"]},
             {"type": "formula", "as": "t", "expr": "time(toDate(datum.p.start))"},
-            {"type": "formula", "as": "v1", "expr": "datum.p.value"},
-            {"type": "formula", "as": "v2", "expr": "datum.p.value2"},
-            {"type": "fold", "fields": ["v1", "v2"], "as": ["key", "value"]},
-            {"type": "filter", "expr": "isValid(datum.value)"},
-            {"type": "formula", "as": "order", "expr": "datum.key == 'v1' ? 0 : 1"},
-            {
-                "type": "formula",
-                "as": "series",
-                "expr": "datum.key == 'v1' ? (two ? 'systolic' : info.label) : 'diastolic'",
-            },
+        ],
+    }
+    # A gap is more than one bucket (with slack) between a point and the one before or after.
+    far = "steps[gran] * 1.5"
+    points = {
+        "name": "points",
+        "source": ["first_series", "second_series"],
+        "transform": [
             {
                 "type": "window",
-                "groupby": ["series"],
+                "groupby": ["order"],
                 "sort": {"field": "t"},
-                "ops": ["lag"],
-                "fields": ["t"],
-                "as": ["prev"],
+                "ops": ["lag", "lead"],
+                "fields": ["t", "t"],
+                "as": ["prev", "next"],
             },
             {
                 "type": "formula",
-                "as": "gap",
-                "expr": "isValid(datum.prev) && datum.t - datum.prev > steps[gran] * 1.5 ? 1 : 0",
+                "as": "gap_before",
+                "expr": f"isValid(datum.prev) && datum.t - datum.prev > {far}",
             },
             {
-                "type": "window",
-                "groupby": ["series"],
-                "sort": {"field": "t"},
-                "ops": ["sum"],
-                "fields": ["gap"],
-                "as": ["seg"],
+                "type": "formula",
+                "as": "alone",
+                "expr": f"(!isValid(datum.prev) || datum.gap_before) "
+                f"&& (!isValid(datum.next) || datum.next - datum.t > {far})",
             },
-            {
-                "type": "joinaggregate",
-                "groupby": ["series", "seg"],
-                "ops": ["count"],
-                "as": ["segsize"],
-            },
-            {"type": "collect", "sort": {"field": ["series", "t"]}},
             {"type": "extent", "field": "t", "signal": "t_extent"},
         ],
     }
+    # The lines: the points, and a blank one just before each gap's far side, where they break
+    breaks = {
+        "name": "breaks",
+        "source": "points",
+        "transform": [
+            {"type": "filter", "expr": "datum.gap_before"},
+            {"type": "formula", "as": "t", "expr": "datum.t - 1"},
+            {"type": "formula", "as": "value", "expr": "null"},
+        ],
+    }
+    lines = {
+        "name": "lines",
+        "source": ["points", "breaks"],
+        "transform": [{"type": "collect", "sort": {"field": "t"}}],
+    }
+    first = _series("first_series", "value", 0, "two ? 'systolic' : info.label")
+    second = _series("second_series", "value2", 1, "'diastolic'")
     return [
+        flat,
+        first,
+        second,
         points,
+        breaks,
+        lines,
         {
             "name": "visible",
             "source": "points",
@@ -164,7 +189,7 @@ def _data() -> list[dict[str, Any]]:
         {
             "name": "dots",
             "source": "visible",
-            "transform": [{"type": "filter", "expr": "!dense || datum.segsize == 1"}],
+            "transform": [{"type": "filter", "expr": "!dense || datum.alone"}],
         },
         {
             "name": "band",
@@ -280,19 +305,21 @@ def _marks() -> list[dict[str, Any]]:
     }
     lines = {
         "type": "group",
-        "from": {"facet": {"name": "segment", "data": "points", "groupby": ["series", "seg"]}},
+        "from": {"facet": {"name": "series_line", "data": "lines", "groupby": ["order"]}},
         "encode": {"update": {"width": {"signal": "width"}, "height": {"signal": "height"}}},
         "clip": True,
         "marks": [
             {
                 "type": "line",
                 "name": "line",
-                "from": {"data": "segment"},
+                "from": {"data": "series_line"},
                 "encode": {
                     "update": {
                         **xy,
+                        "defined": {"signal": "isValid(datum.value)"},
                         "stroke": {"scale": "colour", "field": "series"},
                         "strokeWidth": {"value": 2},
+                        "strokeJoin": {"value": "round"},
                     }
                 },
             }
@@ -343,7 +370,7 @@ def _latest_marks(xy: dict[str, Any]) -> list[dict[str, Any]]:
                 "update": {
                     **xy,
                     "dx": {"value": -10},
-                    "dy": {"signal": "datum.key == 'v2' ? 18 : -12"},
+                    "dy": {"signal": "datum.order == 1 ? 18 : -12"},
                     "align": {"value": "right"},
                     "baseline": {"value": "middle"},
                     "text": {"signal": "'Latest: ' + datum.label"},

@@ -6,7 +6,8 @@ single row of the dataset ``view``. Everything drawn is derived from it inside t
 (transforms and expressions), so the same spec draws the PNG (vl-convert) and the MCP Apps
 view (vega in the frame) without a second description of the chart. The frame also reads:
 
-- the dataset ``table``: one row per line of the text table, cells in fields ``c0``, ``c1``, …;
+- the dataset ``table``: one row per line of the text table, cells in fields ``c0``, ``c1``, …
+  (filled only when the frame sets the signal ``tabulate``: a PNG needs no table);
 - the signal ``columns``: the table's headings (as many as cells are shown);
 - the signal ``caption``: the table's caption, and ``summary``: the chart in one sentence (its
   accessible name).
@@ -134,6 +135,8 @@ def base(*, description: str, height: int | str, signals: list[dict[str, Any]]) 
         "background": "white",
         "config": CONFIG,
         "signals": [
+            # the frame sets it: a PNG has no table (the tool's text answer is beside it)
+            {"name": "tabulate", "value": False},
             {"name": "unit_words", "value": UNIT_WORDS},
             signal("info", f"length(data('{VIEW}')) ? data('{VIEW}')[0] : {{}}"),
             *signals,
@@ -156,7 +159,12 @@ def table(
     return {
         "name": "table",
         "source": source,
-        "transform": [*(extra or []), *formulas, {"type": "project", "fields": fields}],
+        "transform": [
+            {"type": "filter", "expr": "tabulate"},
+            *(extra or []),
+            *formulas,
+            {"type": "project", "fields": fields},
+        ],
     }
 
 
