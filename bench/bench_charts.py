@@ -88,9 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     first = True
     # CPU: the process's CPU time per PNG (all its threads), steadier than wall time on a
     # busy machine; the goal is on wall time, measured on a quiet one.
-    print(
-        f"{'chart':32} {'points':>7} {'first':>8} {'median':>8} {'p95':>8} {'CPU':>8} {'PNG':>9}"
-    )
+    print(f"{'chart':32} {'points':>7} {'first':>8} {'median':>8} {'p95':>8} {'CPU':>8} {'PNG':>9}")
     worst = 0.0
     for name, (tool, view) in cases.items():
         t0 = time.perf_counter()

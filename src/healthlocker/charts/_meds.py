@@ -209,7 +209,7 @@ def _status_text(top: str) -> dict[str, Any]:
     """The status in words: inside a bar wide enough for it, else after its end, else before
     its start. A start without an end has none: the legend says what its diamond means."""
     start, end = "scale('x', datum.t0)", "scale('x', isValid(datum.t1) ? datum.t1 : datum.t0)"
-    inside = f"isValid(datum.t1) && {end} - {start} > 100"
+    inside = f"isValid(datum.t1) && {end} - {start} > 12 + 7 * length(datum.state)"
     after = f"{end} < width - 150"
     return {
         "type": "text",

@@ -203,6 +203,7 @@ def _data() -> list[dict[str, Any]]:
                     "as": ["lo", "hi", "count"],
                 },
                 {"type": "filter", "expr": f"datum.count >= {MIN_BAND_POINTS}"},
+                {"type": "collect", "sort": {"field": "order"}},
                 {
                     "type": "formula",
                     "as": "label",
@@ -271,10 +272,14 @@ def _scales() -> list[dict[str, Any]]:
             "range": COLOURS,
         },
         {
+            # never empty: a legend of an empty scale breaks the layout
             "name": "band_key",
             "type": "ordinal",
-            "domain": {"data": "band", "field": "label", "sort": FIRST_SERIES_FIRST},
-            "range": COLOURS,
+            "domain": {
+                "signal": "banded ? pluck(data('band'), 'label') "
+                f": ['no typical range: fewer than {MIN_BAND_POINTS} points']"
+            },
+            "range": {"signal": f"banded ? {COLOURS} : ['#9ca3af']"},
         },
         {
             "name": "shape",

@@ -236,6 +236,7 @@ CONFIG: dict[str, Any] = {
         "titleFontSize": 13,
         "symbolSize": 110,
         "symbolStrokeWidth": 2,
+        "labelLimit": 360,
     },
     "text": {"fill": INK, "fontSize": 12, "font": FONT},
 }
