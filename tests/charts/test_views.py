@@ -73,3 +73,28 @@ def test_the_committed_views_are_built_from_the_sources() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+def contrast(colour: str, background: str = "#ffffff") -> float:
+    """The WCAG 2 contrast ratio of two sRGB colours."""
+
+    def luminance(hex_colour: str) -> float:
+        channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    hi, lo = sorted((luminance(colour), luminance(background)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_colours_pass_wcag_aa() -> None:
+    """Text and the marks that carry meaning: 4.5:1 on white (AA for text, more than the 3:1
+    non-text contrast asks); white labels inside the plan bars and medication bars: 4.5:1."""
+    from healthlocker.charts import _labs, _meds, _plans, _trend, _vega
+
+    for colour in (_vega.INK, _vega.MUTED, _vega.RULE, _labs.RANGE_EDGE, *_trend.COLOURS):
+        assert contrast(colour) >= 4.5, colour
+    for _, colour, _ in _labs.FLAGS.values():
+        assert contrast(colour) >= 4.5, colour
+    for colour in (*(c for _, _, c in _plans.PARTS), *_meds.STATUS.values()):
+        assert contrast(colour) >= 4.5, colour  # white on it is the same ratio

@@ -205,7 +205,7 @@ def _marks() -> list[dict[str, Any]]:
         "encode": {
             "update": {
                 "xc": x,
-                "width": {"value": 14},
+                "width": {"signal": "clamp(width / (n * 2.5), 4, 14)"},
                 "y": {"signal": "isValid(datum.high) ? scale('y', datum.high) : 0"},
                 "y2": {"signal": "isValid(datum.low) ? scale('y', datum.low) : height"},
                 "fill": {"value": RANGE_FILL},
@@ -311,7 +311,7 @@ def template() -> dict[str, Any]:
         },
         {
             "fill": "range_key",
-            "orient": "top",
+            "orient": "bottom",
             "direction": "horizontal",
             "symbolType": "square",
             "encode": {

@@ -99,7 +99,7 @@ def time_axis(least: str = "'day'") -> dict[str, Any]:
     """A bottom axis for the utc scale ``x`` over the signal ``xdom``: ticks a whole number of
     days, months or years apart (never finer than the interval *least*, an expression), about
     one per 90 pixels, labelled to match (4 Mar, Mar 2024, 2024)."""
-    per = "((xdom[1] - xdom[0]) / 864e5 / max(2, floor(width / 90)))"
+    per = "((xdom[1] - xdom[0]) / 864e5 / max(3, floor(width / 90)))"
     unit = (
         f"({per} >= 300 || ({least}) == 'year' ? 'year' "
         f": {per} >= 25 || ({least}) == 'month' ? 'month' : 'day')"
