@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import json
 import statistics
 import sys
 import tempfile
@@ -28,14 +29,7 @@ from bench.synth import write_person  # noqa: E402
 
 GOAL_MS = 150.0
 GOAL_GZIP = 400_000
-PLANS = [
-    {"name": "Bronze", "premium": 250, "deductible": 6000, "coinsurance": 0.4,
-     "out_of_pocket_max": 8000, "copays": {"primary_care": 50}},
-    {"name": "Silver", "premium": 350, "deductible": 2000, "coinsurance": 0.2,
-     "out_of_pocket_max": 7000, "copays": {"primary_care": 30, "specialist": 60}},
-    {"name": "Gold", "premium": 500, "deductible": 500, "coinsurance": 0.1,
-     "out_of_pocket_max": 4000},
-]  # fmt: skip
+PLANS = json.loads((ROOT / "samples" / "plans" / "example-plans.json").read_text())
 
 
 def views() -> dict[str, tuple[str, Any]]:

@@ -5,8 +5,6 @@ resource that declares no outside domain)."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -15,10 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from healthlocker import charts
-from helpers import NODE_MODULES, ROOT, node_binary
+from helpers import NODE_MODULES, ROOT, chromium, node_binary
 
 DRIVE = Path(__file__).with_name("drive.mjs")
 BUILD = ROOT / "tools" / "node" / "build_charts.mjs"
@@ -33,17 +29,6 @@ HOST_PAGE = (
     b"<!doctype html><title>test host</title><link rel=icon href=data:,>"
     b"<script type=module src=/host.js></script>"
 )
-
-
-def chromium() -> str:
-    """Debian's chromium (or $CHROMIUM). Missing is a failure, not a skip: CI has root apt."""
-    found = os.environ.get("CHROMIUM") or shutil.which("chromium")
-    if not found:
-        pytest.fail(
-            "no Chromium for the chart views' test: run scripts/setup as root where apt-get "
-            "works (it installs Debian's chromium), or set CHROMIUM to a Chromium binary"
-        )
-    return found
 
 
 def build_host() -> bytes:

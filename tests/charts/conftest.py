@@ -19,14 +19,7 @@ from helpers import ROOT
 SAMPLES = ROOT / "samples"
 # A patient of the Synthea samples with several medications, some stopped
 MEDS_PATIENT = "ab47f921-b3c4-4bbe-8744-9bf303f64db9"
-PLANS = [
-    {"name": "Bronze", "premium": 250, "deductible": 6000, "coinsurance": 0.4,
-     "out_of_pocket_max": 8000, "copays": {"primary_care": 50}},
-    {"name": "Silver", "premium": 350, "deductible": 2000, "coinsurance": 0.2,
-     "out_of_pocket_max": 7000, "copays": {"primary_care": 30, "specialist": 60}},
-    {"name": "Gold", "premium": 500, "deductible": 500, "coinsurance": 0.1,
-     "out_of_pocket_max": 4000},
-]  # fmt: skip
+PLANS = json.loads((SAMPLES / "plans" / "example-plans.json").read_text())
 HOSTILE_NAME = "<script>document.title='pwned'</script><img src=x onerror=alert(1)>Pill"
 
 

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from charts.browser import OUTPUT, chromium, drive, host
+from charts.browser import OUTPUT, drive, host
 from charts.conftest import HOSTILE_NAME, tool_result
 from healthlocker import charts
+from helpers import chromium
 
 DESKTOP, PHONE = 860, 360
 View = tuple[str, dict[str, Any], BaseModel]

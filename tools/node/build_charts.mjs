@@ -1,12 +1,13 @@
 // Build the MCP Apps views of healthlocker's charts from npm packages (run from tools/node,
 // after `npm ci`; scripts/build-charts does both):
 //
-//   node build_charts.mjs                 ../charts/frame.js → src/healthlocker/charts/apps/
-//   node build_charts.mjs --check         fail if the committed files differ from a fresh build
+//   node build_charts.mjs                 tools/charts/frame.js → src/healthlocker/charts/apps/charts.js
+//   node build_charts.mjs --check         fail if the committed charts.js differs from a fresh build
 //   node build_charts.mjs --harness FILE  the test host (ext-apps' AppBridge) for tests/charts
 //
 // The frame's script is one minified ES module (ext-apps' App, the parts of vega the charts
-// use, vega-interpreter) written to apps/charts.js; apps/shell.html is the page it goes into.
+// use, vega-interpreter) written to apps/charts.js; apps/shell.html (not built: edited in
+// place) is the page it goes into.
 // healthlocker.charts.html() puts the two and the chart's spec together. zod's error messages
 // in 40-odd languages are left out (English only): the frame never shows them.
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
@@ -51,10 +52,7 @@ async function bundle(entry, extra = {}) {
 }
 
 async function frame() {
-  return {
-    "charts.js": await bundle(join(sources, "frame.js")),
-    "shell.html": readFileSync(join(sources, "shell.html"), "utf8"),
-  };
+  return { "charts.js": await bundle(join(sources, "frame.js")) };
 }
 
 const [mode, out] = process.argv.slice(2);
@@ -81,6 +79,7 @@ if (mode === "--harness") {
     console.error(`stale: ${stale.join(", ")}; run scripts/build-charts and commit the result`);
     process.exit(1);
   }
-  const gz = gzipSync(built["charts.js"] + built["shell.html"], { level: 9 }).length;
+  const shell = readFileSync(join(apps, "shell.html"), "utf8");
+  const gz = gzipSync(built["charts.js"] + shell, { level: 9 }).length;
   console.error(`charts.js ${built["charts.js"].length} bytes, page ${gz} bytes gzipped`);
 }

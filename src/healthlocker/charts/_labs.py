@@ -13,6 +13,8 @@ from typing import Any
 from healthlocker.charts._vega import (
     INK,
     MUTED,
+    TIME_SCALE,
+    VALUE_AXIS,
     VIEW,
     base,
     day,
@@ -23,6 +25,7 @@ from healthlocker.charts._vega import (
     time_axis,
     title,
     units,
+    value_scale,
     when,
 )
 
@@ -165,22 +168,8 @@ def _data() -> list[dict[str, Any]]:
 
 def _scales() -> list[dict[str, Any]]:
     return [
-        {"name": "x", "type": "utc", "domain": {"signal": "xdom"}, "range": "width"},
-        {
-            "name": "y",
-            "type": "linear",
-            "domain": {
-                "fields": [
-                    {"data": "results", "field": "value"},
-                    {"data": "results", "field": "low"},
-                    {"data": "results", "field": "high"},
-                ]
-            },
-            "zero": False,
-            "nice": True,
-            "padding": 16,
-            "range": "height",
-        },
+        TIME_SCALE,
+        value_scale([("results", "value"), ("results", "low"), ("results", "high")], padding=16),
         {
             "name": "colour",
             "type": "ordinal",
@@ -198,26 +187,6 @@ def _scales() -> list[dict[str, Any]]:
 
 def _marks() -> list[dict[str, Any]]:
     x = {"scale": "x", "field": "t"}
-    ranges = {
-        "type": "rect",
-        "name": "range_mark",
-        "from": {"data": "results"},
-        "encode": {
-            "update": {
-                "xc": x,
-                "width": {"signal": "clamp(width / (n * 2.5), 4, 14)"},
-                "y": {"signal": "isValid(datum.high) ? scale('y', datum.high) : 0"},
-                "y2": {"signal": "isValid(datum.low) ? scale('y', datum.low) : height"},
-                "fill": {"value": RANGE_FILL},
-                "stroke": {"value": RANGE_EDGE},
-                "strokeWidth": {"value": 1},
-                "description": {
-                    "signal": f"'range ' + (isValid(datum.low) ? {num('datum.low')} : '') + ' to '"
-                    f" + (isValid(datum.high) ? {num('datum.high')} : '')"
-                },
-            }
-        },
-    }
     line = {
         "type": "line",
         "name": "result_line",
@@ -252,7 +221,36 @@ def _marks() -> list[dict[str, Any]]:
             }
         },
     }
-    words = {
+    return [_ranges(x), line, points, _words(x), message("empty_text")]
+
+
+def _ranges(x: dict[str, Any]) -> dict[str, Any]:
+    """Behind each result, the range it was judged against (open ends run to the edge)."""
+    return {
+        "type": "rect",
+        "name": "range_mark",
+        "from": {"data": "results"},
+        "encode": {
+            "update": {
+                "xc": x,
+                "width": {"signal": "clamp(width / (n * 2.5), 4, 14)"},
+                "y": {"signal": "isValid(datum.high) ? scale('y', datum.high) : 0"},
+                "y2": {"signal": "isValid(datum.low) ? scale('y', datum.low) : height"},
+                "fill": {"value": RANGE_FILL},
+                "stroke": {"value": RANGE_EDGE},
+                "strokeWidth": {"value": 1},
+                "description": {
+                    "signal": f"'range ' + (isValid(datum.low) ? {num('datum.low')} : '') + ' to '"
+                    f" + (isValid(datum.high) ? {num('datum.high')} : '')"
+                },
+            }
+        },
+    }
+
+
+def _words(x: dict[str, Any]) -> dict[str, Any]:
+    """Above each result its value, its flag in words unless in range, and 'Latest'."""
+    return {
         "type": "text",
         "name": "flag_label",
         "from": {"data": "results"},
@@ -275,7 +273,6 @@ def _marks() -> list[dict[str, Any]]:
             }
         },
     }
-    return [ranges, line, points, words, message("empty_text")]
 
 
 def template() -> dict[str, Any]:
@@ -292,13 +289,7 @@ def template() -> dict[str, Any]:
     spec["scales"] = _scales()
     spec["axes"] = [
         time_axis(),
-        {
-            "orient": "left",
-            "scale": "y",
-            "grid": True,
-            "title": {"signal": "unit_text"},
-            "tickCount": {"signal": "ceil(height / 45)"},
-        },
+        VALUE_AXIS,
     ]
     spec["legends"] = [
         {

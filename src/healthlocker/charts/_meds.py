@@ -14,9 +14,11 @@ from typing import Any
 from healthlocker.charts._vega import (
     INK,
     MUTED,
+    TIME_SCALE,
     VIEW,
     base,
     message,
+    row_scale,
     signal,
     table,
     time_axis,
@@ -108,7 +110,35 @@ def _data() -> list[dict[str, Any]]:
             {"type": "extent", "field": "t1", "signal": "end_extent"},
         ],
     }
-    rows = {
+    return [
+        {
+            "name": "all",
+            "source": VIEW,
+            "transform": [
+                {"type": "flatten", "fields": ["medications"], "as": ["m"]},
+                {"type": "formula", "as": "who", "expr": f"{m}.patient || ''"},
+            ],
+        },
+        meds,
+        _rows(),
+        table(
+            "all",
+            [
+                f"{m}.name || '(unnamed)'",
+                f"{m}.status || ''",
+                when(f"{m}.started"),
+                when(f"{m}.ended"),
+                f"{m}.reason || ''",
+                f"{m}.dosage || ''",
+            ],
+            [{"type": "filter", "expr": "datum.who == who"}],
+        ),
+    ]
+
+
+def _rows() -> dict[str, Any]:
+    """A row per medication name: its first start, and its newest item's reason."""
+    return {
         "name": "rows",
         "source": "meds",
         "transform": [
@@ -127,30 +157,6 @@ def _data() -> list[dict[str, Any]]:
             },
         ],
     }
-    return [
-        {
-            "name": "all",
-            "source": VIEW,
-            "transform": [
-                {"type": "flatten", "fields": ["medications"], "as": ["m"]},
-                {"type": "formula", "as": "who", "expr": f"{m}.patient || ''"},
-            ],
-        },
-        meds,
-        rows,
-        table(
-            "all",
-            [
-                f"{m}.name || '(unnamed)'",
-                f"{m}.status || ''",
-                when(f"{m}.started"),
-                when(f"{m}.ended"),
-                f"{m}.reason || ''",
-                f"{m}.dosage || ''",
-            ],
-            [{"type": "filter", "expr": "datum.who == who"}],
-        ),
-    ]
 
 
 def _marks() -> list[dict[str, Any]]:
@@ -241,13 +247,8 @@ def template() -> dict[str, Any]:
     )
     spec["data"] += _data()
     spec["scales"] = [
-        {
-            "name": "row",
-            "type": "band",
-            "domain": {"data": "rows", "field": "name", "sort": {"op": "min", "field": "first"}},
-            "range": [0, {"signal": f"nrows * {ROW}"}],
-        },
-        {"name": "x", "type": "utc", "domain": {"signal": "xdom"}, "range": "width"},
+        row_scale("rows", "first", f"nrows * {ROW}"),
+        TIME_SCALE,
         {
             "name": "colour",
             "type": "ordinal",

@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from healthlocker.charts._vega import INK, VIEW, base, message, money, signal, table, title
+from healthlocker.charts._vega import (
+    INK,
+    VIEW,
+    base,
+    message,
+    money,
+    row_scale,
+    signal,
+    table,
+    title,
+)
 
 # (field of PlanEstimate, in words, colour); white text on each has 4.5:1 or more
 PARTS = [
@@ -93,7 +103,18 @@ def _data() -> list[dict[str, Any]]:
             {"type": "extent", "field": "nlines", "signal": "lines_extent"},
         ],
     }
-    parts = {
+    cells = ["datum.name", *(money(f"datum.p.{field}") for field, _, _ in PARTS)]
+    cells += [
+        money("datum.p.your_share"),
+        money("datum.total"),
+        "join(datum.p.arithmetic || [], '; ')",
+    ]
+    return [plans, _parts(), table("plans", cells)]
+
+
+def _parts() -> dict[str, Any]:
+    """Each plan's four parts, stacked in order: premiums, deductible, coinsurance, copays."""
+    return {
         "name": "parts",
         "source": "plans",
         "transform": [
@@ -123,13 +144,6 @@ def _data() -> list[dict[str, Any]]:
             },
         ],
     }
-    cells = ["datum.name", *(money(f"datum.p.{field}") for field, _, _ in PARTS)]
-    cells += [
-        money("datum.p.your_share"),
-        money("datum.total"),
-        "join(datum.p.arithmetic || [], '; ')",
-    ]
-    return [plans, parts, table("plans", cells)]
 
 
 def _marks() -> list[dict[str, Any]]:
@@ -260,12 +274,7 @@ def template() -> dict[str, Any]:
     )
     spec["data"] += _data()
     spec["scales"] = [
-        {
-            "name": "row",
-            "type": "band",
-            "domain": {"data": "plans", "field": "name", "sort": {"op": "min", "field": "rank"}},
-            "range": [0, {"signal": "n * row"}],
-        },
+        row_scale("plans", "rank", "n * row"),
         {
             "name": "x",
             "type": "linear",

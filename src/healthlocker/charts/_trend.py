@@ -13,24 +13,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from healthlocker.charts._trend_data import MIN_BAND_POINTS, data
 from healthlocker.charts._vega import (
     INK,
+    TIME_SCALE,
+    VALUE_AXIS,
     VIEW,
     base,
     day,
     message,
     num,
     signal,
-    table,
     time_axis,
     title,
     units,
+    value_scale,
 )
 
 DAY_MS = 86_400_000
 STEPS = {"day": DAY_MS, "week": 7 * DAY_MS, "month": 31 * DAY_MS, "year": 366 * DAY_MS}
 ZOOMS = {"all": 0, "year": 365 * DAY_MS, "month": 30 * DAY_MS, "week": 7 * DAY_MS}
-MIN_BAND_POINTS = 4
 COLOURS = ["#1d4ed8", "#b45309"]  # 6.7:1 and 5.0:1 on white
 SHAPES = ["circle", "square"]
 HEIGHT = 280
@@ -41,9 +43,9 @@ def drawable(view: dict[str, Any]) -> bool:
     return bool(view.get("points"))
 
 
-def _signals() -> list[dict[str, Any]]:
+def _zoom() -> list[dict[str, Any]]:
+    """The zoom (a radio group in the frame; all of it in a PNG) and the x domain it gives."""
     return [
-        {"name": "steps", "value": STEPS},
         {"name": "zooms", "value": ZOOMS},
         {
             "name": "zoom",
@@ -55,6 +57,19 @@ def _signals() -> list[dict[str, Any]]:
                 "name": "Show: ",
             },
         },
+        # the extent of the points' times, [lo, hi]: set by the extent transform on "points"
+        signal("lo", "isValid(t_extent) && isValid(t_extent[0]) ? t_extent[0] : 0"),
+        signal("hi", "isValid(t_extent) && isValid(t_extent[1]) ? t_extent[1] : 0"),
+        signal("from", "zoom == 'all' ? lo : max(lo, hi - zooms[zoom])"),
+        signal("pad", "max(steps[gran] * 0.6, (hi - from) * 0.03)"),
+        signal("xdom", "[from - pad, hi + pad]"),
+    ]
+
+
+def _signals() -> list[dict[str, Any]]:
+    return [
+        *_zoom(),
+        {"name": "steps", "value": STEPS},
         signal("gran", "info.granularity || 'day'"),
         signal(
             "date_format", "{day: '%-d %b %Y', week: '%-d %b %Y', month: '%b %Y', year: '%Y'}[gran]"
@@ -62,12 +77,6 @@ def _signals() -> list[dict[str, Any]]:
         signal("two", "isValid(info.value2_label)"),
         signal("unit_text", units("info.unit")),
         signal("npoints", f"length(data('{VIEW}')) ? length(info.points || []) : 0"),
-        # the extent of the points' times, [lo, hi]: set by the extent transform on "points"
-        signal("lo", "isValid(t_extent) && isValid(t_extent[0]) ? t_extent[0] : 0"),
-        signal("hi", "isValid(t_extent) && isValid(t_extent[1]) ? t_extent[1] : 0"),
-        signal("from", "zoom == 'all' ? lo : max(lo, hi - zooms[zoom])"),
-        signal("pad", "max(steps[gran] * 0.6, (hi - from) * 0.03)"),
-        signal("xdom", "[from - pad, hi + pad]"),
         signal("nvisible", "length(data('visible'))"),
         signal("dense", "nvisible > width / 4"),
         signal("banded", "length(data('band')) > 0"),
@@ -106,165 +115,10 @@ def _signals() -> list[dict[str, Any]]:
     ]
 
 
-def _series(name: str, field: str, order: int, label: str) -> dict[str, Any]:
-    """One series' points (value in ``value``) from the flattened points."""
-    return {
-        "name": name,
-        "source": "flat",
-        "transform": [
-            {"type": "filter", "expr": f"isValid(datum.p.{field})"},
-            {"type": "formula", "as": "value", "expr": f"datum.p.{field}"},
-            {"type": "formula", "as": "order", "expr": str(order)},
-            {"type": "formula", "as": "series", "expr": label},
-        ],
-    }
-
-
-def _data() -> list[dict[str, Any]]:
-    flat = {
-        "name": "flat",
-        "source": VIEW,
-        "transform": [
-            {"type": "flatten", "fields": ["points"], "as": ["p"]},
-            {"type": "formula", "as": "t", "expr": "time(toDate(datum.p.start))"},
-        ],
-    }
-    # A gap is more than one bucket (with slack) between a point and the one before or after.
-    far = "steps[gran] * 1.5"
-    points = {
-        "name": "points",
-        "source": ["first_series", "second_series"],
-        "transform": [
-            {
-                "type": "window",
-                "groupby": ["order"],
-                "sort": {"field": "t"},
-                "ops": ["lag", "lead"],
-                "fields": ["t", "t"],
-                "as": ["prev", "next"],
-            },
-            {
-                "type": "formula",
-                "as": "gap_before",
-                "expr": f"isValid(datum.prev) && datum.t - datum.prev > {far}",
-            },
-            {
-                "type": "formula",
-                "as": "alone",
-                "expr": f"(!isValid(datum.prev) || datum.gap_before) "
-                f"&& (!isValid(datum.next) || datum.next - datum.t > {far})",
-            },
-            {"type": "extent", "field": "t", "signal": "t_extent"},
-        ],
-    }
-    # The lines: the points, and a blank one just before each gap's far side, where they break
-    breaks = {
-        "name": "breaks",
-        "source": "points",
-        "transform": [
-            {"type": "filter", "expr": "datum.gap_before"},
-            {"type": "formula", "as": "t", "expr": "datum.t - 1"},
-            {"type": "formula", "as": "value", "expr": "null"},
-        ],
-    }
-    lines = {
-        "name": "lines",
-        "source": ["points", "breaks"],
-        "transform": [{"type": "collect", "sort": {"field": "t"}}],
-    }
-    first = _series("first_series", "value", 0, "two ? 'systolic' : info.label")
-    second = _series("second_series", "value2", 1, "'diastolic'")
-    return [
-        flat,
-        first,
-        second,
-        points,
-        breaks,
-        lines,
-        {
-            "name": "visible",
-            "source": "points",
-            "transform": [{"type": "filter", "expr": "datum.t >= xdom[0] && datum.t <= xdom[1]"}],
-        },
-        {
-            "name": "dots",
-            "source": "visible",
-            "transform": [{"type": "filter", "expr": "!dense || datum.alone"}],
-        },
-        {
-            "name": "band",
-            "source": "points",
-            "transform": [
-                {
-                    "type": "aggregate",
-                    "groupby": ["series", "order"],
-                    "ops": ["q1", "q3", "count"],
-                    "fields": ["value", "value", "value"],
-                    "as": ["lo", "hi", "count"],
-                },
-                {"type": "filter", "expr": f"datum.count >= {MIN_BAND_POINTS}"},
-                {"type": "collect", "sort": {"field": "order"}},
-                {
-                    "type": "formula",
-                    "as": "label",
-                    "expr": f"'typical ' + (two ? datum.series : 'range') + ' ' "
-                    f"+ {num('datum.lo')} + '–' + {num('datum.hi')}",
-                },
-            ],
-        },
-        {
-            "name": "latest",
-            "source": "points",
-            "transform": [
-                {
-                    "type": "joinaggregate",
-                    "groupby": ["series"],
-                    "ops": ["max"],
-                    "fields": ["t"],
-                    "as": ["tmax"],
-                },
-                {"type": "filter", "expr": "datum.t == datum.tmax"},
-                {
-                    "type": "formula",
-                    "as": "label",
-                    "expr": f"(two ? datum.series + ' ' : '') + {num('datum.value')}",
-                },
-            ],
-        },
-        table(
-            VIEW,
-            [
-                "utcFormat(datum.t, date_format)",
-                num("datum.p.value"),
-                f"two ? (isValid(datum.p.value2) ? {num('datum.p.value2')} : '') : '' + datum.p.n",
-                "two ? '' + datum.p.n : ''",
-            ],
-            [
-                {"type": "flatten", "fields": ["points"], "as": ["p"]},
-                {"type": "formula", "as": "t", "expr": "time(toDate(datum.p.start))"},
-            ],
-        ),
-    ]
-
-
 def _scales() -> list[dict[str, Any]]:
     return [
-        {"name": "x", "type": "utc", "domain": {"signal": "xdom"}, "range": "width"},
-        {
-            "name": "y",
-            "type": "linear",
-            "domain": {
-                "fields": [
-                    {"data": "visible", "field": "value"},
-                    {"data": "band", "field": "lo"},
-                    {"data": "band", "field": "hi"},
-                ]
-            },
-            "zero": False,
-            "nice": True,
-            "padding": 12,
-            "range": "height",
-        },
+        TIME_SCALE,
+        value_scale([("visible", "value"), ("band", "lo"), ("band", "hi")], padding=12),
         {
             "name": "colour",
             "type": "ordinal",
@@ -398,17 +252,11 @@ def template() -> dict[str, Any]:
         "info.label",
         "width < 480 ? [counted, span_text] : counted + ' · ' + span_text",
     )
-    spec["data"] += _data()
+    spec["data"] += data()
     spec["scales"] = _scales()
     spec["axes"] = [
         time_axis("gran == 'week' ? 'day' : gran"),
-        {
-            "orient": "left",
-            "scale": "y",
-            "grid": True,
-            "title": {"signal": "unit_text"},
-            "tickCount": {"signal": "ceil(height / 45)"},
-        },
+        VALUE_AXIS,
     ]
     spec["legends"] = [
         {

@@ -117,6 +117,46 @@ def time_axis(least: str = "'day'") -> dict[str, Any]:
     }
 
 
+TIME_SCALE: dict[str, Any] = {
+    "name": "x",
+    "type": "utc",
+    "domain": {"signal": "xdom"},
+    "range": "width",
+}
+# The left axis of a chart of values: their unit in words as its title.
+VALUE_AXIS: dict[str, Any] = {
+    "orient": "left",
+    "scale": "y",
+    "grid": True,
+    "title": {"signal": "unit_text"},
+    "tickCount": {"signal": "ceil(height / 45)"},
+}
+
+
+def value_scale(fields: list[tuple[str, str]], padding: int) -> dict[str, Any]:
+    """The scale ``y`` over the values of (dataset, field) pairs, not from zero."""
+    return {
+        "name": "y",
+        "type": "linear",
+        "domain": {"fields": [{"data": d, "field": f} for d, f in fields]},
+        "zero": False,
+        "nice": True,
+        "padding": padding,
+        "range": "height",
+    }
+
+
+def row_scale(data: str, order: str, height: str) -> dict[str, Any]:
+    """The band scale ``row``: a row per ``name`` of *data*, ordered by the field *order*,
+    over *height* pixels (an expression)."""
+    return {
+        "name": "row",
+        "type": "band",
+        "domain": {"data": data, "field": "name", "sort": {"op": "min", "field": order}},
+        "range": [0, {"signal": height}],
+    }
+
+
 def signal(name: str, update: str) -> dict[str, Any]:
     return {"name": name, "update": update}
 
