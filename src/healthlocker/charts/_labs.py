@@ -16,10 +16,12 @@ from healthlocker.charts._vega import (
     TIME_SCALE,
     VALUE_AXIS,
     VIEW,
-    base,
+    chart,
     day,
+    key,
     message,
     num,
+    ordinal,
     signal,
     table,
     time_axis,
@@ -170,18 +172,8 @@ def _scales() -> list[dict[str, Any]]:
     return [
         TIME_SCALE,
         value_scale([("results", "value"), ("results", "low"), ("results", "high")], padding=16),
-        {
-            "name": "colour",
-            "type": "ordinal",
-            "domain": [v[0] for v in FLAGS.values()],
-            "range": [v[1] for v in FLAGS.values()],
-        },
-        {
-            "name": "shape",
-            "type": "ordinal",
-            "domain": [v[0] for v in FLAGS.values()],
-            "range": [v[2] for v in FLAGS.values()],
-        },
+        ordinal("colour", {word: colour for word, colour, _ in FLAGS.values()}),
+        ordinal("shape", {word: shape for word, _, shape in FLAGS.values()}),
     ]
 
 
@@ -276,54 +268,26 @@ def _words(x: dict[str, Any]) -> dict[str, Any]:
 
 
 def template() -> dict[str, Any]:
-    spec = base(
+    range_symbol = {"fill": {"value": RANGE_FILL}, "stroke": {"value": RANGE_EDGE}}
+    return chart(
         description="One lab test's results over time, each with its range and flag",
         height=HEIGHT,
         signals=_signals(),
+        title=title(
+            "test_name",
+            "width < 480 ? [counted, span_text] : counted + (n ? ' · ' + span_text : '')",
+        ),
+        data=_data(),
+        scales=[*_scales(), ordinal("range_key", {"range it was judged against": RANGE_FILL})],
+        axes=[time_axis(), VALUE_AXIS],
+        legends=[
+            key(fill="colour", shape="shape", values={"signal": "flags_present"}),
+            key(
+                fill="range_key",
+                orient="bottom",  # a row of its own, under the chart
+                symbolType="square",
+                encode={"symbols": {"update": range_symbol}},
+            ),
+        ],
+        marks=_marks(),
     )
-    spec["title"] = title(
-        "test_name",
-        "width < 480 ? [counted, span_text] : counted + (n ? ' · ' + span_text : '')",
-    )
-    spec["data"] += _data()
-    spec["scales"] = _scales()
-    spec["axes"] = [
-        time_axis(),
-        VALUE_AXIS,
-    ]
-    spec["legends"] = [
-        {
-            "fill": "colour",
-            "shape": "shape",
-            "orient": "top",
-            "direction": "horizontal",
-            "values": {"signal": "flags_present"},
-            "encode": {"labels": {"update": {"fill": {"value": INK}}}},
-        },
-        {
-            "fill": "range_key",
-            "orient": "bottom",
-            "direction": "horizontal",
-            "symbolType": "square",
-            "encode": {
-                "symbols": {
-                    "update": {
-                        "fill": {"value": RANGE_FILL},
-                        "stroke": {"value": RANGE_EDGE},
-                        "strokeWidth": {"value": 1},
-                    }
-                },
-                "labels": {"update": {"fill": {"value": INK}}},
-            },
-        },
-    ]
-    spec["marks"] = _marks()
-    spec["scales"].append(
-        {
-            "name": "range_key",
-            "type": "ordinal",
-            "domain": ["range it was judged against"],
-            "range": [RANGE_FILL],
-        }
-    )
-    return spec

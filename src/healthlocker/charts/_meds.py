@@ -16,8 +16,10 @@ from healthlocker.charts._vega import (
     MUTED,
     TIME_SCALE,
     VIEW,
-    base,
+    chart,
+    key,
     message,
+    ordinal,
     row_scale,
     signal,
     table,
@@ -121,6 +123,16 @@ def _data() -> list[dict[str, Any]]:
         },
         meds,
         _rows(),
+        {
+            "name": "states",
+            "source": "meds",
+            "transform": [{"type": "aggregate", "groupby": ["legend"]}],
+        },
+        {
+            "name": "open_starts",
+            "source": "meds",
+            "transform": [{"type": "filter", "expr": "datum.open"}],
+        },
         table(
             "all",
             [
@@ -236,55 +248,33 @@ def _status_text(top: str) -> dict[str, Any]:
 
 
 def template() -> dict[str, Any]:
-    spec = base(
+    return chart(
         description="When each medication started and stopped, with what it is for",
         height=f"max(1, nrows) * {ROW}",
         signals=_signals(),
+        title=title(
+            "'Medications over time'",
+            "nrows + ' medication' + (nrows == 1 ? '' : 's') + (who ? ' · ' + who : '')",
+        ),
+        data=_data(),
+        scales=[
+            row_scale("rows", "first", f"nrows * {ROW}"),
+            TIME_SCALE,
+            ordinal("colour", STATUS),
+        ],
+        axes=[{**time_axis("'month'"), "grid": True, "gridOpacity": 0.6}],
+        legends=[
+            key(
+                fill="colour",
+                symbolType="square",
+                values={"signal": "pluck(data('states'), 'legend')"},
+            ),
+            key(
+                fill="colour",
+                symbolType="diamond",
+                values={"signal": "opens ? ['" + OPEN + "'] : []"},
+                encode={"symbols": {"update": {"fill": {"value": MUTED}}}},
+            ),
+        ],
+        marks=_marks(),
     )
-    spec["title"] = title(
-        "'Medications over time'",
-        "nrows + ' medication' + (nrows == 1 ? '' : 's') + (who ? ' · ' + who : '')",
-    )
-    spec["data"] += _data()
-    spec["scales"] = [
-        row_scale("rows", "first", f"nrows * {ROW}"),
-        TIME_SCALE,
-        {
-            "name": "colour",
-            "type": "ordinal",
-            "domain": list(STATUS),
-            "range": list(STATUS.values()),
-        },
-    ]
-    spec["axes"] = [{**time_axis("'month'"), "grid": True, "gridOpacity": 0.6}]
-    spec["legends"] = [
-        {
-            "fill": "colour",
-            "orient": "top",
-            "direction": "horizontal",
-            "symbolType": "square",
-            "values": {"signal": "pluck(data('states'), 'legend')"},
-        },
-        {
-            "fill": "colour",
-            "orient": "top",
-            "direction": "horizontal",
-            "symbolType": "diamond",
-            "values": {"signal": "opens ? ['" + OPEN + "'] : []"},
-            "encode": {"symbols": {"update": {"fill": {"value": MUTED}}}},
-        },
-    ]
-    spec["data"] += [
-        {
-            "name": "states",
-            "source": "meds",
-            "transform": [{"type": "aggregate", "groupby": ["legend"]}],
-        },
-        {
-            "name": "open_starts",
-            "source": "meds",
-            "transform": [{"type": "filter", "expr": "datum.open"}],
-        },
-    ]
-    spec["marks"] = _marks()
-    return spec

@@ -11,9 +11,11 @@ from typing import Any
 from healthlocker.charts._vega import (
     INK,
     VIEW,
-    base,
+    chart,
+    key,
     message,
     money,
+    ordinal,
     row_scale,
     signal,
     table,
@@ -262,54 +264,40 @@ def _sums(top: str) -> dict[str, Any]:
 
 
 def template() -> dict[str, Any]:
-    spec = base(
+    return chart(
         description="Each plan's estimated yearly cost, split into premiums, deductible, "
         "coinsurance and copays",
         height="max(1, n) * row",
         signals=_signals(),
+        title=title(
+            "'Estimated yearly cost per plan'",
+            "'From your own claims · ' + currency_text + ' · cheapest first'",
+        ),
+        data=_data(),
+        scales=[
+            row_scale("plans", "rank", "n * row"),
+            {
+                "name": "x",
+                "type": "linear",
+                "domain": {"data": "plans", "field": "gross"},
+                "zero": True,
+                "nice": True,
+                "range": "width",
+            },
+            ordinal("colour", {word: colour for _, word, colour in PARTS}),
+        ],
+        axes=[
+            {
+                "orient": "bottom",
+                "scale": "x",
+                "grid": True,
+                "gridOpacity": 0.6,
+                "labelOverlap": True,
+                "tickCount": {"signal": "ceil(width / 110)"},
+                "encode": {"labels": {"update": {"text": {"signal": money("datum.value")}}}},
+                "title": {"signal": "'Yearly cost, ' + currency_text"},
+            }
+        ],
+        legends=[key(fill="colour", symbolType="square", columns={"signal": "narrow ? 2 : 4"})],
+        marks=_marks(),
     )
-    spec["title"] = title(
-        "'Estimated yearly cost per plan'",
-        "'From your own claims · ' + currency_text + ' · cheapest first'",
-    )
-    spec["data"] += _data()
-    spec["scales"] = [
-        row_scale("plans", "rank", "n * row"),
-        {
-            "name": "x",
-            "type": "linear",
-            "domain": {"data": "plans", "field": "gross"},
-            "zero": True,
-            "nice": True,
-            "range": "width",
-        },
-        {
-            "name": "colour",
-            "type": "ordinal",
-            "domain": [word for _, word, _ in PARTS],
-            "range": [colour for _, _, colour in PARTS],
-        },
-    ]
-    spec["axes"] = [
-        {
-            "orient": "bottom",
-            "scale": "x",
-            "grid": True,
-            "gridOpacity": 0.6,
-            "labelOverlap": True,
-            "tickCount": {"signal": "ceil(width / 110)"},
-            "encode": {"labels": {"update": {"text": {"signal": money("datum.value")}}}},
-            "title": {"signal": "'Yearly cost, ' + currency_text"},
-        }
-    ]
-    spec["legends"] = [
-        {
-            "fill": "colour",
-            "orient": "top",
-            "direction": "horizontal",
-            "symbolType": "square",
-            "columns": {"signal": "narrow ? 2 : 4"},
-        }
-    ]
-    spec["marks"] = _marks()
-    return spec

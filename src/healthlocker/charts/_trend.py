@@ -19,8 +19,9 @@ from healthlocker.charts._vega import (
     TIME_SCALE,
     VALUE_AXIS,
     VIEW,
-    base,
+    chart,
     day,
+    key,
     message,
     num,
     signal,
@@ -243,38 +244,19 @@ def _latest_marks(xy: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def template() -> dict[str, Any]:
-    spec = base(
+    return chart(
         description="A measure over time: its typical range shaded, its latest value marked",
         height=HEIGHT,
         signals=_signals(),
+        title=title(
+            "info.label", "width < 480 ? [counted, span_text] : counted + ' · ' + span_text"
+        ),
+        data=data(),
+        scales=_scales(),
+        axes=[time_axis("gran == 'week' ? 'day' : gran"), VALUE_AXIS],
+        legends=[
+            key(stroke="colour", shape="shape", fill="colour"),
+            key(fill="band_key", symbolType="square", symbolOpacity=0.3),
+        ],
+        marks=_marks(),
     )
-    spec["title"] = title(
-        "info.label",
-        "width < 480 ? [counted, span_text] : counted + ' · ' + span_text",
-    )
-    spec["data"] += data()
-    spec["scales"] = _scales()
-    spec["axes"] = [
-        time_axis("gran == 'week' ? 'day' : gran"),
-        VALUE_AXIS,
-    ]
-    spec["legends"] = [
-        {
-            "stroke": "colour",
-            "shape": "shape",
-            "fill": "colour",
-            "orient": "top",
-            "direction": "horizontal",
-            "encode": {"labels": {"update": {"fill": {"value": INK}}}},
-        },
-        {
-            "fill": "band_key",
-            "orient": "top",
-            "direction": "horizontal",
-            "symbolType": "square",
-            "symbolOpacity": 0.3,
-            "encode": {"labels": {"update": {"fill": {"value": INK}}}},
-        },
-    ]
-    spec["marks"] = _marks()
-    return spec

@@ -161,11 +161,24 @@ def signal(name: str, update: str) -> dict[str, Any]:
     return {"name": name, "update": update}
 
 
-def base(*, description: str, height: int | str, signals: list[dict[str, Any]]) -> dict[str, Any]:
-    """The frame of every chart: size, look, the ``view`` dataset and the shared signals.
+def chart(
+    *,
+    description: str,
+    height: int | str,
+    signals: list[dict[str, Any]],
+    title: dict[str, Any],
+    data: list[dict[str, Any]],
+    scales: list[dict[str, Any]],
+    axes: list[dict[str, Any]],
+    legends: list[dict[str, Any]],
+    marks: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """A chart's whole spec: its parts, in the frame every chart shares (size, look, the
+    ``view`` dataset first, the shared signals).
 
-    *height* is the plot's height in pixels, or an expression for it. ``info`` is the view
-    itself (an empty object when there is none), ``unit_words`` the table of units in words.
+    *height* is the plot's height in pixels, or an expression for it. The shared signals:
+    ``tabulate`` (set by the frame), ``unit_words`` (units in words), ``info`` (the view
+    itself, an empty object when there is none).
     """
     spec: dict[str, Any] = {
         "description": description,
@@ -181,13 +194,29 @@ def base(*, description: str, height: int | str, signals: list[dict[str, Any]]) 
             signal("info", f"length(data('{VIEW}')) ? data('{VIEW}')[0] : {{}}"),
             *signals,
         ],
-        "data": [{"name": VIEW, "values": []}],
+        "title": title,
+        "data": [{"name": VIEW, "values": []}, *data],
+        "scales": scales,
+        "axes": axes,
+        "legends": legends,
+        "marks": marks,
     }
     if isinstance(height, int):
         spec["height"] = height
     else:
         spec["signals"].append(signal("height", height))
     return spec
+
+
+def key(**properties: Any) -> dict[str, Any]:
+    """A legend above the chart, in a row, labelled in ink (*properties* add or override)."""
+    encode = {"labels": {"update": {"fill": {"value": INK}}}, **properties.pop("encode", {})}
+    return {"orient": "top", "direction": "horizontal", **properties, "encode": encode}
+
+
+def ordinal(name: str, pairs: dict[str, str]) -> dict[str, Any]:
+    """An ordinal scale from each key of *pairs* to its value (a colour, a shape)."""
+    return {"name": name, "type": "ordinal", "domain": list(pairs), "range": list(pairs.values())}
 
 
 def table(
