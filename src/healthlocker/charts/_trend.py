@@ -256,7 +256,8 @@ def template() -> dict[str, Any]:
         axes=[time_axis("gran == 'week' ? 'day' : gran"), VALUE_AXIS],
         legends=[
             key(stroke="colour", shape="shape", fill="colour"),
-            key(fill="band_key", symbolType="square", symbolOpacity=0.3),
+            # a row of its own, under the chart: two rows of keys fit a phone's width
+            key(fill="band_key", orient="bottom", symbolType="square", symbolOpacity=0.3),
         ],
         marks=_marks(),
     )
