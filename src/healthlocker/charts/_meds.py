@@ -17,6 +17,7 @@ from healthlocker.charts._vega import (
     TIME_SCALE,
     VIEW,
     chart,
+    fit,
     key,
     message,
     ordinal,
@@ -184,7 +185,7 @@ def _marks() -> list[dict[str, Any]]:
                 "text": {"field": "label"},
                 "fill": {"value": INK},
                 "fontSize": {"value": 13},
-                "limit": {"signal": "width"},
+                "limit": fit("datum.label", 13),
             }
         },
     }

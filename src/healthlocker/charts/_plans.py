@@ -12,6 +12,7 @@ from healthlocker.charts._vega import (
     INK,
     VIEW,
     chart,
+    fit,
     key,
     message,
     money,
@@ -164,7 +165,7 @@ def _marks() -> list[dict[str, Any]]:
                 "fontWeight": {"value": "bold"},
                 "fontSize": {"value": 14},
                 "fill": {"value": INK},
-                "limit": {"signal": "width"},
+                "limit": fit("datum.headline", 15),
             }
         },
     }
@@ -257,7 +258,7 @@ def _sums(top: str) -> dict[str, Any]:
                 "lineHeight": {"value": 17},
                 "fill": {"value": INK},
                 "fontSize": {"value": 13},
-                "limit": {"signal": "width"},
+                "limit": fit("datum.sum_lines", 13),
             }
         },
     }

@@ -157,6 +157,13 @@ def row_scale(data: str, order: str, height: str) -> dict[str, Any]:
     }
 
 
+def fit(text: str, size: int) -> dict[str, Any]:
+    """A text mark's ``limit``: the plot's width (cut with …), but only for text that may not
+    fit (more than one character per 0.55 × *size* pixels). Measuring text is most of a PNG's
+    cost in vl-convert, and a limit of 0 measures nothing. *text* is an expression."""
+    return {"signal": f"length({text}) * {0.55 * size:g} > width ? width : 0"}
+
+
 def signal(name: str, update: str) -> dict[str, Any]:
     return {"name": name, "update": update}
 
@@ -289,6 +296,7 @@ CONFIG: dict[str, Any] = {
         "offset": 14,
     },
     "axis": {
+        "labelLimit": 0,  # short numbers and dates: nothing to cut, so nothing to measure
         "labelColor": MUTED,
         "labelFontSize": 12,
         "titleColor": INK,
