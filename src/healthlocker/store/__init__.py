@@ -11,7 +11,7 @@ from healthlocker.store._types import Item
 
 if TYPE_CHECKING:
     from healthlocker.store._export import export_bundle
-    from healthlocker.store._fhirpaths import clinical_date, index_terms
+    from healthlocker.store._fhirpaths import clinical_date, index_terms, is_dated
     from healthlocker.store._query import StoredResource
     from healthlocker.store._unlock import ENV_HOME, ENV_PASSPHRASE, vault_home
     from healthlocker.store._validate import validate_resource
@@ -27,6 +27,7 @@ _LAZY = {
     "clinical_date": "_fhirpaths",
     "export_bundle": "_export",
     "index_terms": "_fhirpaths",
+    "is_dated": "_fhirpaths",
     "validate_resource": "_validate",
     "vault_home": "_unlock",
 }
@@ -46,6 +47,7 @@ __all__ = [
     "clinical_date",
     "export_bundle",
     "index_terms",
+    "is_dated",
     "validate_resource",
     "vault_home",
 ]

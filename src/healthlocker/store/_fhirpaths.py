@@ -33,9 +33,19 @@ _DATE_FIELDS: dict[str, tuple[str, ...]] = {
     "SupplyDelivery": ("occurrenceDateTime",),
 }
 _GENERIC = ("effectiveDateTime", "occurrenceDateTime", "date", "period", "created", "issued")
+# Who the person is and reference data (clinicians, places, drugs): no clinical date, so no
+# period of records leaves them out. Every other type is dated by ``clinical_date``.
+_UNDATED = frozenset(
+    {"Patient", "Practitioner", "PractitionerRole", "Organization", "Location", "Medication"}
+)
 
 # Elements holding the resource's "what": indexed for lookups by code.
 _CODE_FIELDS = ("code", "medicationCodeableConcept", "vaccineCode", "type")
+
+
+def is_dated(resource_type: str) -> bool:
+    """Whether resources of this type belong to a period of records (a consent window)."""
+    return resource_type not in _UNDATED
 
 
 def clinical_date(resource: dict[str, Any]) -> str | None:
