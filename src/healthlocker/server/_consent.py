@@ -19,8 +19,8 @@ from pydantic import BaseModel, Field
 
 from healthlocker.catalogue import ToolSpec
 from healthlocker.consent import Decision, grant_command, window_for
-from healthlocker.errors import DeclinedError, HealthLockerError, RefusedError
-from healthlocker.server._edge import REPORTED
+from healthlocker.errors import DeclinedError, RefusedError
+from healthlocker.server._edge import REPORTED, edge
 from healthlocker.server._state import ServerState
 
 FORM = ClientCapabilities(elicitation=ElicitationCapability(form=FormElicitationCapability()))
@@ -49,8 +49,7 @@ class ConsentForm(BaseModel):
 class Preset:
     """The resolver decided without asking."""
 
-    kind: Literal["granted", "cannot_ask", "unavailable"]
-    error: HealthLockerError | None = None
+    kind: Literal["granted", "cannot_ask"]
 
 
 Consent = ElicitationResult[ConsentForm]
@@ -59,11 +58,9 @@ Consent = ElicitationResult[ConsentForm]
 def consent_resolver(state: ServerState, tool: ToolSpec) -> Any:
     def resolve(ctx: Context) -> Preset | Elicit[ConsentForm]:
         client = client_of(state)
-        try:
+        with edge("tool", tool.name):  # a vault that did not open says why, and asks nothing
             if state.decide(client=client, tool=tool.name).allowed:
                 return Preset("granted")
-        except HealthLockerError as exc:  # the vault did not open: say why, ask nothing
-            return Preset("unavailable", exc)
         if not ctx.session.check_client_capability(FORM):
             return Preset("cannot_ask")
         return Elicit(
@@ -91,8 +88,6 @@ def settle(
         if isinstance(answer, Preset):
             if answer.kind == "granted":
                 return None
-            if answer.error is not None:
-                raise answer.error
             state.refuse(
                 client=client,
                 tool=tool,
