@@ -252,7 +252,7 @@ def gate_name(home: Path) -> str:
 
 def reset_caches(vault: Any) -> None:
     """Forget every decrypted resource and query result, as right after Vault.open."""
-    vault._init_query_cache()
+    vault.drop_caches()
 
 
 class Connected:

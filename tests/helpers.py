@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +40,20 @@ def sample_files() -> list[Path]:
 
 def load_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+@contextmanager
+def vault_file(path: Path | None) -> Iterator[sqlite3.Connection]:
+    """The vault's SQLite file opened directly, as anyone with a copy of it could (for byte
+    checks and tampering; the library itself never hands its connection out). What the block
+    changes is committed when it ends."""
+    assert path is not None, "an in-memory vault has no file"
+    conn = sqlite3.connect(path)
+    try:
+        yield conn
+        conn.commit()
+    finally:
+        conn.close()
 
 
 def run_cli(

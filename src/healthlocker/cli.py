@@ -362,26 +362,12 @@ def cmd_forget(args: argparse.Namespace) -> int:
         print("healthlocker forget: name one SOURCE or give --all", file=sys.stderr)
         return 2
     from healthlocker.connectors import LinkStore
-    from healthlocker.consent import AuditLog
 
     name = None if args.all else args.source
     with _open_vault(args) as vault:
-        log = AuditLog(vault)
         links = LinkStore(vault)
-        linked = links.exists(name) if name else bool(links.all())
-
-        def also(ids: list[str]) -> None:
-            log.forget_sources(ids)
-            links.delete_in_transaction(name)
-
-        if linked and (
-            (name is None and not vault.sources())
-            or (name is not None and not any(s.label == name for s in vault.sources()))
-        ):
-            gone: list[str] = []
-            links.delete(name)  # linked, nothing synced yet: only the link and its tokens
-        else:
-            gone = vault.forget(name, also=also if linked else log.forget_sources)
+        linked = links.exists(name) if name else bool(links.all())  # for the message only
+        gone = vault.forget(name)
     tokens = " Its link and tokens are deleted too." if linked and name else ""
     if args.all and linked:
         tokens = " Every link and its tokens are deleted too."

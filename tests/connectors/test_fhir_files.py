@@ -17,7 +17,7 @@ OBS = {"resourceType": "Observation", "id": "o1", "status": "final", "code": {"t
 
 
 def _count(vault: Vault) -> int:
-    return int(vault.db.conn.execute("SELECT count(*) FROM resources").fetchone()[0])
+    return int(vault.stats()["resources"])
 
 
 def _bundle(kind: str, resources: list[dict], **extra) -> dict:  # type: ignore[no-untyped-def,type-arg]

@@ -10,6 +10,7 @@ import pytest
 from healthlocker.consent import ConsentGate, GrantStore
 from healthlocker.errors import IntegrityError
 from healthlocker.store import Vault
+from helpers import vault_file
 
 
 def test_a_grant_revoked_in_another_process_refuses_the_next_call(vault: Vault, home: Path) -> None:
@@ -26,7 +27,8 @@ def test_a_grant_made_or_deleted_elsewhere_is_seen_on_the_next_read(vault: Vault
     assert not gate.decide(client="tester", tool="list_labs", arguments={}).allowed
     GrantStore(vault).add(client="tester", tool="all", duration=timedelta(hours=1))
     assert gate.decide(client="tester", tool="list_labs", arguments={}).allowed
-    vault.db.conn.execute("DELETE FROM grants")
+    with vault_file(vault.path) as conn:  # another connection, as another process
+        conn.execute("DELETE FROM grants")
     assert gate.grants.all() == []
 
 
@@ -35,8 +37,8 @@ def test_an_opened_grant_moved_to_another_row_still_fails_its_check(vault: Vault
     first = store.add(client="tester", tool="get_meds", duration=timedelta(hours=1))
     second = store.add(client="tester", tool="list_labs", duration=timedelta(hours=1))
     assert len(store.all()) == 2  # both opened and remembered
-    conn = vault.db.conn
-    body = conn.execute("SELECT body FROM grants WHERE id = ?", (first.id,)).fetchone()[0]
-    conn.execute("UPDATE grants SET body = ? WHERE id = ?", (body, second.id))
+    with vault_file(vault.path) as conn:
+        body = conn.execute("SELECT body FROM grants WHERE id = ?", (first.id,)).fetchone()[0]
+        conn.execute("UPDATE grants SET body = ? WHERE id = ?", (body, second.id))
     with pytest.raises(IntegrityError):
         store.all()

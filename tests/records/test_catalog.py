@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -339,3 +342,51 @@ def test_interpretation_text_and_junk() -> None:
 )
 def test_qualitative_flag(value: str, expected: str, flag: str | None) -> None:
     assert qualitative_flag(value, expected) == flag
+
+
+# --- size, variants, docs and load time -------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_catalog_covers_the_common_lab_codes() -> None:
+    codes = {code for entry in entries() for code in entry.codes}
+    assert len(codes) >= 300
+    panels = {entry.panel for entry in entries()}
+    for panel in ("Complete blood count", "Urinalysis", "Blood gases", "Drug levels", "Heart"):
+        assert panel in panels
+
+
+def test_a_variant_points_at_a_main_test_in_the_same_unit() -> None:
+    variants = [e for e in entries() if e.variant_of]
+    assert variants
+    for entry in variants:
+        main = lookup(entry.variant_of)
+        assert main is not None, entry.loinc
+        assert main.loinc == entry.variant_of
+        assert main.variant_of is None
+        assert main.unit == entry.unit
+        assert main is not entry
+
+
+def test_docs_list_every_test_as_the_catalog_has_it() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "lab_catalog_doc.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    doc = (ROOT / "docs" / "lab-catalog.md").read_text(encoding="utf-8")
+    for entry in entries():
+        assert f"| {entry.loinc} | " in doc
+
+
+def test_first_lookup_is_fast() -> None:
+    """The catalog is read on first use, inside a tool call: that must stay quick."""
+    code = (
+        "from healthlocker.records import _catalog; import time; t = time.perf_counter(); "
+        "_catalog.lookup('718-7'); print(time.perf_counter() - t)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert float(done.stdout) < 0.03

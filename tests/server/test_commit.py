@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,10 +13,9 @@ from pydantic import BaseModel
 
 from healthlocker.catalogue import tool
 from healthlocker.consent import AuditEvent, AuditLog, ConsentGate, GrantStore, OpenGate
-from healthlocker.server._commit import Checkpointer, GroupCommit
+from healthlocker.server._commit import GroupCommit
 from healthlocker.server._state import ServerState
 from healthlocker.store import Vault
-from healthlocker.store._schema import connect
 
 
 def event(tool: str) -> AuditEvent:
@@ -107,27 +103,3 @@ def test_a_call_whose_entry_cannot_be_written_returns_no_data(vault: Vault) -> N
     bad = dataclasses.replace(LABS, name="bad")
     with pytest.raises(OSError, match="disk full"):
         state.run(client="tester", tool=bad, args=bad.input())
-
-
-def test_the_log_goes_into_the_file_off_the_committing_thread(tmp_path: Path) -> None:
-    """Commits no longer checkpoint by themselves (SQLite's default, every 1,000 pages); the
-    checkpointer's own thread does, on its own connection."""
-    path = tmp_path / "vault.db"
-    conn = connect(path)
-    conn.execute("CREATE TABLE t (x BLOB)")
-    idle = Checkpointer(conn, path, every=3600)  # its first round is an hour away
-    for _ in range(30):  # 1,500 pages of 4 KiB, each commit durable
-        conn.execute("BEGIN IMMEDIATE")
-        conn.executemany("INSERT INTO t VALUES (?)", [(os.urandom(3900),) for _ in range(50)])
-        conn.execute("COMMIT")
-    assert path.stat().st_size < 100_000  # all of it still in the log: no commit checkpointed
-    assert Path(f"{path}-wal").stat().st_size > 1500 * 4096
-    idle.stop()
-    busy = Checkpointer(conn, path, every=0.05)
-    deadline = time.monotonic() + 10
-    while path.stat().st_size < 1500 * 4096 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    busy.stop()
-    assert path.stat().st_size >= 1500 * 4096  # moved into the file by the checkpointer
-    assert conn.execute("SELECT count(*) FROM t").fetchone()[0] == 1500
-    conn.close()

@@ -13,6 +13,7 @@ from healthlocker.records import health_summary, list_labs, search_records, summ
 from healthlocker.server._state import ServerState
 from healthlocker.server._tools import warm_up
 from healthlocker.store import Vault
+from healthlocker.store._query import Reader
 from helpers import PASSPHRASE, SAMPLES
 
 
@@ -24,14 +25,14 @@ def test_warm_up_decrypts_ahead_and_audits_nothing(
         assert import_paths(vault, [SAMPLES / "synthea"]).ok
     monkeypatch.setenv("HEALTHLOCKER_PASSPHRASE", PASSPHRASE)
     with Vault.open(home) as vault:
-        opened: list[int] = []
-        original = Vault._open_body
+        opened: list[bytes] = []
+        original = Reader._open_body
 
-        def counting(self: Vault, rowid: int, *args: Any) -> dict[str, Any]:
-            opened.append(rowid)
-            return original(self, rowid, *args)
+        def counting(self: Reader, source_id: str, rkey: bytes, body: bytes) -> dict[str, Any]:
+            opened.append(rkey)
+            return original(self, source_id, rkey, body)
 
-        monkeypatch.setattr(Vault, "_open_body", counting)
+        monkeypatch.setattr(Reader, "_open_body", counting)
         state = ServerState(vault, ConsentGate, None)
         warm_up(state)
         assert len(opened) > 100  # the samples' records, decrypted once, ahead of any call

@@ -150,10 +150,9 @@ def reference(
 def _check_whole_batches(home: Path, corpus: Corpus, reference: Reference) -> frozenset[int]:
     """The vault opens, is intact and holds whole files only; returns the files it holds."""
     with Vault.open(home) as vault:
-        conn = vault.db.conn
-        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert vault.check_integrity()
         stored = _content(vault)
-        batches = conn.execute("SELECT count(*) FROM batches").fetchone()[0]
+        batches = vault.stats()["batches"]
     assert stored <= reference.content, "a stored resource differs from the uninterrupted import"
     counts = Counter(file_index(rid) for _, rid, _ in stored)
     partial = {i: (n, corpus.per_file[i]) for i, n in counts.items() if n != corpus.per_file[i]}

@@ -17,7 +17,7 @@ from healthlocker.errors import (
     VaultNotFoundError,
 )
 from healthlocker.store import Vault, export_bundle
-from helpers import SAMPLES, load_json, sample_files
+from helpers import SAMPLES, load_json, sample_files, vault_file
 
 
 def _expected_ids() -> set[tuple[str, str]]:
@@ -54,16 +54,18 @@ def test_urn_uuid_references_resolve_to_stored_resources(loaded_vault: Vault) ->
     assert all(ref in stored for ref in refs)
 
 
+def _rows(vault: Vault, sql: str) -> list[tuple[object, ...]]:
+    with vault_file(vault.path) as conn:
+        return conn.execute(sql).fetchall()
+
+
 def test_reimport_changes_nothing(vault: Vault) -> None:
     first = import_paths(vault, [SAMPLES / "synthea"])
-    rows = vault.db.conn.execute("SELECT id, digest, body FROM resources ORDER BY id").fetchall()
+    rows = _rows(vault, "SELECT id, digest, body FROM resources ORDER BY id")
     again = import_paths(vault, [SAMPLES / "synthea"])
     assert first.totals()["added"] > 1000
     assert again.totals()["added"] == again.totals()["updated"] == 0
-    assert (
-        vault.db.conn.execute("SELECT id, digest, body FROM resources ORDER BY id").fetchall()
-        == rows
-    )
+    assert _rows(vault, "SELECT id, digest, body FROM resources ORDER BY id") == rows
     # The same records laid out differently are new bytes, but every resource is unchanged.
     copy = vault.path.parent.parent / "copy.json"  # type: ignore[union-attr]
     copy.write_text(json.dumps(load_json(SAMPLES / "synthea" / sample_files()[-1].name), indent=1))
@@ -108,7 +110,7 @@ def test_passphrase_change_rewraps_without_resealing(
     vault: Vault, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import_paths(vault, [SAMPLES / "bluebutton"])
-    bodies = vault.db.conn.execute("SELECT body FROM resources ORDER BY id").fetchall()
+    bodies = _rows(vault, "SELECT body FROM resources ORDER BY id")
     vault.change_passphrase("a new long passphrase")
     home = vault.path.parent  # type: ignore[union-attr]
     vault.close()
@@ -116,9 +118,7 @@ def test_passphrase_change_rewraps_without_resealing(
         Vault.open(home)
     monkeypatch.setenv("HEALTHLOCKER_PASSPHRASE", "a new long passphrase")
     with Vault.open(home) as reopened:
-        assert (
-            reopened.db.conn.execute("SELECT body FROM resources ORDER BY id").fetchall() == bodies
-        )
+        assert _rows(reopened, "SELECT body FROM resources ORDER BY id") == bodies
         assert len(list(reopened.iter_all())) == len(bodies)
 
 
@@ -194,9 +194,10 @@ def test_forget_leaves_nothing_of_the_source(vault: Vault) -> None:
     import_paths(vault, [SAMPLES / "synthea", SAMPLES / "bluebutton"])
     bodies = [
         r[0]
-        for r in vault.db.conn.execute(
+        for r in _rows(
+            vault,
             "SELECT body FROM resources WHERE source_id = (SELECT source_id FROM resources "
-            "ORDER BY id DESC LIMIT 1)"
+            "ORDER BY id DESC LIMIT 1)",
         )
     ]
     assert len(bodies) == 13  # the bluebutton source, imported last

@@ -19,11 +19,6 @@ from typing import Any
 from healthlocker.errors import LinkNotFoundError
 from healthlocker.store import Vault
 
-_TABLE = """
-CREATE TABLE IF NOT EXISTS links (
-    id TEXT PRIMARY KEY, name_tag BLOB NOT NULL UNIQUE, body BLOB NOT NULL)
-"""
-
 
 def now() -> datetime:
     return datetime.now(UTC)
@@ -68,41 +63,36 @@ class Link:
 
 
 class LinkStore:
-    """The vault's linked APIs. Creates its table on first use."""
+    """The vault's linked APIs, in the store's ``links`` table. ``Vault.forget(name)`` erases
+    a link with its tokens, together with what was synced from it."""
 
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
-        vault.conn.execute(_TABLE)
-
-    def _tag(self, name: str) -> bytes:
-        return self.vault.tag(f"link|{name}")
+        self._table = vault.table("links")
 
     def _load(self, row_id: str, body: bytes) -> Link:
-        data = json.loads(self.vault.unseal_meta(body, table="links", row=row_id))
+        data = json.loads(self._table.open(row_id, body))
         known = {f.name for f in fields(Link)}
         return Link(**{k: v for k, v in data.items() if k in known})
 
+    def _row(self, name: str) -> tuple[str, bytes] | None:
+        found = self._table.rows("id", "body", name_tag=self._table.tag(name))
+        return (found[0][0], found[0][1]) if found else None
+
     def get(self, name: str) -> Link:
-        row = self.vault.conn.execute(
-            "SELECT id, body FROM links WHERE name_tag = ?", (self._tag(name),)
-        ).fetchone()
+        row = self._row(name)
         if row is None:
             raise LinkNotFoundError(
                 f"no linked API named {name!r}; `healthlocker sources` lists them, "
                 "`healthlocker connect` adds one"
             )
-        return self._load(row[0], row[1])
+        return self._load(*row)
 
     def exists(self, name: str) -> bool:
-        return (
-            self.vault.conn.execute(
-                "SELECT 1 FROM links WHERE name_tag = ?", (self._tag(name),)
-            ).fetchone()
-            is not None
-        )
+        return self._row(name) is not None
 
     def all(self) -> list[Link]:
-        rows = self.vault.conn.execute("SELECT id, body FROM links").fetchall()
+        rows = self._table.rows("id", "body")
         return sorted((self._load(r[0], r[1]) for r in rows), key=lambda link: link.name)
 
     def __iter__(self) -> Iterator[Link]:
@@ -110,39 +100,9 @@ class LinkStore:
 
     def save(self, link: Link) -> None:
         """Insert or replace the link of this name, in its own short transaction."""
-        conn = self.vault.conn
-        tag = self._tag(link.name)
+        tag = self._table.tag(link.name)
         body = json.dumps(asdict(link), separators=(",", ":")).encode()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            row = conn.execute("SELECT id FROM links WHERE name_tag = ?", (tag,)).fetchone()
+        with self.vault.transaction():
+            row = self._row(link.name)
             row_id = row[0] if row else secrets.token_hex(16)
-            sealed = self.vault.seal_meta(body, table="links", row=row_id)
-            conn.execute(
-                "INSERT INTO links (id, name_tag, body) VALUES (?, ?, ?) "
-                "ON CONFLICT(id) DO UPDATE SET body = excluded.body",
-                (row_id, tag, sealed),
-            )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-
-    def delete_in_transaction(self, name: str | None) -> int:
-        """Delete one link (or all, with None) inside the caller's transaction."""
-        conn = self.vault.conn
-        if name is None:
-            return conn.execute("DELETE FROM links").rowcount
-        return conn.execute("DELETE FROM links WHERE name_tag = ?", (self._tag(name),)).rowcount
-
-    def delete(self, name: str | None) -> int:
-        conn = self.vault.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            gone = self.delete_in_transaction(name)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        self.vault.scrub()
-        return gone
+            self._table.put(row_id, name_tag=tag, body=body)

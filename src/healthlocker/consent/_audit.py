@@ -13,7 +13,9 @@ gap, and a cut tail no longer reaches the head.
 Forgetting a source keeps *that* each access happened (time, client, tool, outcome) but drops
 the details that could reveal its records (arguments, counts): those live in a separate sealed
 column outside the chain, whose keyed digest is in the chain, so they can be erased without
-breaking it and cannot be altered without being noticed.
+breaking it and cannot be altered without being noticed. The table, and the forget hook that
+drops those details, are declared in the store (``healthlocker.store._tables``): forgetting is
+one call, ``Vault.forget``.
 """
 
 from __future__ import annotations
@@ -45,84 +47,56 @@ class Entry:
 class AuditLog:
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
-        vault.conn.execute(
-            "CREATE TABLE IF NOT EXISTS audit ("
-            "seq INTEGER PRIMARY KEY, core BLOB NOT NULL, detail BLOB, detail_mac BLOB NOT NULL, "
-            "sources TEXT NOT NULL, chain BLOB NOT NULL)"
-        )
+        self._table = vault.table("audit")
 
     def _link(self, prev: bytes, seq: int, core: bytes, detail_mac: bytes) -> bytes:
         digest = hashlib.sha256(core + detail_mac).digest()
         return self.vault.digest(b"audit" + prev + seq.to_bytes(8, "big") + digest)
 
     def _head(self) -> tuple[int, bytes]:
-        row = self.vault.conn.execute("SELECT value FROM meta WHERE name = 'audit_head'").fetchone()
-        if row is None:
+        plain = self._table.value("audit_head")
+        if plain is None:
             return 0, _GENESIS
-        head = json.loads(self.vault.unseal_meta(row[0], table="meta", row="audit_head"))
+        head = json.loads(plain)
         return int(head["seq"]), bytes.fromhex(head["chain"])
 
     def append(self, event: AuditEvent, sources: list[str]) -> int:
-        """Add one entry (its own transaction unless one is open)."""
-        conn = self.vault.conn
-        own = not conn.in_transaction
-        if own:
-            conn.execute("BEGIN IMMEDIATE")
-        try:
+        """Add one entry (inside the caller's transaction, if one is open)."""
+        audit = self._table
+        with self.vault.transaction():
             seq, prev = self._head()
             seq += 1
             data = asdict(event)
             detail = {"arguments": data.pop("arguments"), "records": data.pop("records")}
-            core = self.vault.seal_meta(json.dumps(data).encode(), table="audit", row=str(seq))
+            core = audit.seal(seq, json.dumps(data).encode(), "core")
             detail_plain = json.dumps(detail, sort_keys=True).encode()
-            sealed_detail = self.vault.seal_meta(detail_plain, table="audit_detail", row=str(seq))
             detail_mac = self.vault.digest(b"detail" + detail_plain)
             chain = self._link(prev, seq, core, detail_mac)
-            conn.execute(
-                "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?)",
-                (seq, core, sealed_detail, detail_mac, ",".join(sorted(sources)), chain),
+            audit.insert(
+                seq,
+                core=core,
+                detail=audit.seal(seq, detail_plain, "detail"),
+                detail_mac=detail_mac,
+                sources=",".join(sorted(sources)),
+                chain=chain,
             )
-            head = json.dumps({"seq": seq, "chain": chain.hex()}).encode()
-            conn.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('audit_head', ?)",
-                (self.vault.seal_meta(head, table="meta", row="audit_head"),),
-            )
-            if own:
-                conn.execute("COMMIT")
-        except BaseException:
-            if own and conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+            audit.set_value("audit_head", json.dumps({"seq": seq, "chain": chain.hex()}).encode())
         return seq
 
     def append_many(self, items: list[tuple[AuditEvent, list[str]]]) -> list[int]:
         """Add several entries, in order, in one transaction: all or none, one durable commit
         (so concurrent calls share the cost of syncing the log to disk)."""
-        conn = self.vault.conn
-        own = not conn.in_transaction
-        if own:
-            conn.execute("BEGIN IMMEDIATE")
-        try:
-            seqs = [self.append(event, sources) for event, sources in items]
-            if own:
-                conn.execute("COMMIT")
-        except BaseException:
-            if own and conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        return seqs
+        with self.vault.transaction():
+            return [self.append(event, sources) for event, sources in items]
 
     def entries(self) -> list[Entry]:
         out = []
-        for seq, core, detail in self.vault.conn.execute(
-            "SELECT seq, core, detail FROM audit ORDER BY seq"
-        ):
-            data = json.loads(self.vault.unseal_meta(core, table="audit", row=str(seq)))
+        for seq, core, detail in self._table.rows("seq", "core", "detail"):
+            data = json.loads(self._table.open(seq, core, "core"))
             if detail is None:
                 extra: dict[str, Any] = {"arguments": {}, "records": 0}
             else:
-                plain = self.vault.unseal_meta(detail, table="audit_detail", row=str(seq))
-                extra = json.loads(plain)
+                extra = json.loads(self._table.open(seq, detail, "detail"))
             out.append(Entry(seq, AuditEvent(**data, **extra), detail is None))
         return out
 
@@ -130,9 +104,7 @@ class AuditLog:
         """Every problem found, each naming the entry; an empty list means intact."""
         problems: list[Problem] = []
         prev, expected = _GENESIS, 1
-        rows = self.vault.conn.execute(
-            "SELECT seq, core, detail, detail_mac, chain FROM audit ORDER BY seq"
-        ).fetchall()
+        rows = self._table.rows("seq", "core", "detail", "detail_mac", "chain")
         redacted = self._redactions()
         for seq, core, detail, detail_mac, chain in rows:
             if detail is None and seq not in redacted:
@@ -140,9 +112,9 @@ class AuditLog:
             if seq != expected:
                 problems.append(Problem(expected, f"entries {expected}..{seq - 1} are missing"))
             try:
-                self.vault.unseal_meta(core, table="audit", row=str(seq))
+                self._table.open(seq, core, "core")
                 if detail is not None:
-                    plain = self.vault.unseal_meta(detail, table="audit_detail", row=str(seq))
+                    plain = self._table.open(seq, detail, "detail")
                     if self.vault.digest(b"detail" + plain) != detail_mac:
                         raise ValueError
             except Exception:
@@ -172,37 +144,6 @@ class AuditLog:
         return problems
 
     def _redactions(self) -> set[int]:
-        row = self.vault.conn.execute(
-            "SELECT value FROM meta WHERE name = 'audit_redactions'"
-        ).fetchone()
-        if row is None:
-            return set()
-        plain = self.vault.unseal_meta(row[0], table="meta", row="audit_redactions")
-        return set(json.loads(plain))
-
-    def forget_sources(self, source_ids: list[str]) -> int:
-        """Drop the details of entries that returned records of these sources.
-
-        The sequence numbers so redacted are kept (sealed), so `verify` can tell a redaction
-        by `forget` from details removed by anyone else.
-        """
-        conn = self.vault.conn
-        seqs: set[int] = set()
-        for source_id in source_ids:
-            seqs |= {
-                r[0]
-                for r in conn.execute(
-                    "SELECT seq FROM audit WHERE detail IS NOT NULL "
-                    "AND (',' || sources || ',') LIKE ?",
-                    (f"%,{source_id},%",),
-                )
-            }
-        if not seqs:
-            return 0
-        conn.executemany("UPDATE audit SET detail = NULL WHERE seq = ?", [(q,) for q in seqs])
-        done = json.dumps(sorted(self._redactions() | seqs)).encode()
-        conn.execute(
-            "INSERT OR REPLACE INTO meta VALUES ('audit_redactions', ?)",
-            (self.vault.seal_meta(done, table="meta", row="audit_redactions"),),
-        )
-        return len(seqs)
+        """The entries whose details ``Vault.forget`` removed (kept, sealed, by the store)."""
+        plain = self._table.value("audit_redactions")
+        return set() if plain is None else set(json.loads(plain))

@@ -10,13 +10,13 @@ from __future__ import annotations
 import calendar
 import json
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from healthlocker.errors import ConsentError
 from healthlocker.store import Vault
-from healthlocker.store._crypto import random_id
 
 Clock = Callable[[], datetime]
 # A grant names one tool of the catalogue (``healthlocker.catalogue``), or all of them.
@@ -102,14 +102,10 @@ class GrantStore:
         # still read on every call, so a grant made or revoked anywhere counts at once; only an
         # unchanged body skips its unsealing (which, with a few hundred grants, took ~20 ms).
         self._opened: dict[str, tuple[bytes, Grant]] = {}
-        vault.conn.execute(
-            "CREATE TABLE IF NOT EXISTS grants (id TEXT PRIMARY KEY, body BLOB NOT NULL)"
-        )
+        self._table = vault.table("grants")
 
     def _write(self, grant: Grant) -> None:
-        plain = json.dumps(asdict(grant)).encode()
-        body = self.vault.seal_meta(plain, table="grants", row=grant.id)
-        self.vault.conn.execute("INSERT OR REPLACE INTO grants VALUES (?, ?)", (grant.id, body))
+        self._table.put(grant.id, body=json.dumps(asdict(grant)).encode())
 
     def add(self, *, client: str, tool: str, duration: timedelta, window: str = "all") -> Grant:
         if not client.strip():
@@ -120,7 +116,7 @@ class GrantStore:
             raise ConsentError("a grant lasts between a minute and 366 days")
         now = self.clock()
         grant = Grant(
-            id=random_id(4),
+            id=secrets.token_hex(4),
             client=client,
             tool=tool,
             created=now.isoformat(timespec="microseconds"),
@@ -132,13 +128,12 @@ class GrantStore:
 
     def all(self) -> list[Grant]:
         opened: dict[str, tuple[bytes, Grant]] = {}
-        for gid, body in self.vault.conn.execute("SELECT id, body FROM grants"):
+        for gid, body in self._table.rows("id", "body"):
             known = self._opened.get(gid)
             if known is None or known[0] != body:
                 # A new or rewritten row (each sealing has a fresh nonce, so any write changes
                 # the bytes), or one moved from another id: open it, which checks it.
-                plain = self.vault.unseal_meta(body, table="grants", row=gid)
-                known = (body, Grant(**json.loads(plain)))
+                known = (body, Grant(**json.loads(self._table.open(gid, body))))
             opened[gid] = known
         self._opened = opened  # forget deleted rows
         return sorted((grant for _, grant in opened.values()), key=lambda g: g.created)
@@ -153,6 +148,7 @@ class GrantStore:
         targets = [g for g in self.all() if g.live(now) and (grant_id is None or g.id == grant_id)]
         if grant_id is not None and not targets:
             raise ConsentError(f"no live grant {grant_id!r}; `healthlocker grants` lists them")
-        for g in targets:
-            self._write(Grant(**{**asdict(g), "revoked": now.isoformat(timespec="seconds")}))
+        with self.vault.transaction():  # all of them, or (on any error) none
+            for g in targets:
+                self._write(Grant(**{**asdict(g), "revoked": now.isoformat(timespec="seconds")}))
         return targets

@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 import math
 import re
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from healthlocker.records._common import fmt_lab
+from healthlocker.records._units import dimension
+from healthlocker.records._units import normalize_unit as normalize_unit
 
 Flag = Literal["low", "high", "normal", "abnormal", "critical", "unknown"]
 CRITICAL_NOTICE = (
@@ -88,6 +90,11 @@ class CatalogEntry(BaseModel):
     range_text: str | None = Field(description="Expected result of a qualitative test")
     critical: Bounds | None = Field(description="Commonly used critical limits")
     sources: tuple[str, ...] = Field(description="Keys of the references behind the values")
+    variant_of: str | None = Field(
+        default=None,
+        description="Primary LOINC of the test this one is a specimen or method variant of "
+        "(whole blood for serum, direct for calculated); a name lookup takes the two as one",
+    )
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -192,6 +199,7 @@ def _entry(raw: dict[str, Any]) -> CatalogEntry:
         range_text=raw.get("range_text"),
         critical=_bounds(raw.get("critical")),
         sources=tuple(raw.get("sources") or ()),
+        variant_of=raw.get("variant_of"),
     )
 
 
@@ -215,6 +223,52 @@ def _by_code() -> dict[str, CatalogEntry]:
     return index
 
 
+# A LOINC long name's property in brackets and its method ("by Automated count"), then a
+# trailing specimen or filler word, none of which names a different test.
+_QUALIFIERS = re.compile(r"\[[^\]]*\]|\s+by\s+.*$", re.IGNORECASE)
+_SPECIMEN = re.compile(
+    r"[\s,;:(-]*(?:\b(?:in|on)\s+)?(?:serum or plasma|serum/plasma|ser/plas|serpl|serum|plasma|"
+    r"whole blood|blood|bld|level|levels)\W*$",
+    re.IGNORECASE,
+)
+
+
+def _name_key(name: str) -> str:
+    folded = name.lower().replace("%", " percent ").replace("#", " count ")
+    return re.sub(r"[^a-z0-9]", "", folded)
+
+
+def _name_forms(name: str) -> list[str]:
+    forms = [name]
+    simpler = _QUALIFIERS.sub(" ", name)
+    while (shorter := _SPECIMEN.sub("", simpler)) != simpler and shorter.strip():
+        simpler = shorter
+    if _name_key(simpler) and simpler != name:
+        forms.append(simpler)
+    return forms
+
+
+@cache
+def _by_name() -> dict[str, CatalogEntry | None]:
+    """Name key -> the one test it names (None: more than one test answers to it)."""
+    own: dict[str, list[CatalogEntry]] = {}
+    other: dict[str, dict[str, CatalogEntry]] = {}
+    for entry in catalog().entries:
+        own.setdefault(_name_key(entry.name), []).append(entry)
+        for alias in entry.aliases:
+            other.setdefault(_name_key(alias), {})[entry.loinc] = entry
+    index: dict[str, CatalogEntry | None] = {}
+    for key, answering in other.items():
+        mains = {e.variant_of or e.loinc for e in answering.values()}
+        if len(answering) == 1:
+            index[key] = next(iter(answering.values()))
+        else:
+            index[key] = lookup(mains.pop()) if len(mains) == 1 else None
+    for key, named in own.items():
+        index[key] = named[0] if len(named) == 1 else None
+    return index
+
+
 def entries() -> tuple[CatalogEntry, ...]:
     return catalog().entries
 
@@ -222,6 +276,25 @@ def entries() -> tuple[CatalogEntry, ...]:
 def lookup(loinc: str | None) -> CatalogEntry | None:
     """The catalog entry for a LOINC code (primary or alternative), or None."""
     return _by_code().get(loinc.strip()) if loinc else None
+
+
+def by_name(name: str | None) -> CatalogEntry | None:
+    """The entry whose name or an alias is *name*, when exactly one test answers to it.
+
+    Case, spaces and punctuation do not count (``W.B.C.`` is ``wbc``; ``%`` reads as
+    ``percent``). A name given as LOINC words it: ``Hemoglobin [Mass/volume] in Blood by
+    Automated count`` is also tried as ``Hemoglobin``. A test's own name wins over another's
+    alias; an alias that a test shares with its specimen or method variants names the main
+    test; a name that two different tests answer to (``RAST``) gives None, not a guess.
+    """
+    if not name or len(name) > 200:
+        return None
+    index = _by_name()
+    for form in _name_forms(name):
+        key = _name_key(form)
+        if key in index:
+            return index[key]
+    return None
 
 
 def search(text: str) -> list[CatalogEntry]:
@@ -242,91 +315,6 @@ def search(text: str) -> list[CatalogEntry]:
     return exact + partial
 
 
-# Common spellings of units in real records, lower-cased, mapped to UCUM codes.
-_SPELLINGS: dict[str, str] = {
-    "k/ul": "10*3/uL",
-    "k/mm3": "10*3/uL",
-    "thou/ul": "10*3/uL",
-    "x10e3/ul": "10*3/uL",
-    "x10^3/ul": "10*3/uL",
-    "10^3/ul": "10*3/uL",
-    "10e3/ul": "10*3/uL",
-    "10*3/mm3": "10*3/uL",
-    "x10e9/l": "10*9/L",
-    "x10^9/l": "10*9/L",
-    "10^9/l": "10*9/L",
-    "m/ul": "10*6/uL",
-    "mil/ul": "10*6/uL",
-    "x10e6/ul": "10*6/uL",
-    "x10^6/ul": "10*6/uL",
-    "10^6/ul": "10*6/uL",
-    "10*6/mm3": "10*6/uL",
-    "x10e12/l": "10*12/L",
-    "10^12/l": "10*12/L",
-    "mm/hr": "mm/h",
-    "sec": "s",
-    "secs": "s",
-    "seconds": "s",
-    "percent": "%",
-    "iu/l": "[IU]/L",
-    "miu/l": "m[IU]/L",
-    "miu/ml": "m[IU]/mL",
-    "uiu/ml": "u[IU]/mL",
-    "kiu/l": "k[IU]/L",
-    "mml/l": "mmol/L",
-}
-_PREFIX = {"": 1.0, "k": 1e3, "d": 1e-1, "c": 1e-2, "m": 1e-3, "u": 1e-6, "n": 1e-9, "p": 1e-12}
-_PREFIX["f"] = 1e-15
-_AMOUNTS = {p + base for p in _PREFIX for base in ("g", "mol", "eq")}
-_VOLUME = re.compile(r"^([kdcmunpf]?)L$")
-_AMOUNT = re.compile(r"^([kdcmunpf]?)(g|mol|eq|U|\[IU\]|kat)$")
-_COUNT = re.compile(r"^10[*^](\d{1,2})$")
-
-
-@lru_cache(maxsize=4096)
-def normalize_unit(unit: str | None) -> str | None:
-    """A unit string as a UCUM code where a common spelling is recognised (``mg/dl`` → ``mg/dL``,
-    ``K/uL`` → ``10*3/uL``); otherwise the input, trimmed."""
-    if unit is None:
-        return None
-    text = unit.strip().replace("µ", "u").replace("μ", "u").replace(" ", "")
-    if not text:
-        return None
-    lower = text.lower()
-    if lower in _SPELLINGS:
-        return _SPELLINGS[lower]
-    if "/" in text:
-        head, _, tail = text.rpartition("/")
-        if vol := re.fullmatch(r"([kdcmunpf]?)l", tail, flags=re.IGNORECASE):
-            tail = vol.group(1).lower() + "L"
-        if head.lower() in _AMOUNTS:
-            head = head.lower()
-        text = f"{head}/{tail}"
-    return text
-
-
-def _generic(unit: str) -> tuple[str, float] | None:
-    """(dimension, factor to the dimension's base) for a simple concentration or count unit."""
-    if unit.startswith("/"):
-        unit = "1" + unit
-    num, slash, den = unit.partition("/")
-    if not slash:
-        return None
-    den = "uL" if den == "mm3" else den
-    vol = _VOLUME.match(den)
-    if vol is None:
-        return None
-    per = _PREFIX[vol.group(1)]
-    if num == "1":
-        return "count/L", 1.0 / per
-    if count := _COUNT.match(num):
-        return "count/L", 10.0 ** int(count.group(1)) / per
-    amount = _AMOUNT.match(num)
-    if amount is None:
-        return None
-    return f"{amount.group(2)}/L", _PREFIX[amount.group(1)] / per
-
-
 def _factor(entry: CatalogEntry, unit: str | None) -> float | None:
     if unit is None:
         return None
@@ -339,8 +327,8 @@ def _factor(entry: CatalogEntry, unit: str | None) -> float | None:
     if len(folded) == 1:
         return entry.units[folded[0]]
     # Same-dimension units the catalog does not list (say g/L for a test listed in mg/dL).
-    canonical = _generic(entry.unit)
-    theirs = _generic(norm or "")
+    canonical = dimension(entry.unit)
+    theirs = dimension(norm or "")
     if canonical and theirs and canonical[0] == theirs[0]:
         return theirs[1] / canonical[1]
     return None
@@ -373,7 +361,7 @@ def convert(
         f_src, f_dst = _factor(entry, from_unit), _factor(entry, to_unit)
         if f_src is not None and f_dst is not None:
             return value * f_src / f_dst
-    a, b = _generic(src), _generic(dst)
+    a, b = dimension(src), dimension(dst)
     if a and b and a[0] == b[0]:
         return value * a[1] / b[1]
     return None

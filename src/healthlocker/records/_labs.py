@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import Field
 
 from healthlocker.errors import ArgumentError
-from healthlocker.records._catalog import Bounds, Flag, lookup, search
+from healthlocker.records._catalog import Bounds, CatalogEntry, Flag, by_name, lookup, search
 from healthlocker.records._common import (
     LOINC,
     RecordText,
@@ -261,13 +261,24 @@ def _result(
         flag=flag,
         notice=notice,
         date=day(item.date),
-        about=entry.about if entry else None,
+        about=_about(entry, part.get("code")),
         comparable_value=float(f"{comparable:.6g}") if comparable is not None else None,
         comparable_unit=entry.unit if entry and comparable is not None else None,
         note=record_text(note),
         patient=subject,
         source=source_of(item),
     )
+
+
+def _about(entry: CatalogEntry | None, concept: Any) -> str | None:
+    """What the test measures: by its code, else by its recorded name (a result coded only in
+    a vendor's local system, or not at all). A name match explains; it never sets a range or
+    a flag, which stay with the code match and the lab's own range."""
+    if entry is None and isinstance(concept, dict):
+        codings = [c for c in concept.get("coding") or () if isinstance(c, dict)]
+        names = [concept.get("text"), *(c.get("display") for c in codings)]
+        entry = next((e for n in names if isinstance(n, str) and (e := by_name(n))), None)
+    return entry.about if entry else None
 
 
 def _sort_key(item: StoredResource) -> str:

@@ -128,7 +128,6 @@ class HttpConfig:
 def build_http_app(vault: Vault, config: HttpConfig, *, log_level: str = "WARNING") -> ASGIApp:
     """The whole remote-mode ASGI app over one open vault."""
     from healthlocker.server._app import build_server
-    from healthlocker.server._commit import Checkpointer
 
     config.check()
     state = ServerState(vault, ConsentGate, None)
@@ -190,8 +189,7 @@ def build_http_app(vault: Vault, config: HttpConfig, *, log_level: str = "WARNIN
         server.custom_route(route.path, methods=sorted(route.methods or []))(route.endpoint)
     # Each worker warms its caches in the background, so its first clients don't queue behind it.
     threading.Thread(target=_warm, args=(state,), name="hl-warm-up", daemon=True).start()
-    if vault.path is not None:  # audit commits never pay for moving the log into the file
-        Checkpointer(vault.conn, vault.path)
+    vault.start_checkpointer()  # audit commits never pay for moving the log into the file
 
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,

@@ -12,12 +12,11 @@ refresh tokens rotate, and a reused one revokes its whole family.
 from __future__ import annotations
 
 import ipaddress
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import anyio.to_thread
@@ -37,6 +36,9 @@ from healthlocker.consent import GrantStore
 from healthlocker.server._oauth_store import OAuthStore, new_secret
 from healthlocker.server._state import ServerState
 from healthlocker.server._tokens import ALL_SCOPES, JwtVerifier, Signer, scope_for, tools_in
+
+if TYPE_CHECKING:
+    from healthlocker.store import SealedTable
 
 T = TypeVar("T")
 CODE_TTL = 300
@@ -72,7 +74,7 @@ class VaultAuthProvider:
         self.verifier = verifier
         self.consent_url = consent_url
         self.resource = signer.audience
-        self._revoked: sqlite3.Connection | None = None
+        self._revoked: SealedTable | None = None
 
     async def db(self, fn: Callable[[OAuthStore], T]) -> T:
         return await anyio.to_thread.run_sync(lambda: self.state.using(lambda _: fn(self.store)))
@@ -273,16 +275,8 @@ class VaultAuthProvider:
         # Every request asks this: a read of its own, off the tools' lock and thread pool.
         # The row's presence and expiry say it all; its sealed body is empty.
         if self._revoked is None:
-            self._revoked = sqlite3.connect(
-                f"file:{self.state.using(lambda v: v.path)}?mode=ro",
-                uri=True,
-                check_same_thread=False,
-            )
-        row = self._revoked.execute(
-            "SELECT 1 FROM oauth WHERE kind = 'revoked' AND id = ? AND expires >= ?",
-            (jti, time.time()),
-        ).fetchone()
-        return row is not None
+            self._revoked = self.state.using(lambda v: v.side_table("oauth"))
+        return self._revoked.has(("revoked", jti))
 
     def _issue(
         self, s: OAuthStore, client_id: str, scopes: list[str], family: str, refresh_ttl: int

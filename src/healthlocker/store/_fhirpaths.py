@@ -33,10 +33,21 @@ _DATE_FIELDS: dict[str, tuple[str, ...]] = {
     "SupplyDelivery": ("occurrenceDateTime",),
 }
 _GENERIC = ("effectiveDateTime", "occurrenceDateTime", "date", "period", "created", "issued")
-# Who the person is and reference data (clinicians, places, drugs): no clinical date, so no
-# period of records leaves them out. Every other type is dated by ``clinical_date``.
-_UNDATED = frozenset(
-    {"Patient", "Practitioner", "PractitionerRole", "Organization", "Location", "Medication"}
+
+# People and reference data: they say who and what, never when something happened to the
+# person, so they carry no clinical date and a consent window never hides them. Every other
+# type is dated (a record of one without a date lies outside any bounded window).
+UNDATED_TYPES = frozenset(
+    {
+        "Patient",
+        "RelatedPerson",
+        "Practitioner",
+        "PractitionerRole",
+        "Organization",
+        "Location",
+        "Medication",
+        "Substance",
+    }
 )
 
 # Elements holding the resource's "what": indexed for lookups by code.
@@ -44,8 +55,8 @@ _CODE_FIELDS = ("code", "medicationCodeableConcept", "vaccineCode", "type")
 
 
 def is_dated(resource_type: str) -> bool:
-    """Whether resources of this type belong to a period of records (a consent window)."""
-    return resource_type not in _UNDATED
+    """Whether resources of this type carry a clinical date (the one definition)."""
+    return resource_type not in UNDATED_TYPES
 
 
 def clinical_date(resource: dict[str, Any]) -> str | None:

@@ -7,15 +7,17 @@ as the database changes, so a server answers repeated questions without re-decry
 
 from __future__ import annotations
 
+import json
 import re
-import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from healthlocker.store._crypto import KeySet
+from healthlocker.store._db import Database
 from healthlocker.store._fhirpaths import clinical_date
+from healthlocker.store._keys import Keys
+from healthlocker.store._sources import Sources
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})")
 # Beyond this many months, a date filter is applied after opening rather than by month tags.
@@ -48,14 +50,6 @@ class StoredResource:
         return clinical_date(self.resource)
 
 
-def bump_resources_version(conn: sqlite3.Connection) -> None:
-    """Say, inside a write's transaction, that stored resources changed (see ``version``)."""
-    conn.execute(
-        "INSERT INTO meta VALUES ('resources_version', 1) "
-        "ON CONFLICT (name) DO UPDATE SET value = value + 1"
-    )
-
-
 def month_span(value: str) -> tuple[int, int] | None:
     m = _MONTH.match(value)
     if not m or not 1 <= int(m.group(2)) <= 12:
@@ -80,42 +74,24 @@ def _months(since: str, until: str) -> list[str] | None:
     return out
 
 
-class QueryMixin:
-    conn: sqlite3.Connection
-    _writes: int
+class Reader:
+    """Queries over stored resources, with the caches that make repeated questions cheap."""
 
-    def tag(self, term: str) -> bytes:
-        raise NotImplementedError
+    def __init__(self, db: Database, keys: Keys, sources: Sources) -> None:
+        self._db = db
+        self._keys = keys
+        self._sources = sources
+        self.reset()
 
-    def _source_keyset(self, source_id: str) -> KeySet:
-        raise NotImplementedError
-
-    def _source_labels(self) -> dict[str, str]:
-        raise NotImplementedError
-
-    def _open_body(self, rowid: int, source_id: str, rkey: bytes, body: bytes) -> dict[str, Any]:
-        raise NotImplementedError
-
-    def _init_query_cache(self) -> None:
+    def reset(self) -> None:
+        """Forget every opened resource and query result (as right after opening)."""
         self._opened: dict[int, tuple[bytes, StoredResource]] = {}
         self._results: dict[tuple[Any, ...], list[StoredResource]] = {}
         self._seen_version: tuple[int, int] = (-1, -1)
         self._labels: dict[str, str] | None = None
 
-    def version(self) -> tuple[int, int]:
-        """Changes whenever stored resources may have changed (here or in another process).
-
-        A counter in ``meta`` that every resource write bumps in its own transaction, not
-        SQLite's ``data_version``: that one also moves on every other process's audit entry or
-        grant, which in a multi-worker server emptied each worker's caches on nearly every call.
-        """
-        row = self.conn.execute(
-            "SELECT value FROM meta WHERE name = 'resources_version'"
-        ).fetchone()
-        return (int(row[0]) if row else 0, self._writes)
-
     def _check_fresh(self) -> None:
-        version = self.version()
+        version = self._db.version()
         if version != self._seen_version:
             self._results.clear()
             self._labels = None
@@ -128,7 +104,7 @@ class QueryMixin:
         """Source id -> label, cached until the database changes."""
         self._check_fresh()
         if self._labels is None:
-            self._labels = self._source_labels()
+            self._labels = self._sources.labels()
         return self._labels
 
     def resources(
@@ -153,36 +129,37 @@ class QueryMixin:
         cached = self._results.get(key)
         if cached is not None:
             return cached
+        tag = self._keys.tag
         sql = "SELECT id, source_id, rkey, digest FROM resources WHERE type_tag = ?"
-        args: list[Any] = [self.tag(f"type|{resource_type}")]
+        args: list[Any] = [tag(f"type|{resource_type}")]
         if since_s or until_s:
             months = _months(since_s or "1900-01", until_s or f"{date.today().year + 1}-12")
             if months is not None:
-                tags = [self.tag(f"month|{resource_type}|{m}") for m in months]
+                tags = [tag(f"month|{resource_type}|{m}") for m in months]
                 sql += f" AND month_tag IN ({','.join('?' * len(tags))})"
                 args += tags
         if term_list:
-            tags = [self.tag(f"{resource_type}|{t}") for t in term_list]
+            tags = [tag(f"{resource_type}|{t}") for t in term_list]
             sql += (
                 " AND id IN (SELECT resource_id FROM resource_terms WHERE tag IN "
                 f"({','.join('?' * len(tags))}))"
             )
             args += tags
         sql += " ORDER BY id DESC"
-        rows = self.conn.execute(sql, args).fetchall()
+        rows = self._db.execute(sql, args).fetchall()
         out = self._open_rows(rows)
         if since_s or until_s:
             out = [r for r in out if _in_window(r.date, since_s, until_s)]
         self._results[key] = out
         return out
 
-    def _open_rows(self, rows: list[sqlite3.Row]) -> list[StoredResource]:
+    def _open_rows(self, rows: list[Any]) -> list[StoredResource]:
         missing = [r[0] for r in rows if (hit := self._opened.get(r[0])) is None or hit[0] != r[3]]
         bodies: dict[int, bytes] = {}
         for start in range(0, len(missing), 500):
             chunk = missing[start : start + 500]
             bodies.update(
-                self.conn.execute(
+                self._db.execute(
                     f"SELECT id, body FROM resources WHERE id IN ({','.join('?' * len(chunk))})",
                     chunk,
                 ).fetchall()
@@ -194,11 +171,26 @@ class QueryMixin:
                 continue
             seen.add(rkey)
             if rowid in bodies:
-                resource = self._open_body(rowid, source_id, rkey, bodies[rowid])
+                resource = self._open_body(source_id, rkey, bodies[rowid])
                 stored = StoredResource(rowid, source_id, self.source_label(source_id), resource)
                 self._opened[rowid] = (digest, stored)
             out.append(self._opened[rowid][1])
         return out
+
+    def _open_body(self, source_id: str, rkey: bytes, body: bytes) -> dict[str, Any]:
+        resource: dict[str, Any] = json.loads(self._keys.open_resource(source_id, rkey.hex(), body))
+        return resource
+
+    def iter_all(self) -> Iterator[dict[str, Any]]:
+        """Every stored resource, decrypted, one per type/id (the newest import wins)."""
+        seen: set[bytes] = set()
+        for source_id, rkey, body in self._db.execute(
+            "SELECT source_id, rkey, body FROM resources ORDER BY id DESC"
+        ):
+            if rkey in seen:
+                continue
+            seen.add(rkey)
+            yield self._open_body(source_id, rkey, body)
 
 
 def _in_window(value: str | None, since: str | None, until: str | None) -> bool:

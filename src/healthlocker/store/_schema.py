@@ -1,12 +1,16 @@
 """The vault's SQLite schema and connection settings.
 
-Only sealed bytes, random ids and keyed blind-index tags are stored; see docs/security.md.
+Only sealed bytes, random ids and keyed blind-index tags are stored; see docs/security.md. The
+tables other packages keep (grants, audit, OAuth, links) are declared in ``_tables.py``.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+
+from healthlocker.store._db import Database
+from healthlocker.store._tables import TABLES
 
 FORMAT = 1
 
@@ -40,8 +44,11 @@ CREATE INDEX IF NOT EXISTS resource_terms_rid ON resource_terms (resource_id);
 """
 
 
-def connect(path: Path | None) -> sqlite3.Connection:
-    """Open (or create) the vault database with the settings the guarantees rely on."""
+def connect(path: Path | None, *, read_only: bool = False) -> sqlite3.Connection:
+    """Open (or create) the vault database with the settings the guarantees rely on; or, with
+    *read_only*, a second connection to an existing vault file that can only read."""
+    if read_only and path is not None:
+        return sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
     conn = sqlite3.connect(
         ":memory:" if path is None else str(path), isolation_level=None, check_same_thread=False
     )
@@ -58,5 +65,7 @@ def connect(path: Path | None) -> sqlite3.Connection:
     return conn
 
 
-def create_tables(conn: sqlite3.Connection) -> None:
-    conn.executescript(_TABLES)
+def create_tables(db: Database) -> None:
+    """Create whatever tables the vault lacks: the store's own and every declared sealed
+    table (a vault made by an older version gains the newer tables, with nothing else moved)."""
+    db.script(_TABLES + "\n".join(table.ddl for table in TABLES.values()))

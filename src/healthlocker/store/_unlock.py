@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from healthlocker.store._crypto import (
     seal,
     unseal,
 )
+from healthlocker.store._db import Database
 
 ENV_HOME = "HEALTHLOCKER_HOME"
 ENV_PASSPHRASE = "HEALTHLOCKER_PASSPHRASE"
@@ -47,18 +47,18 @@ def _slot_keys(vault_id: str, kek: bytes) -> KeySet:
     return KeySet.single(vault_id[:16], kek)
 
 
-def write_slot(conn: sqlite3.Connection, vault_id: str, name: str, secret: str, vmk: bytes) -> None:
+def write_slot(db: Database, vault_id: str, name: str, secret: str, vmk: bytes) -> None:
     salt = os.urandom(16)
     kek = derive_key(secret, salt, DEFAULT_KDF)
     wrapped = seal(_slot_keys(vault_id, kek), vmk, context={"t": "slots", "row": name})
-    conn.execute(
+    db.execute(
         "INSERT OR REPLACE INTO slots (name, salt, kdf, wrapped) VALUES (?, ?, ?, ?)",
         (name, salt, json.dumps(DEFAULT_KDF), wrapped),
     )
 
 
-def open_slot(conn: sqlite3.Connection, vault_id: str, name: str, secret: str) -> bytes:
-    row = conn.execute("SELECT salt, kdf, wrapped FROM slots WHERE name = ?", (name,)).fetchone()
+def open_slot(db: Database, vault_id: str, name: str, secret: str) -> bytes:
+    row = db.one("SELECT salt, kdf, wrapped FROM slots WHERE name = ?", (name,))
     if row is None:
         raise UnlockError(f"this vault has no {name} unlock slot")
     kek = derive_key(secret, row[0], json.loads(row[1]))
@@ -72,8 +72,8 @@ def open_slot(conn: sqlite3.Connection, vault_id: str, name: str, secret: str) -
         raise UnlockError(f"the {name} secret does not unlock this vault") from None
 
 
-def slot_names(conn: sqlite3.Connection) -> list[str]:
-    return [r[0] for r in conn.execute("SELECT name FROM slots ORDER BY name")]
+def slot_names(db: Database) -> list[str]:
+    return [r[0] for r in db.execute("SELECT name FROM slots ORDER BY name")]
 
 
 def new_keyring_secret(vault_id: str) -> str:
@@ -109,18 +109,18 @@ def delete_keyring_secret(vault_id: str) -> None:
         return
 
 
-def unlock_master_key(conn: sqlite3.Connection, vault_id: str, prompt: Prompt | None) -> bytes:
+def unlock_master_key(db: Database, vault_id: str, prompt: Prompt | None) -> bytes:
     """Try, in order: $HEALTHLOCKER_PASSPHRASE, the OS keyring slot, an interactive prompt."""
-    slots = slot_names(conn)
+    slots = slot_names(db)
     env = os.environ.get(ENV_PASSPHRASE)
     if env and "passphrase" in slots:
-        return open_slot(conn, vault_id, "passphrase", env)
+        return open_slot(db, vault_id, "passphrase", env)
     if "keyring" in slots:
         secret = keyring_secret(vault_id)
         if secret is not None:
-            return open_slot(conn, vault_id, "keyring", secret)
+            return open_slot(db, vault_id, "keyring", secret)
     if "passphrase" in slots and prompt is not None:
-        return open_slot(conn, vault_id, "passphrase", prompt("Vault passphrase: "))
+        return open_slot(db, vault_id, "passphrase", prompt("Vault passphrase: "))
     if "passphrase" in slots:
         raise UnlockError(
             f"the vault is locked: set {ENV_PASSPHRASE} or run in a terminal to be asked"

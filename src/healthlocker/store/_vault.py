@@ -1,116 +1,50 @@
-"""The vault: an encrypted SQLite store of FHIR R4 resources, one key per source."""
+"""The vault: an encrypted SQLite store of FHIR R4 resources, one key per source.
+
+:class:`Vault` is the facade other packages use. Behind it, by responsibility: the connection
+and its transactions (``_db``), the keys (``_keys``, unlocking in ``_unlock``), sources and type
+names (``_sources``), writes (``_writes``), reads and their caches (``_query``), and the sealed
+tables other packages keep (``_sealed``, declared in ``_tables``).
+"""
 
 from __future__ import annotations
 
-import hmac
-import json
 import os
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from contextlib import AbstractContextManager
+from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from healthlocker.errors import (
-    HealthLockerError,
-    SourceNotFoundError,
-    StoreError,
-    VaultExistsError,
-    VaultNotFoundError,
-)
+from healthlocker.errors import StoreError, VaultExistsError, VaultNotFoundError
 from healthlocker.store import _unlock
-from healthlocker.store._crypto import (
-    KeySet,
-    blind,
-    keyed_digest,
-    random_id,
-    random_key,
-    seal,
-    unseal,
-)
-from healthlocker.store._fhirpaths import clinical_date, index_terms
-from healthlocker.store._query import QueryMixin, bump_resources_version, month_span
+from healthlocker.store._checkpoint import Checkpointer
+from healthlocker.store._crypto import random_id, random_key
+from healthlocker.store._db import Database
+from healthlocker.store._keys import Keys, write_system_keys
+from healthlocker.store._query import Reader, StoredResource
 from healthlocker.store._schema import FORMAT, connect, create_tables
+from healthlocker.store._sealed import SealedTable, Table
+from healthlocker.store._sources import SourceInfo, Sources, now
+from healthlocker.store._tables import TABLES
 from healthlocker.store._types import Item
-from healthlocker.store._validate import validate_resource
+from healthlocker.store._writes import BatchResult, Writer
 
-if TYPE_CHECKING:
-    import sqlite_utils
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+_PARTS = ("", "-wal", "-shm", "-journal")
 
 
-# One encoder for every body: json.dumps with options builds a new one per call.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-_MAX_TAGS = 50_000
-
-
-def _dumps(value: Any) -> bytes:
-    return _ENCODER.encode(value).encode("utf-8")
-
-
-@dataclass
-class BatchResult:
-    """What one atomic batch did."""
-
-    source: str
-    name: str
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    skipped_file: bool = False
-    by_type: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def total(self) -> int:
-        return self.added + self.updated + self.unchanged
-
-
-@dataclass(frozen=True)
-class SourceInfo:
-    id: str
-    label: str
-    kind: str
-    created: str
-    updated: str
-    batches: int
-    counts: dict[str, int]
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-
-class Vault(QueryMixin):
+class Vault:
     """An unlocked vault. Create with :meth:`create`, :meth:`open` or :meth:`ephemeral`."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path | None, vault_id: str, vmk: bytes):
-        self.conn = conn
-        self._db: sqlite_utils.Database | None = None
-        self.path = path
+    def __init__(self, db: Database, vault_id: str, vmk: bytes) -> None:
+        self._db = db
+        self.path = db.path
         self.vault_id = vault_id
-        self._vmk = KeySet.single(vault_id[:16], vmk)
-        self._source_keys: dict[str, KeySet] = {}
-        self._writes = 0
-        vault_key = self._system_key("vault")
-        self._meta_keys = KeySet.single(vault_key[0], vault_key[1])
-        self._index_key = self._system_key("index")[1]
-        self._type_names: dict[bytes, str] = {}
-        self._tags: dict[str, bytes] = {}
-        self._init_query_cache()
-
-    @property
-    def db(self) -> sqlite_utils.Database:
-        """The same connection through sqlite-utils, made on first use: importing sqlite-utils
-        costs about 40 ms, which a server's start-up and tool calls never need."""
-        if self._db is None:
-            import sqlite_utils
-
-            self._db = sqlite_utils.Database(self.conn)
-        return self._db
+        self._keys = Keys(db, vault_id, vmk)
+        self._sources = Sources(db, self._keys)
+        self._reader = Reader(db, self._keys, self._sources)
+        self._writer = Writer(db, self._keys, self._sources, self._reader)
+        self._tables: dict[str, SealedTable] = {}
+        self._side: list[Database] = []
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -129,35 +63,30 @@ class Vault(QueryMixin):
         # Built under a temporary name and renamed into place when whole: a crash or a kill
         # during creation (key derivation takes a while) never leaves a half-made vault.
         partial = folder / f".{_unlock.DB_NAME}.partial"
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(str(partial) + suffix).unlink(missing_ok=True)
+        _remove(partial, _PARTS)
         old_umask = os.umask(0o077)
         try:
-            conn = connect(partial)
+            db = Database(connect(partial), partial)
         finally:
             os.umask(old_umask)
-        vault_id = random_id(16)
-        vmk = random_key()
+        vault_id, vmk = random_id(16), random_key()
         try:
-            cls._initialise(conn, vault_id, vmk)
-            conn.execute("BEGIN IMMEDIATE")
-            if passphrase:
-                _unlock.write_slot(conn, vault_id, "passphrase", passphrase, vmk)
-            if keyring:
-                secret = _unlock.new_keyring_secret(vault_id)
-                _unlock.write_slot(conn, vault_id, "keyring", secret, vmk)
-            conn.execute("COMMIT")
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            conn.close()
+            _initialise(db, vault_id, vmk)
+            with db.transaction():
+                if passphrase:
+                    _unlock.write_slot(db, vault_id, "passphrase", passphrase, vmk)
+                if keyring:
+                    secret = _unlock.new_keyring_secret(vault_id)
+                    _unlock.write_slot(db, vault_id, "keyring", secret, vmk)
+            db.checkpoint()
+            db.close()
             os.replace(partial, path)
         except BaseException:
-            conn.close()
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(partial) + suffix).unlink(missing_ok=True)
+            db.close()
+            _remove(partial, _PARTS[:3])
             raise
-        for suffix in ("-wal", "-shm"):
-            Path(str(partial) + suffix).unlink(missing_ok=True)
-        return cls(connect(path), path, vault_id, vmk)
+        _remove(partial, _PARTS[1:3])
+        return cls(Database(connect(path), path), vault_id, vmk)
 
     @classmethod
     def open(cls, home: str | Path | None = None, *, prompt: _unlock.Prompt | None = None) -> Vault:
@@ -166,48 +95,37 @@ class Vault(QueryMixin):
         path = folder / _unlock.DB_NAME
         if not path.is_file():
             raise VaultNotFoundError(f"no vault in {folder}; run `healthlocker init` first")
-        conn = connect(path)
+        db = Database(connect(path), path)
         try:
-            row = conn.execute("SELECT value FROM meta WHERE name = 'vault_id'").fetchone()
-            fmt = conn.execute("SELECT value FROM meta WHERE name = 'format'").fetchone()
+            row = db.one("SELECT value FROM meta WHERE name = 'vault_id'")
+            fmt = db.one("SELECT value FROM meta WHERE name = 'format'")
         except Exception:
-            conn.close()
+            db.close()
             raise StoreError(f"{path} is not a healthlocker vault") from None
         if row is None or fmt is None or int(fmt[0]) != FORMAT:
-            conn.close()
+            db.close()
             raise StoreError(f"{path} is not a healthlocker vault this version can read")
         vault_id = str(row[0])
         try:
-            vmk = _unlock.unlock_master_key(conn, vault_id, prompt)
+            vmk = _unlock.unlock_master_key(db, vault_id, prompt)
+            create_tables(db)  # what a vault made by an older version lacks
         except BaseException:
-            conn.close()
+            db.close()
             raise
-        return cls(conn, path, vault_id, vmk)
+        return cls(db, vault_id, vmk)
 
     @classmethod
     def ephemeral(cls) -> Vault:
         """An in-memory vault with a throwaway key: nothing reaches the disk."""
-        conn = connect(None)
+        db = Database(connect(None), None)
         vault_id, vmk = random_id(16), random_key()
-        cls._initialise(conn, vault_id, vmk)
-        return cls(conn, None, vault_id, vmk)
-
-    @staticmethod
-    def _initialise(conn: sqlite3.Connection, vault_id: str, vmk: bytes) -> None:
-        create_tables(conn)
-        vmk_keys = KeySet.single(vault_id[:16], vmk)
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT INTO meta VALUES ('format', ?)", (str(FORMAT),))
-        conn.execute("INSERT INTO meta VALUES ('vault_id', ?)", (vault_id,))
-        conn.execute("INSERT INTO meta VALUES ('created', ?)", (_now(),))
-        for purpose in ("vault", "index"):
-            key_id = random_id()
-            wrapped = seal(vmk_keys, random_key(), context={"t": "keys", "row": key_id, "src": ""})
-            conn.execute("INSERT INTO keys VALUES (?, ?, '', ?)", (key_id, purpose, wrapped))
-        conn.execute("COMMIT")
+        _initialise(db, vault_id, vmk)
+        return cls(db, vault_id, vmk)
 
     def close(self) -> None:
-        self.conn.close()
+        for side in self._side:
+            side.close()
+        self._db.close()
 
     def __enter__(self) -> Vault:
         return self
@@ -215,168 +133,60 @@ class Vault(QueryMixin):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def change_passphrase(self, new_passphrase: str) -> None:
-        """Re-wrap the master key under a new passphrase; the data stays as sealed."""
-        if not new_passphrase:
-            raise StoreError("the new passphrase is empty")
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            _unlock.write_slot(
-                self.conn, self.vault_id, "passphrase", new_passphrase, self._vmk_bytes
-            )
-            self.conn.execute("COMMIT")
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-
-    def check_passphrase(self, passphrase: str) -> bool:
-        """Whether *passphrase* unlocks this vault (the browser pages' sign-in), in constant
-        time with respect to the stored key; False for a vault without a passphrase slot."""
-        if not passphrase or len(passphrase) > 1024:
-            return False
-        try:
-            key = _unlock.open_slot(self.conn, self.vault_id, "passphrase", passphrase)
-        except HealthLockerError:
-            return False
-        return hmac.compare_digest(key, self._vmk_bytes)
-
-    @property
-    def _vmk_bytes(self) -> bytes:
-        return self._vmk.keys[self._vmk.primary]
-
     # -- keys ------------------------------------------------------------------------------
 
-    def _unwrap(self, key_id: str, owner: str, wrapped: bytes) -> bytes:
-        return unseal(self._vmk, wrapped, context={"t": "keys", "row": key_id, "src": owner})
+    def change_passphrase(self, new_passphrase: str) -> None:
+        """Re-wrap the master key under a new passphrase; the data stays as sealed."""
+        self._keys.change_passphrase(new_passphrase)
 
-    def _system_key(self, purpose: str) -> tuple[str, bytes]:
-        row = self.conn.execute(
-            "SELECT id, wrapped FROM keys WHERE purpose = ? AND owner = ''", (purpose,)
-        ).fetchone()
-        if row is None:
-            raise StoreError("the vault is missing a key; it may be damaged")
-        return row[0], self._unwrap(row[0], "", row[1])
-
-    def _source_keyset(self, source_id: str) -> KeySet:
-        keys = self._source_keys.get(source_id)
-        if keys is None:
-            keys = KeySet()
-            for key_id, wrapped in self.conn.execute(
-                "SELECT id, wrapped FROM keys WHERE purpose = 'source' AND owner = ? "
-                "ORDER BY rowid",
-                (source_id,),
-            ):
-                keys = keys.with_key(key_id, self._unwrap(key_id, source_id, wrapped), primary=True)
-            self._source_keys[source_id] = keys
-        return keys
+    def check_passphrase(self, passphrase: str) -> bool:
+        """Whether *passphrase* unlocks this vault, in constant time (the pages' sign-in)."""
+        return self._keys.check_passphrase(passphrase)
 
     def tag(self, term: str) -> bytes:
         """The keyed blind-index tag of a term (type, code, month, ...)."""
-        return blind(self._index_key, term)
-
-    def _term_tag(self, term: str) -> bytes:
-        """:meth:`tag`, remembered: the type, month and code terms of an import repeat."""
-        found = self._tags.get(term)
-        if found is None:
-            if len(self._tags) >= _MAX_TAGS:
-                self._tags.clear()
-            found = self._tags[term] = blind(self._index_key, term)
-        return found
-
-    def seal_meta(self, data: bytes, *, table: str, row: str) -> bytes:
-        """Seal vault-level metadata (sources, grants, audit) with the vault key."""
-        return seal(self._meta_keys, data, context={"t": table, "row": row})
-
-    def unseal_meta(self, token: bytes, *, table: str, row: str) -> bytes:
-        return unseal(self._meta_keys, token, context={"t": table, "row": row})
+        return self._keys.tag(term)
 
     def digest(self, data: bytes) -> bytes:
-        return keyed_digest(self._index_key, data)
+        """A keyed digest (HMAC-SHA-256 under the index key)."""
+        return self._keys.digest(data)
 
-    # -- sources ---------------------------------------------------------------------------
+    def seal_meta(self, data: bytes, *, table: str, row: str) -> bytes:
+        """Seal vault-level metadata with the vault key, bound to its table and row."""
+        return self._keys.seal_meta(data, table=table, row=row)
 
-    def _source_row(self, label: str) -> tuple[str, dict[str, Any]] | None:
-        row = self.conn.execute(
-            "SELECT id, body FROM sources WHERE label_tag = ?", (self.tag(f"source|{label}"),)
-        ).fetchone()
-        if row is None:
-            return None
-        return row[0], json.loads(self.unseal_meta(row[1], table="sources", row=row[0]))
+    def unseal_meta(self, token: bytes, *, table: str, row: str) -> bytes:
+        return self._keys.unseal_meta(token, table=table, row=row)
 
-    def _ensure_source(self, label: str, kind: str) -> tuple[str, dict[str, Any]]:
-        found = self._source_row(label)
-        if found is not None:
-            return found
-        source_id, key_id = random_id(), random_id()
-        wrapped = seal(
-            self._vmk, random_key(), context={"t": "keys", "row": key_id, "src": source_id}
-        )
-        self.conn.execute(
-            "INSERT INTO keys VALUES (?, 'source', ?, ?)", (key_id, source_id, wrapped)
-        )
-        info = {"label": label, "kind": kind, "created": _now(), "updated": _now()}
-        self.conn.execute(
-            "INSERT INTO sources VALUES (?, ?, ?, ?)",
-            (
-                source_id,
-                self.tag(f"source|{label}"),
-                key_id,
-                self.seal_meta(_dumps(info), table="sources", row=source_id),
-            ),
-        )
-        return source_id, info
+    # -- transactions and sealed tables ----------------------------------------------------
 
-    def sources(self) -> list[SourceInfo]:
-        counts: dict[str, dict[str, int]] = {}
-        for source_id, type_tag, n in self.conn.execute(
-            "SELECT source_id, type_tag, count(*) FROM resources GROUP BY source_id, type_tag"
-        ):
-            counts.setdefault(source_id, {})[self._type_name(type_tag)] = n
-        batches = dict(
-            self.conn.execute("SELECT source_id, count(*) FROM batches GROUP BY source_id")
-        )
-        out = []
-        for source_id, body in self.conn.execute("SELECT id, body FROM sources"):
-            info = json.loads(self.unseal_meta(body, table="sources", row=source_id))
-            out.append(
-                SourceInfo(
-                    source_id,
-                    info["label"],
-                    info["kind"],
-                    info["created"],
-                    info["updated"],
-                    batches.get(source_id, 0),
-                    dict(sorted(counts.get(source_id, {}).items())),
-                )
-            )
-        return sorted(out, key=lambda s: s.label)
+    def transaction(self) -> AbstractContextManager[None]:
+        """``with vault.transaction():`` every write inside, or none. Nests: an inner one is a
+        savepoint, so its failure undoes only its own writes."""
+        return self._db.transaction()
 
-    def _source_labels(self) -> dict[str, str]:
-        # Only the small sources table: this runs on every audited call.
-        return {
-            source_id: json.loads(self.unseal_meta(body, table="sources", row=source_id))["label"]
-            for source_id, body in self.conn.execute("SELECT id, body FROM sources")
-        }
+    def table(self, name: str) -> SealedTable:
+        """The handle on a sealed table declared in the store (grants, audit, oauth, links)."""
+        found = self._tables.get(name)
+        if found is None:
+            found = self._tables[name] = SealedTable(_spec(name), self._db, self._keys)
+        return found
 
-    def _type_name(self, tag: bytes) -> str:
-        name = self._type_names.get(tag)
-        if name is None:
-            row = self.conn.execute("SELECT body FROM type_names WHERE tag = ?", (tag,)).fetchone()
-            name = (
-                self.unseal_meta(row[0], table="type_names", row=tag.hex()).decode() if row else "?"
-            )
-            self._type_names[tag] = name
-        return name
+    def side_table(self, name: str) -> SealedTable:
+        """A read-only handle on a sealed table over a connection of its own, for reads that
+        must not wait behind the vault's connection (a file vault only)."""
+        if self.path is None:
+            raise StoreError("an in-memory vault has no second connection")
+        side = Database(connect(self.path, read_only=True), self.path)
+        self._side.append(side)
+        return SealedTable(_spec(name), side, self._keys)
 
-    def _remember_type(self, rtype: str, tag: bytes) -> None:
-        if tag not in self._type_names:
-            self.conn.execute(
-                "INSERT OR IGNORE INTO type_names VALUES (?, ?)",
-                (tag, self.seal_meta(rtype.encode(), table="type_names", row=tag.hex())),
-            )
-            self._type_names[tag] = rtype
+    def start_checkpointer(self, every: float = 1.0) -> Checkpointer | None:
+        """Move the write-ahead log into the file every *every* seconds, on a thread and a
+        connection of its own (see :class:`Checkpointer`); None for an in-memory vault."""
+        return None if self.path is None else Checkpointer(self._db, self.path, every)
 
-    # -- import ----------------------------------------------------------------------------
+    # -- writes ----------------------------------------------------------------------------
 
     def import_batch(
         self,
@@ -389,202 +199,66 @@ class Vault(QueryMixin):
         on_item: Callable[[], None] | None = None,
         validated: bool = False,
     ) -> BatchResult:
-        """Validate and store one batch atomically: all of it, or (on any error) none of it.
-
-        A batch whose file digest this source already holds is skipped whole; a resource equal
-        to the stored one is left untouched, so importing the same input twice changes nothing.
-        ``validated=True`` says every item already passed :func:`validate_resource` (in a
-        worker, over bytes with this very digest); then only the basics are checked here.
-        """
-        conn = self.conn
-        result = BatchResult(source=source, name=name)
-        conn.execute("BEGIN IMMEDIATE")
-        type_cache = dict(self._type_names)
-        try:
-            source_id, info = self._ensure_source(source, kind)
-            file_tag = self.tag(f"file|{file_digest.hex()}")
-            if conn.execute(
-                "SELECT 1 FROM batches WHERE source_id = ? AND file_tag = ?", (source_id, file_tag)
-            ).fetchone():
-                conn.execute("ROLLBACK")
-                result.skipped_file = True
-                return result
-            keys = self._source_keyset(source_id)
-            for where, resource in items:
-                self._store_one(source_id, keys, where, resource, result, validated)
-                if on_item is not None:
-                    on_item()
-            batch_id = random_id()
-            body = {
-                "name": name,
-                "kind": kind,
-                "at": _now(),
-                "added": result.added,
-                "updated": result.updated,
-                "unchanged": result.unchanged,
-            }
-            conn.execute(
-                "INSERT INTO batches VALUES (?, ?, ?, ?)",
-                (
-                    batch_id,
-                    source_id,
-                    file_tag,
-                    self.seal_meta(_dumps(body), table="batches", row=batch_id),
-                ),
-            )
-            info["updated"] = _now()
-            conn.execute(
-                "UPDATE sources SET body = ? WHERE id = ?",
-                (self.seal_meta(_dumps(info), table="sources", row=source_id), source_id),
-            )
-            bump_resources_version(conn)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            self._type_names = type_cache
-            self._source_keys.clear()
-            raise
-        self._writes += 1
-        return result
-
-    def _store_one(
-        self,
-        source_id: str,
-        keys: KeySet,
-        where: str,
-        resource: dict[str, Any],
-        result: BatchResult,
-        validated: bool,
-    ) -> None:
-        rtype = resource.get("resourceType") if validated else None
-        if not isinstance(rtype, str):
-            rtype = validate_resource(resource, where=where)
-        rid = resource.get("id")
-        if not isinstance(rid, str) or not rid:
-            raise StoreError(f"{where}: the {rtype} has no id")
-        rkey = self.tag(f"{rtype}/{rid}")
-        body = _dumps(resource)
-        digest = self.digest(body)[:16]
-        conn = self.conn
-        row = conn.execute(
-            "SELECT id, digest FROM resources WHERE source_id = ? AND rkey = ?", (source_id, rkey)
-        ).fetchone()
-        result.by_type[rtype] = result.by_type.get(rtype, 0) + 1
-        if row is not None and row[1] == digest:
-            result.unchanged += 1
-            return
-        type_tag = self._term_tag(f"type|{rtype}")
-        self._remember_type(rtype, type_tag)
-        date = clinical_date(resource)
-        month_tag = (
-            self._term_tag(f"month|{rtype}|{date[:7]}") if date and month_span(date) else None
-        )
-        sealed = seal(keys, body, context={"t": "resources", "row": rkey.hex(), "src": source_id})
-        if row is None:
-            cur = conn.execute(
-                "INSERT INTO resources (source_id, rkey, type_tag, month_tag, digest, body) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (source_id, rkey, type_tag, month_tag, digest, sealed),
-            )
-            rowid = cur.lastrowid
-            result.added += 1
-        else:
-            rowid = row[0]
-            conn.execute(
-                "UPDATE resources SET type_tag = ?, month_tag = ?, digest = ?, body = ? "
-                "WHERE id = ?",
-                (type_tag, month_tag, digest, sealed, rowid),
-            )
-            conn.execute("DELETE FROM resource_terms WHERE resource_id = ?", (rowid,))
-            result.updated += 1
-        conn.executemany(
-            "INSERT OR IGNORE INTO resource_terms (tag, resource_id) VALUES (?, ?)",
-            [(self._term_tag(f"{rtype}|{term}"), rowid) for term in index_terms(resource)],
+        """Validate and store one batch atomically (see :meth:`Writer.import_batch`)."""
+        return self._writer.import_batch(
+            items,
+            source=source,
+            kind=kind,
+            name=name,
+            file_digest=file_digest,
+            on_item=on_item,
+            validated=validated,
         )
 
-    # -- forgetting ------------------------------------------------------------------------
-
-    def forget(
-        self, label: str | None, *, also: Callable[[list[str]], object] | None = None
-    ) -> list[str]:
-        """Crypto-erase one source (or all, with None).
-
-        Its keys are destroyed, its rows deleted, and the freed pages scrubbed. *also* runs
-        inside the same transaction with the source ids (the audit uses it to drop details).
-        """
-        conn = self.conn
-        if label is None:
-            ids = [r[0] for r in conn.execute("SELECT id FROM sources")]
-            labels = [s.label for s in self.sources()]
-        else:
-            found = self._source_row(label)
-            if found is None:
-                raise SourceNotFoundError(
-                    f"no source named {label!r}; `healthlocker sources` lists them"
-                )
-            ids, labels = [found[0]], [label]
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for source_id in ids:
-                conn.execute(
-                    "DELETE FROM resource_terms WHERE resource_id IN "
-                    "(SELECT id FROM resources WHERE source_id = ?)",
-                    (source_id,),
-                )
-                for table, column in (
-                    ("resources", "source_id"),
-                    ("batches", "source_id"),
-                    ("keys", "owner"),
-                    ("sources", "id"),
-                ):
-                    conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (source_id,))
-            if also is not None:
-                also(ids)
-            bump_resources_version(conn)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        for source_id in ids:
-            self._source_keys.pop(source_id, None)
-        self._opened.clear()
-        self._writes += 1
-        self.scrub()
-        return labels
+    def forget(self, label: str | None) -> list[str]:
+        """Crypto-erase one source (or every one, with None), in one transaction: its data key,
+        resources and batches, the details of audit entries that returned its records, and for
+        a linked API its link and sealed tokens; then scrub the freed pages. Returns the labels
+        of the sources erased; SourceNotFoundError if *label* names no source and no link."""
+        return self._writer.forget(label, [self.table(name) for name in TABLES])
 
     def scrub(self) -> None:
         """Push freed (already zeroed, by secure_delete) pages out of the WAL and the file."""
-        if self.path is None:
-            return
-        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        self.conn.execute("VACUUM")
-        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self._db.scrub()
 
-    # -- reading everything ----------------------------------------------------------------
+    # -- reads -----------------------------------------------------------------------------
+
+    def version(self) -> tuple[int, int]:
+        """Changes whenever stored resources may have changed (here or in another process)."""
+        return self._db.version()
+
+    def resources(
+        self,
+        resource_type: str,
+        *,
+        terms: Iterable[str] = (),
+        since: date | str | None = None,
+        until: date | str | None = None,
+    ) -> list[StoredResource]:
+        """Resources of one type, optionally having any of *terms* and dated in [since, until]
+        (see :meth:`Reader.resources`)."""
+        return self._reader.resources(resource_type, terms=terms, since=since, until=until)
 
     def iter_all(self) -> Iterator[dict[str, Any]]:
         """Every stored resource, decrypted, one per type/id (the newest import wins)."""
-        seen: set[bytes] = set()
-        for rowid, source_id, rkey, body in self.conn.execute(
-            "SELECT id, source_id, rkey, body FROM resources ORDER BY id DESC"
-        ):
-            if rkey in seen:
-                continue
-            seen.add(rkey)
-            yield self._open_body(rowid, source_id, rkey, body)
+        return self._reader.iter_all()
 
-    def _open_body(self, rowid: int, source_id: str, rkey: bytes, body: bytes) -> dict[str, Any]:
-        data = unseal(
-            self._source_keyset(source_id),
-            body,
-            context={"t": "resources", "row": rkey.hex(), "src": source_id},
-        )
-        resource: dict[str, Any] = json.loads(data)
-        return resource
+    def source_label(self, source_id: str) -> str:
+        return self._reader.source_label(source_id)
+
+    def source_labels(self) -> dict[str, str]:
+        """Source id -> label, cached until the database changes."""
+        return self._reader.source_labels()
+
+    def sources(self) -> list[SourceInfo]:
+        return self._sources.all()
+
+    def drop_caches(self) -> None:
+        """Forget every decrypted resource and query result, as right after opening."""
+        self._reader.reset()
 
     def stats(self) -> dict[str, Any]:
-        conn = self.conn
+        db = self._db
         size = sum(
             Path(str(self.path) + s).stat().st_size
             for s in ("", "-wal")
@@ -592,9 +266,35 @@ class Vault(QueryMixin):
         )
         return {
             "path": str(self.path) if self.path else None,
-            "resources": conn.execute("SELECT count(*) FROM resources").fetchone()[0],
-            "sources": conn.execute("SELECT count(*) FROM sources").fetchone()[0],
-            "batches": conn.execute("SELECT count(*) FROM batches").fetchone()[0],
+            "resources": db.one("SELECT count(*) FROM resources")[0],
+            "sources": db.one("SELECT count(*) FROM sources")[0],
+            "batches": db.one("SELECT count(*) FROM batches")[0],
             "bytes": size,
-            "unlock": _unlock.slot_names(self.conn),
+            "unlock": _unlock.slot_names(db),
         }
+
+    def check_integrity(self) -> bool:
+        """Whether SQLite finds the vault file intact (``PRAGMA integrity_check``)."""
+        return bool(self._db.one("PRAGMA integrity_check") == ("ok",))
+
+
+def _spec(name: str) -> Table:
+    spec = TABLES.get(name)
+    if spec is None:
+        raise StoreError(f"the vault declares no table {name!r}; one of: {', '.join(TABLES)}")
+    return spec
+
+
+def _initialise(db: Database, vault_id: str, vmk: bytes) -> None:
+    """A new vault's tables, meta and system keys."""
+    create_tables(db)
+    with db.transaction():
+        db.execute("INSERT INTO meta VALUES ('format', ?)", (str(FORMAT),))
+        db.execute("INSERT INTO meta VALUES ('vault_id', ?)", (vault_id,))
+        db.execute("INSERT INTO meta VALUES ('created', ?)", (now(),))
+        write_system_keys(db, vault_id, vmk)
+
+
+def _remove(base: Path, suffixes: Iterable[str]) -> None:
+    for suffix in suffixes:
+        Path(str(base) + suffix).unlink(missing_ok=True)

@@ -1,0 +1,92 @@
+"""The sealed tables other packages keep in the vault, each declared once.
+
+Adding a table is one :class:`~healthlocker.store._sealed.Table` entry here (and, if it holds
+anything about a source's records, a forget hook). Every value is sealed with the vault key and
+bound to its table and row; see docs/security.md ("What is on disk").
+"""
+
+from __future__ import annotations
+
+import json
+
+from healthlocker.store._db import Database
+from healthlocker.store._sealed import Forgetting, SealedTable, Table
+
+
+def _redact_audit(audit: SealedTable, db: Database, scope: Forgetting) -> int:
+    """Drop the details (arguments, counts) of entries that returned records of the forgotten
+    sources, keeping that each access happened. The redacted sequence numbers are kept, sealed,
+    so `audit --verify` tells a redaction by forget from details removed by anyone else."""
+    seqs: set[int] = set()
+    for source_id in scope.source_ids:
+        seqs |= {
+            r[0]
+            for r in db.execute(
+                "SELECT seq FROM audit WHERE detail IS NOT NULL AND (',' || sources || ',') LIKE ?",
+                (f"%,{source_id},%",),
+            )
+        }
+    if not seqs:
+        return 0
+    db.executemany("UPDATE audit SET detail = NULL WHERE seq = ?", [(q,) for q in seqs])
+    done = set(json.loads(audit.value("audit_redactions") or b"[]")) | seqs
+    audit.set_value("audit_redactions", json.dumps(sorted(done)).encode())
+    return len(seqs)
+
+
+def _drop_links(links: SealedTable, db: Database, scope: Forgetting) -> int:
+    """A linked API's link, with its sealed tokens, goes with the source of its name."""
+    if scope.label is None:
+        return links.delete_where()
+    return links.delete_where(name_tag=links.tag(scope.label))
+
+
+GRANTS = Table(
+    "grants",
+    columns=(("id", "TEXT PRIMARY KEY"), ("body", "BLOB NOT NULL")),
+    sealed={"body": "grants"},
+)
+
+AUDIT = Table(
+    "audit",
+    columns=(
+        ("seq", "INTEGER PRIMARY KEY"),
+        ("core", "BLOB NOT NULL"),  # sealed {client, tool, outcome, grant, time}: in the chain
+        ("detail", "BLOB"),  # sealed {arguments, records}: NULL once redacted by forget
+        ("detail_mac", "BLOB NOT NULL"),  # keyed digest of the details, in the chain
+        ("sources", "TEXT NOT NULL"),  # the ids of the sources returned, comma-separated
+        ("chain", "BLOB NOT NULL"),
+    ),
+    key=("seq",),
+    sealed={"core": "audit", "detail": "audit_detail"},
+    values=("audit_head", "audit_redactions"),
+    forget=_redact_audit,
+)
+
+OAUTH = Table(
+    "oauth",
+    columns=(
+        ("kind", "TEXT NOT NULL"),
+        ("id", "TEXT NOT NULL"),
+        ("expires", "REAL"),
+        ("body", "BLOB NOT NULL"),
+    ),
+    key=("kind", "id"),
+    sealed={"body": "oauth"},
+    constraints=("PRIMARY KEY (kind, id)",),
+    expires="expires",
+)
+
+LINKS = Table(
+    "links",
+    columns=(
+        ("id", "TEXT PRIMARY KEY"),
+        ("name_tag", "BLOB NOT NULL UNIQUE"),
+        ("body", "BLOB NOT NULL"),
+    ),
+    sealed={"body": "links"},
+    name_tag="link",
+    forget=_drop_links,
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (GRANTS, AUDIT, OAUTH, LINKS)}
