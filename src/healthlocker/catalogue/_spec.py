@@ -35,7 +35,8 @@ class Arguments(BaseModel):
     scope reads, so it never reaches the view function as an argument.
     """
 
-    model_config = ConfigDict(frozen=True)
+    # Built on first use: at start-up the SDK reads only the fields, to publish them.
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     patient: Patient = None
 
