@@ -137,18 +137,20 @@ def _lab_days(stored: list[StoredResource]) -> list[LabDay]:
     return out
 
 
-def _whom(reader: Scope) -> tuple[str | None, list[str]]:
-    """The scope's person, else the one with the most recent clinical data (and a note)."""
+def _whom(reader: Scope) -> tuple[str | None, list[str], set[str]]:
+    """The scope's person, else the one with the most recent clinical data (and a note); and
+    everyone the vault holds records about."""
+    people = set(reader.people())
     if reader.patient is not None:
-        return reader.patient, []
+        return reader.patient, [], people
     latest: dict[str | None, str] = {}
     for rtype in _CLINICAL_TYPES:
         for stored in reader.lookup(rtype):
             key, when = patient_of(stored.resource), stored.date or ""
             latest[key] = max(latest.get(key, ""), when)
     known: dict[str | None, str] = {k: v for k, v in latest.items() if k}
-    who, note = pick_patient(known or dict.fromkeys(reader.people(), ""))
-    return who, [note] if note else []
+    who, note = pick_patient(known or dict.fromkeys(people, ""))
+    return who, [note] if note else [], people | {k for k in known if k}
 
 
 @scoped
@@ -159,7 +161,7 @@ def health_summary(reader: Scope) -> HealthSummary:
     With several people in the vault and no person in the scope, the one with the most recent
     clinical data is summarised, the notes say so, and the others' records count as withheld.
     """
-    who, notes = _whom(reader)
+    who, notes, people = _whom(reader)
     if notes and who is not None:
         reader = reader.narrow(who)
     shown = {t: for_patient(reader.resources(t), who) for t in _CLINICAL_TYPES}
@@ -167,7 +169,7 @@ def health_summary(reader: Scope) -> HealthSummary:
     labs = reader.resources("Observation", terms=["cat||laboratory"])
     return HealthSummary(
         patient=who,
-        people_in_vault=len(reader.people()),
+        people_in_vault=len(people),
         **_demographics(reader, who),
         counts={t: n for t, group in shown.items() if (n := len(group))},
         active_conditions=list_conditions(reader).conditions,
