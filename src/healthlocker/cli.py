@@ -12,7 +12,7 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +114,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             }
             for f in report.files
         ]
-        print(json.dumps({"ok": report.ok, **totals, "files": files}, indent=2))
+        skipped = [{"path": s.path, "why": s.why} for s in report.skipped]
+        print(json.dumps({"ok": report.ok, **totals, "files": files, "skipped": skipped}, indent=2))
     else:
         for f in report.files:
             if f.error:
@@ -130,25 +131,36 @@ def cmd_import(args: argparse.Namespace) -> int:
         for f in report.files:
             for note in f.notes if not f.error else ():
                 print(f"  {Path(f.path).name}: {note}")
+        _print_skipped(report.skipped)
     return 0 if report.ok else 1
+
+
+def _print_skipped(skipped: list[Any], shown: int = 20) -> None:
+    """The files of the folders given that were not imported, and why; never silently."""
+    if skipped:
+        print(f"Passed over {len(skipped)} file(s) of the folder(s) given:")
+    for s in skipped[:shown]:
+        print(f"  {s.path}: {s.why}")
+    if len(skipped) > shown:
+        print(f"  … and {len(skipped) - shown} more (--json lists every one)")
 
 
 def _import_with_progress(vault: Any, args: argparse.Namespace) -> Any:
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-    from healthlocker.connectors import import_paths
-    from healthlocker.connectors._import import expand
+    from healthlocker.connectors import import_paths, plan_import
 
     try:
-        total = sum(p.stat().st_size for p, _ in expand(args.paths))
-    except (HealthLockerError, OSError):
-        total = 0
+        plan = plan_import(args.paths, args.format)
+        total = plan.total_bytes()
+    except HealthLockerError:
+        plan, total = args.paths, 0
     columns = ("{task.description}", BarColumn(), DownloadColumn(), TimeRemainingColumn())
     with Progress(*columns, console=_console(stderr=True), transient=True) as bar:
         task = bar.add_task("Importing", total=total or None)
         return import_paths(
             vault,
-            args.paths,
+            plan,
             source=args.source,
             fmt=args.format,
             progress=lambda n: bar.advance(task, n),
@@ -270,7 +282,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 if sys.stderr.isatty() and not args.json:
                     result = _sync_with_progress(vault, name, args)
                 else:
-                    result = sync_link(vault, name, page_size=args.page_size, full=args.full)
+                    result = sync_link(
+                        vault,
+                        name,
+                        page_size=args.page_size,
+                        full=args.full,
+                        deadline=args.deadline,
+                    )
                 results.append((name, result, None))
             except HealthLockerError as exc:
                 if args.name:
@@ -290,26 +308,16 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 f"{result.added} added, {result.updated} updated, {result.unchanged} unchanged; "
                 f"{result.stats.requests} requests in {result.elapsed:.1f} s."
             )
+            for line in result.notes():
+                print(f"  {line}")
     return 0 if all(error is None for _, _, error in results) else 1
 
 
 def _sync_json(name: str, result: Any, error: str | None) -> dict[str, Any]:
     if result is None:
         return {"name": name, "ok": False, "error": error}
-    return {
-        "name": name,
-        "ok": True,
-        "strategy": result.strategy,
-        "incremental": result.incremental,
-        "fetched": result.fetched,
-        "added": result.added,
-        "updated": result.updated,
-        "unchanged": result.unchanged,
-        "requests": result.stats.requests,
-        "retries": result.stats.retries,
-        "token_refreshes": result.stats.refreshes,
-        "seconds": round(result.elapsed, 3),
-    }
+    summary: dict[str, Any] = result.public()
+    return summary
 
 
 def _sync_with_progress(vault: Any, name: str, args: argparse.Namespace) -> Any:
@@ -326,7 +334,14 @@ def _sync_with_progress(vault: Any, name: str, args: argparse.Namespace) -> Any:
                 tasks[rtype] = bar.add_task(f"{name}: {rtype}", total=total)
             bar.update(tasks[rtype], completed=done, total=total or done)
 
-        return sync_link(vault, name, page_size=args.page_size, full=args.full, progress=progress)
+        return sync_link(
+            vault,
+            name,
+            page_size=args.page_size,
+            full=args.full,
+            progress=progress,
+            deadline=args.deadline,
+        )
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -547,6 +562,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
 # -- wiring -----------------------------------------------------------------------------------
 
 
+class _FormatNames:
+    """``--format``'s choices, from the format registry, read only when argparse needs them
+    (to check a value, or for help): other commands, ``serve`` first, never load connectors."""
+
+    def __iter__(self) -> Iterator[str]:
+        from healthlocker.connectors import FORMATS
+
+        return iter(FORMATS)
+
+    def __contains__(self, name: object) -> bool:
+        return name in list(self)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="healthlocker",
@@ -568,11 +596,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--keyring", action="store_true", help="keep the unlock secret in the OS keyring"
     )
     add("passphrase", cmd_passphrase, "change the vault passphrase (re-wraps keys only)")
-    p = add(
-        "import",
-        cmd_import,
-        "import files or folders: FHIR JSON/NDJSON, Apple Health, MyFitnessPal, Peloton",
-    )
+    p = add("import", cmd_import, "import files or folders of records (formats: see --format)")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument(
         "--source",
@@ -581,8 +605,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--format",
-        choices=("fhir-json", "ndjson", "apple-health", "myfitnesspal", "peloton", "ccda"),
-        help="no detection",
+        choices=_FormatNames(),
+        metavar="FORMAT",
+        help="read every file as this format instead of detecting it: %(choices)s",
     )
     p.add_argument(
         "--weight-unit",
@@ -613,8 +638,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--preset",
         metavar="P",
-        help="a known API: bluebutton, bluebutton-sandbox, smarthealthit, epic, epic-sandbox, "
-        "oracle-health, oracle-health-sandbox (see docs/connect.md)",
+        help="a known API: athenahealth, athenahealth-preview, bluebutton, bluebutton-sandbox, "
+        "eclinicalworks, epic, epic-sandbox, meditech, oracle-health, oracle-health-sandbox, "
+        "smarthealthit (see docs/connect.md)",
     )
     p.add_argument("--no-browser", action="store_true", help="print the sign-in URL only")
     p.add_argument(
@@ -624,6 +650,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", metavar="NAME")
     p.add_argument("--full", action="store_true", help="fetch everything, not only changes")
     p.add_argument("--page-size", type=int, default=100, metavar="N", help="_count per page")
+    p.add_argument(
+        "--deadline",
+        type=float,
+        default=3600.0,
+        metavar="S",
+        help="seconds one API's sync may take in all (default 3600)",
+    )
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
     p = add("serve", cmd_serve, "run the MCP server (stdio; --http for remote mode)")
     p.add_argument(
