@@ -23,7 +23,9 @@ from connectors.cgm_helpers import (
     text_of,
 )
 from healthlocker.connectors import import_paths
+from healthlocker.records import summarize_trends
 from healthlocker.records._glucose import GlucoseStats, glucose_stats, reading_of
+from healthlocker.records._scope import Scope
 from healthlocker.store import Vault
 
 SAMPLES = [DEXCOM_MG, DEXCOM_MMOL, LIBRE_US, LIBRE_DE]
@@ -171,3 +173,70 @@ def test_only_cgm_sensor_readings_count() -> None:
     assert reading_of(obs("2339-0", 99, "mg/dL")) is None  # a lab glucose, not a sensor's
     assert reading_of(obs("99504-3", 99, "g/L")) is None
     assert reading_of({"resourceType": "Observation"}) is None
+
+
+# -- summarize_trends(metric="glucose") ----------------------------------------------------
+
+
+def _vault_with(*paths: Path) -> Vault:
+    vault = Vault.ephemeral()
+    for path in paths:
+        report = import_paths(vault, [path], time_zone=ZONES.get(path))
+        assert report.ok, [f.error for f in report.files]
+    return vault
+
+
+def test_the_glucose_trend_carries_the_consensus_metrics_and_daily_means() -> None:
+    """Scans are left out of both: the LibreLink sample has 96 of them."""
+    unit, rows = read_export(LIBRE_US)
+    sensor = [r for r in rows if not r.scan]
+    view = summarize_trends(_vault_with(LIBRE_US), metric="glucose")
+    assert (view.metric, view.unit, view.granularity) == ("glucose", "mg/dL", "day")
+    assert view.source_count == len(sensor) < len(rows)
+    assert view.cgm is not None and view.cgm.ranges is not None
+    assert view.cgm.ranges.model_dump() == expected(unit, [r.value for r in sensor]).ranges
+    days = defaultdict(list)
+    for r in sensor:
+        days[r.local.date().isoformat()].append(r.value)
+    assert [(p.start, p.n) for p in view.points] == [(d, len(v)) for d, v in sorted(days.items())]
+    assert [p.value for p in view.points] == pytest.approx(
+        [statistics.fmean(v) for _, v in sorted(days.items())], abs=1e-3
+    )
+    text = view.render().splitlines()
+    assert text[0].startswith("Glucose (CGM), 2024-04-01 → 2024-04-15: 15 days, 1,334 readings")
+    assert text[2].startswith(f"time in range 70–180 mg/dL {view.cgm.ranges.in_range:.1f}%")
+    assert text[3].startswith("15 day points (mean of the samples in each day), change")
+
+
+def test_readings_in_mmol_l_are_trended_in_mg_dl() -> None:
+    unit, rows = read_export(DEXCOM_MMOL)
+    view = summarize_trends(_vault_with(DEXCOM_MMOL), metric="cgm")  # an alias
+    assert view.unit == "mg/dL" and unit == "mmol/L"
+    assert view.cgm is not None
+    want = expected(unit, [r.value for r in rows]).mean_mg_dl
+    assert view.cgm.mean_mg_dl == pytest.approx(want, abs=0.005)
+    assert view.stats.mean == pytest.approx(statistics.fmean(p.value for p in view.points))
+
+
+def test_glucose_is_the_lab_test_without_a_sensor_and_the_sensor_with_one(
+    samples: Path,
+) -> None:
+    labs_only = _vault_with(samples / "synthea")
+    lab = summarize_trends(labs_only, metric="glucose")
+    assert lab.metric != "glucose" and lab.cgm is None and "2339-0" in lab.codes
+    both = _vault_with(samples / "synthea", LIBRE_DE)
+    sensor = summarize_trends(both, metric="glucose")
+    assert sensor.metric == "glucose" and sensor.cgm is not None
+    assert any("for lab glucose tests ask for 2345-7" in n for n in sensor.notes)
+    assert summarize_trends(both, metric="2339-0").cgm is None
+
+
+def test_the_consent_window_limits_the_readings_and_says_how_many_it_left_out() -> None:
+    vault = _vault_with(LIBRE_DE)
+    _, rows = read_export(LIBRE_DE)
+    view = summarize_trends(Scope(vault, window_start="2024-10-28"), metric="glucose")
+    assert view.cgm is not None
+    kept = [r for r in rows if not r.scan and r.local.date() >= date(2024, 10, 28)]
+    assert (view.cgm.first_day, view.cgm.readings) == ("2024-10-28", len(kept))
+    assert view.withheld is not None
+    assert view.withheld.count == sum(not r.scan for r in rows) - len(kept)

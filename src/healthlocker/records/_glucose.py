@@ -207,6 +207,17 @@ def glucose_stats(
     )
 
 
+def cgm_stats(
+    resources: Iterable[Mapping[str, Any]], since: str | None, until: str | None
+) -> GlucoseStats:
+    """:func:`glucose_stats` of the sensor readings among *resources*, over the days from
+    *since* to *until* (ISO dates; the readings' own first and last days where not given)."""
+    readings = (r for resource in resources if (r := reading_of(resource)) is not None)
+    first = date.fromisoformat(since) if since else None
+    last = date.fromisoformat(until) if until else None
+    return glucose_stats(readings, first_day=first, last_day=last)
+
+
 def _within(day: date, first: date | None, last: date | None) -> bool:
     return (first is None or day >= first) and (last is None or day <= last)
 
