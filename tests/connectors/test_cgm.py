@@ -9,8 +9,11 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connectors.cgm_helpers import (
     CGM,
@@ -24,7 +27,8 @@ from connectors.cgm_helpers import (
 )
 from healthlocker.connectors import ReadOptions, detect_format, import_paths
 from healthlocker.connectors.cgm._dexcom import read_dexcom
-from healthlocker.connectors.cgm._libreview import read_libreview
+from healthlocker.connectors.cgm._libreview import _local, read_libreview
+from healthlocker.connectors.cgm._time import Clock
 from healthlocker.errors import InputFormatError, LimitError, ParseError
 from healthlocker.store import Vault
 from helpers import run_cli
@@ -275,3 +279,24 @@ def test_a_folder_of_exports_imports_each_under_its_formats_source(tmp_path: Pat
     ]  # fmt: skip
     sources = json.loads(run_cli("sources", "--json", home=home).stdout)
     assert sorted(s["label"] for s in sources) == ["dexcom-clarity", "libreview"]
+
+
+_LOCAL = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2037, 12, 31))
+_ZONES = ("Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu", "UTC")
+
+
+@given(local=_LOCAL.map(lambda d: d.replace(microsecond=0)), name=st.sampled_from(_ZONES))
+def test_a_local_time_keeps_its_wall_clock_and_gets_an_offset_of_its_zone(
+    local: datetime, name: str
+) -> None:
+    stamp, fold = Clock(name).stamp("sensor", local)
+    aware = datetime.fromisoformat(stamp)
+    assert aware.replace(tzinfo=None) == local
+    assert aware.utcoffset() == local.replace(tzinfo=ZoneInfo(name), fold=fold).utcoffset()
+
+
+@given(local=_LOCAL.map(lambda d: d.replace(second=0, microsecond=0)), us=st.booleans())
+def test_libreview_dates_read_back_in_either_order(local: datetime, us: bool) -> None:
+    text = local.strftime("%m-%d-%Y %I:%M %p" if us else "%d-%m-%Y %H:%M")
+    assert _local(text, day_first=not us) == local
+    assert _local(local.strftime("%Y-%m-%d %H:%M"), day_first=not us) == local
