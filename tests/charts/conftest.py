@@ -19,7 +19,7 @@ from helpers import ROOT
 SAMPLES = ROOT / "samples"
 # A patient of the Synthea samples with several medications, some stopped
 MEDS_PATIENT = "ab47f921-b3c4-4bbe-8744-9bf303f64db9"
-PLANS = json.loads((SAMPLES / "plans" / "example-plans.json").read_text())
+PLANS = json.loads((SAMPLES.parent / "examples" / "plans" / "example-plans.json").read_text())
 HOSTILE_NAME = "<script>document.title='pwned'</script><img src=x onerror=alert(1)>Pill"
 
 
@@ -84,4 +84,8 @@ def views(sample_vault: Vault) -> dict[str, tuple[str, dict[str, Any], BaseModel
         "explain_coverage": records.explain_coverage,
         "get_meds": records.get_meds,
     }
-    return {name: (tool, args, functions[tool](v, **args)) for name, (tool, args) in calls.items()}
+    out = {}
+    for name, (tool, args) in calls.items():
+        person = args.pop("patient", None)
+        out[name] = (tool, args, functions[tool](records.Scope(v, patient=person), **args))
+    return out

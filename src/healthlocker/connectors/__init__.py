@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from healthlocker.connectors._links import Link, LinkStore
     from healthlocker.connectors._plan import Plan, Skipped, plan_import
     from healthlocker.connectors._read import ReadOptions
+    from healthlocker.connectors.cgm._time import zone_of
     from healthlocker.connectors.smart._connect import connect_link, sync_link
     from healthlocker.connectors.smart._http import Net
     from healthlocker.connectors.smart._presets import PRESETS, Preset
@@ -34,6 +35,7 @@ _LAZY = {
     "Skipped": "_plan",
     "plan_import": "_plan",
     "ReadOptions": "_read",
+    "zone_of": "cgm._time",
     "connect_link": "smart._connect",
     "sync_link": "smart._connect",
     "Net": "smart._http",
@@ -65,4 +67,5 @@ __all__ = [
     "import_paths",
     "plan_import",
     "sync_link",
+    "zone_of",
 ]
