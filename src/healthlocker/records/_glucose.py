@@ -101,7 +101,7 @@ class GlucoseDay(View):
     ranges: TimeInRanges
 
 
-class Targets(View):
+class GlucoseTargets(View):
     """The consensus's targets for most adults with type 1 or type 2 diabetes (for older or
     high-risk people: in range above 50%, below 70 under 1%): published facts, not advice."""
 
@@ -130,7 +130,7 @@ class GlucoseStats(View):
     ranges: TimeInRanges | None
     sufficient: bool = Field(description="At least 14 days and 70% of possible readings")
     daily: list[GlucoseDay] = Field(description="Per local day, oldest first")
-    targets: Targets = Field(default_factory=Targets)
+    targets: GlucoseTargets = Field(default_factory=GlucoseTargets)
     notes: list[str]
 
     def render(self) -> str:

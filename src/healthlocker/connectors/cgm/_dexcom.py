@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 
@@ -60,13 +61,13 @@ def read_dexcom(path: Path, options: ReadOptions) -> Iterator[Item]:
     """The readings of a Clarity export; ``options.notes`` gets what was left out."""
     ensure_unchanged(path, options)
     where = str(path)
-    table = rows(path, options)
-    first = next(table, None)
-    if first is None:
-        raise InputFormatError("no CSV header: the file holds nothing to import", where=where)
-    export = _Export(first[1], where, Clock(options.time_zone))
-    for line, cells in table:
-        yield from export.row(line, cells)
+    with closing(rows(path, options)) as table:
+        first = next(table, None)
+        if first is None:
+            raise InputFormatError("no CSV header: the file holds nothing to import", where=where)
+        export = _Export(first[1], where, Clock(options.time_zone))
+        for line, cells in table:
+            yield from export.row(line, cells)
     export.skips.check(export.out.count)
     options.notes.extend(export.notes())
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -77,11 +78,10 @@ def read_libreview(path: Path, options: ReadOptions) -> Iterator[Item]:
     ensure_unchanged(path, options)
     where = str(path)
     day_first, order_note = _date_order(path, options)
-    table = rows(path, options)
-    header = _header(table, where)
-    export = _Export(header, where, Clock(options.time_zone), day_first)
-    for line, cells in table:
-        yield from export.row(line, cells)
+    with closing(rows(path, options)) as table:
+        export = _Export(_header(table, where), where, Clock(options.time_zone), day_first)
+        for line, cells in table:
+            yield from export.row(line, cells)
     export.skips.check(export.out.count)
     options.notes.extend([*export.out.notes(), order_note, *export.notes()])
 
@@ -103,17 +103,16 @@ def _header(table: Iterator[Row], where: str) -> Sequence[str]:
 
 def _date_order(path: Path, options: ReadOptions) -> tuple[bool, str]:
     """Whether the file's dates are day first, and a note saying why: from all its dates."""
-    table = rows(path, options, progress=False)
-    cols = Columns(_header(table, str(path)), (), str(path), "LibreView export")
-    stamp = _language(cols.names)
-    assert stamp is not None
     firsts = seconds = 0
     twelve_hour = False
-    for _, cells in table:
-        m = _NUMERIC.fullmatch(cols.text(cells, stamp.first[2]))
-        if m is not None:
-            firsts, seconds = max(firsts, int(m[1])), max(seconds, int(m[2]))
-            twelve_hour = twelve_hour or m[7] is not None
+    with closing(rows(path, options, progress=False)) as table:
+        cols = Columns(_header(table, str(path)), (), str(path), "LibreView export")
+        column = cols.names[2]  # the timestamp, in the header's language
+        for _, cells in table:
+            m = _NUMERIC.fullmatch(cols.text(cells, column))
+            if m is not None:
+                firsts, seconds = max(firsts, int(m[1])), max(seconds, int(m[2]))
+                twelve_hour = twelve_hour or m[7] is not None
     if firsts > 12 or seconds > 12:
         day_first = firsts > 12
         return day_first, f"dates read {_ORDER[day_first]}, as the file's dates show"

@@ -16,7 +16,7 @@ import codecs
 import csv
 import itertools
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
 
 from healthlocker.connectors._read import HEAD_BYTES, ReadOptions, file_chunks
@@ -53,17 +53,18 @@ def split(line: str) -> tuple[str, list[str]]:
     return best
 
 
-def rows(path: Path, options: ReadOptions, *, progress: bool = True) -> Iterator[Row]:
-    """Every row of the export, the title and header lines first; blank lines skipped."""
+def rows(path: Path, options: ReadOptions, *, progress: bool = True) -> Generator[Row, None, None]:
+    """Every row of the export, the title and header lines first; blank lines skipped.
+
+    Readers close it (``contextlib.closing``), so a file they stop reading early (a bad row) is
+    closed then, not whenever the garbage collector finds it."""
     with path.open("rb") as f:
         lines = head_lines(f.read(HEAD_BYTES), 3)
     # The header has the most cells of the first lines (LibreView's title line has five).
     sep = max((split(line) for line in lines), key=lambda s: len(s[1]), default=(",", []))[0]
     chunks = file_chunks(path, options.progress if progress else None)
-    return (
-        (line, [c.strip() for c in cells])
-        for line, cells in records(_utf8(chunks, str(path)), str(path), delimiter=sep)
-    )
+    for line, cells in records(_utf8(chunks, str(path)), str(path), delimiter=sep):
+        yield line, [c.strip() for c in cells]
 
 
 def _utf8(chunks: Iterable[bytes], where: str) -> Iterator[bytes]:
