@@ -8,13 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from healthlocker.connectors import detect_format, import_paths
-from healthlocker.connectors._read import LinkAccess
-from healthlocker.connectors.shl._jose import card_claims, decrypt
-from healthlocker.connectors.shl._link import parse, unb64
-from healthlocker.errors import ShlError
-from healthlocker.store import Vault
-from helpers import run_cli
 from connectors.shl_helpers import (
     CARD,
     FHIR,
@@ -28,6 +21,13 @@ from connectors.shl_helpers import (
     link_server,
     public_jwks,
 )
+from healthlocker.connectors import detect_format, import_paths
+from healthlocker.connectors._read import LinkAccess
+from healthlocker.connectors.shl._jose import card_claims, decrypt
+from healthlocker.connectors.shl._link import parse, unb64
+from healthlocker.errors import ShlError
+from healthlocker.store import Vault
+from helpers import run_cli
 
 DATA = Path(__file__).parent / "data" / "shl"
 IG_KEY = unb64("rxTgYlOaKJPFtcEd0qcceN8wEU4p94SqAwIWQe6uX7Q")
