@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from healthlocker import __version__
+from healthlocker import __version__, _share_cli
 from healthlocker.errors import ConsentError, HealthLockerError, StoreError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -78,6 +78,20 @@ def cmd_passphrase(args: argparse.Namespace) -> int:
     return 0
 
 
+def _link_access(args: argparse.Namespace) -> Any:
+    """How an import asks for a SMART Health Link's passcode (on a terminal only)."""
+    from healthlocker.connectors._read import LinkAccess
+
+    def ask(label: str) -> str:
+        if not sys.stdin.isatty():
+            raise HealthLockerError(
+                "the link needs a passcode: set HEALTHLOCKER_SHL_PASSCODE (no terminal to ask on)"
+            )
+        return getpass.getpass(f"Passcode for {label[:80]!r}: ")
+
+    return LinkAccess(ask_passcode=ask, unverified=args.unverified)
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from healthlocker.connectors import import_paths
 
@@ -91,6 +105,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 source=args.source,
                 fmt=args.format,
                 weight_unit=args.weight_unit,
+                shl=_link_access(args),
             )
     totals = report.totals()
     if args.json:
@@ -165,6 +180,7 @@ def _import_with_progress(vault: Any, args: argparse.Namespace) -> Any:
             fmt=args.format,
             progress=lambda n: bar.advance(task, n),
             weight_unit=args.weight_unit,
+            shl=_link_access(args),
         )
 
 
@@ -534,6 +550,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_share(args: argparse.Namespace) -> int:
+    return _share_cli.cmd_share(args, lambda: _open_vault(args))
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     if args.http:
         from healthlocker.server import serve_http
@@ -597,7 +617,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add("passphrase", cmd_passphrase, "change the vault passphrase (re-wraps keys only)")
     p = add("import", cmd_import, "import files or folders of records (formats: see --format)")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files, folders or shlink:/ links")
     p.add_argument(
         "--source",
         help="label for this source (default: the file or folder name; myfitnesspal for "
@@ -614,6 +634,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("kg", "lb"),
         help="unit of MyFitnessPal's weights (default: the export's own, as its exercise "
         "table names it; else lb)",
+    )
+    p.add_argument(
+        "--unverified",
+        action="store_true",
+        help="SMART Health Links: also import cards whose issuer's keys cannot be had (never "
+        "a card whose signature fails)",
     )
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
     p = add("sources", cmd_sources, "what is stored, per source and type; linked APIs")
@@ -709,6 +735,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p = add("export", cmd_export, "everything, decrypted, as one FHIR Bundle")
     p.add_argument("--out", required=True, metavar="FILE")
+    p = add("share", cmd_share, "a SMART Health Link for a clinician: what, how long, passcode")
+    _share_cli.add_arguments(p)
     p = add("forget", cmd_forget, "erase a source (or everything) for good")
     p.add_argument("source", nargs="?", metavar="SOURCE")
     p.add_argument("--all", action="store_true", help="erase every source")
