@@ -143,7 +143,9 @@ FORMATS: Mapping[str, Format] = MappingProxyType(
                 name="shlink",
                 label="SMART Health Link (shlink:/…, or a file holding one)",
                 kinds=frozenset({"text"}),
-                suffixes=(".txt", ".shl"),
+                # In a folder, only .shl files: a folder import never fetches a link from
+                # some text file found in it. A file named on the command line is detected.
+                suffixes=(".shl",),
                 reader="shl._reader:read_shlink",
                 sniff="shl._link:sniff",
                 link="shl._link:link_label",
