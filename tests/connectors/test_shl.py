@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
+import zlib
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from connectors.shl_helpers import (
     CARD,
@@ -24,7 +28,7 @@ from connectors.shl_helpers import (
 from healthlocker.connectors import detect_format, import_paths
 from healthlocker.connectors._read import LinkAccess
 from healthlocker.connectors.shl._jose import card_claims, decrypt
-from healthlocker.connectors.shl._link import parse, unb64
+from healthlocker.connectors.shl._link import b64, parse, unb64
 from healthlocker.errors import ShlError
 from healthlocker.store import Vault
 from helpers import run_cli
@@ -244,8 +248,6 @@ def test_malformed_links_say_what_is_wrong_without_repeating_the_key() -> None:
         parse("shlink:/eyJub3Q")
     good = LinkServer(port=1).link()
     body = json.loads(unb64(good.split("/", 1)[1]))
-    from healthlocker.connectors.shl._link import b64
-
     for change, why in (
         ({"key": "c2hvcnQ"}, "not 32 bytes"),
         ({"v": 2}, "version 2"),
@@ -256,3 +258,34 @@ def test_malformed_links_say_what_is_wrong_without_repeating_the_key() -> None:
         with pytest.raises(ShlError, match=why) as caught:
             parse(bad)
         assert body["key"] not in str(caught.value)
+
+
+# --- hostile input -------------------------------------------------------------------------
+
+
+@given(st.one_of(st.text(max_size=300), st.binary(max_size=300).map(b64)))
+def test_any_text_is_a_link_or_a_clear_refusal(text: str) -> None:
+    with contextlib.suppress(ShlError):
+        assert len(parse("shlink:/" + text).key) == 32
+
+
+@given(st.text(alphabet="abcdefghAB0123456789-_.=", max_size=400))
+def test_any_token_decrypts_or_is_refused_clearly(token: str) -> None:
+    for attempt in (lambda: decrypt(token, KEY, "x"), lambda: card_claims(token, None, "x")):
+        with pytest.raises(ShlError):
+            attempt()
+
+
+def test_a_card_that_inflates_past_its_cap_is_refused() -> None:
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    bomb = deflate.compress(b"[" * (16 * 1024 * 1024)) + deflate.flush()
+    header = b64(json.dumps({"alg": "ES256", "zip": "DEF", "kid": "k"}).encode())
+    with pytest.raises(ShlError, match="inflates past its cap"):
+        card_claims(f"{header}.{b64(bomb)}.c2ln", None, "bomb")
+
+
+def test_a_manifest_that_is_not_one_is_refused(vault: Vault) -> None:
+    with link_server() as server:
+        error, _ = _import(vault, server.link())  # the server lists no files
+    assert error is not None and "the link's manifest lists no files" in error
+    assert vault.sources() == []

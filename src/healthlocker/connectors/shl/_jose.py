@@ -70,7 +70,7 @@ def decrypt(token: str, key: bytes, where: str) -> tuple[str | None, bytes]:
     token = token.strip()
     if len(token) > MAX_FILE * 4 // 3 + 4096:
         raise ShlError(f"an encrypted file over {MAX_FILE // 2**20} MiB", where=where)
-    header = _jwe_header(token, where)
+    header, _ = _compact(token, 5, "an encrypted file (a compact JWE)", where)
     if (header.get("alg"), header.get("enc")) != ("dir", "A256GCM") or header.get(
         "zip", "DEF"
     ) != "DEF":
@@ -89,17 +89,19 @@ def decrypt(token: str, key: bytes, where: str) -> tuple[str | None, bytes]:
     return (cty if isinstance(cty, str) else None), bytes(found.plaintext or b"")
 
 
-def _jwe_header(token: str, where: str) -> dict[str, Any]:
-    parts = token.split(".")
+def _compact(token: str, parts: int, what: str, where: str) -> tuple[dict[str, Any], bytes]:
+    """The (unverified) protected header and the second part of a compact JOSE token of
+    *parts* parts; ShlError saying it is not *what* otherwise."""
+    found = token.split(".")
     try:
-        if len(parts) != 5:
+        if len(found) != parts:
             raise ValueError
-        header = json.loads(unb64(parts[0]))
+        header = json.loads(unb64(found[0]))
         if not isinstance(header, dict):
             raise ValueError
+        return header, unb64(found[1])
     except ValueError:
-        raise ShlError("not an encrypted file (a compact JWE)", where=where) from None
-    return header
+        raise ShlError(f"not {what}", where=where) from None
 
 
 def card_claims(token: str, keys: dict[str, Any] | None, where: str) -> dict[str, Any]:
@@ -109,10 +111,8 @@ def card_claims(token: str, keys: dict[str, Any] | None, where: str) -> dict[str
     token = token.strip()
     if len(token) > MAX_CARD:
         raise ShlError(f"a SMART Health Card over {MAX_CARD // 1024} KiB", where=where)
-    header = card_header(token, where)
-    if keys is None:
-        payload = unb64(token.split(".")[1])
-    else:
+    header, payload = _card(token, where)
+    if keys is not None:
         try:
             keyset = KeySet.import_key_set(cast(KeySetSerialization, keys))
             found = jws.deserialize_compact(token, keyset, registry=_CARDS)
@@ -134,18 +134,14 @@ def card_claims(token: str, keys: dict[str, Any] | None, where: str) -> dict[str
 
 def card_header(token: str, where: str) -> dict[str, Any]:
     """The protected header of a card's JWS (unverified: it names the key to check with)."""
-    parts = token.split(".")
-    try:
-        if len(parts) != 3:
-            raise ValueError
-        header = json.loads(unb64(parts[0]))
-        if not isinstance(header, dict):
-            raise ValueError
-    except ValueError:
-        raise ShlError("a SMART Health Card that is not a compact JWS", where=where) from None
+    return _card(token, where)[0]
+
+
+def _card(token: str, where: str) -> tuple[dict[str, Any], bytes]:
+    header, payload = _compact(token.strip(), 3, "a SMART Health Card (a compact JWS)", where)
     if header.get("alg") != "ES256" or not isinstance(header.get("kid"), str):
         raise ShlError("a SMART Health Card not signed with ES256 and a kid", where=where)
-    return header
+    return header, payload
 
 
 def _claims(payload: bytes, header: dict[str, Any], where: str) -> dict[str, Any]:
