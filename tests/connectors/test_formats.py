@@ -65,7 +65,7 @@ def test_the_public_names_are_pinned_and_each_resolves() -> None:
 def test_every_entry_is_whole(fmt: Format) -> None:
     reader = _load(fmt.reader)
     assert list(inspect.signature(reader).parameters) == ["path", "options"]
-    for ref in (fmt.sniff, fmt.folder):
+    for ref in (fmt.sniff, fmt.folder, fmt.link):
         assert ref is None or callable(_load(ref))
     assert fmt.kinds <= {"zip", "xml", "json", "ndjson", "text"}
     assert fmt.suffixes and all(s.startswith(".") and s == s.lower() for s in fmt.suffixes)
