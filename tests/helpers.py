@@ -92,3 +92,12 @@ def run_cli(
         timeout=300,
         check=False,
     )
+
+
+def scoped_call(view: Any, reader: Any, **kwargs: Any) -> Any:
+    """Call a records view as the server does: the window and the person in a ``Scope`` (which
+    checks them), every other argument as the view's own."""
+    from healthlocker.records import Scope
+
+    scope = {k: kwargs.pop(k) for k in ("window_start", "patient") if k in kwargs}
+    return view(Scope(reader, **scope), **kwargs)

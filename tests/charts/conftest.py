@@ -84,4 +84,8 @@ def views(sample_vault: Vault) -> dict[str, tuple[str, dict[str, Any], BaseModel
         "explain_coverage": records.explain_coverage,
         "get_meds": records.get_meds,
     }
-    return {name: (tool, args, functions[tool](v, **args)) for name, (tool, args) in calls.items()}
+    out = {}
+    for name, (tool, args) in calls.items():
+        person = args.pop("patient", None)
+        out[name] = (tool, args, functions[tool](records.Scope(v, patient=person), **args))
+    return out

@@ -22,6 +22,7 @@ from typing import Any
 
 from healthlocker.errors import ShareError
 from healthlocker.records import (
+    Scope,
     SourceRef,
     get_meds,
     health_summary,
@@ -57,14 +58,15 @@ class Summary:
 def patient_summary(vault: Vault, *, patient: str | None = None) -> Summary:
     """The International Patient Summary of one person (by default: the one whose records are
     newest, as ``health_summary`` chooses)."""
-    who = patient or health_summary(vault).patient
-    meds = get_meds(vault, patient=who)
+    who = patient or health_summary(Scope(vault)).patient
+    person = Scope(vault, patient=who)
+    meds = get_meds(person)
     chosen: dict[str, list[SourceRef]] = {
         "allergies": [a.source for a in meds.allergies],
         "medications": [m.source for m in meds.medications],
-        "problems": [c.source for c in list_conditions(vault, patient=who).conditions],
-        "immunizations": [i.source for i in list_immunizations(vault, patient=who).immunizations],
-        "results": _recent_results(vault, who),
+        "problems": [c.source for c in list_conditions(person).conditions],
+        "immunizations": [i.source for i in list_immunizations(person).immunizations],
+        "results": _recent_results(person),
     }
     found = _Found(vault)
     sections = {key: found.take(refs) for key, refs in chosen.items()}
@@ -73,9 +75,9 @@ def patient_summary(vault: Vault, *, patient: str | None = None) -> Summary:
             "the vault holds no allergies, medications, problems, immunizations or recent "
             "results to share; `--types` shares records of the types you name"
         )
-    person = found.patient(who)
+    subject = found.patient(who)
     found.add_medications()
-    composition = _composition(person, sections, found)
+    composition = _composition(subject, sections, found)
     return found.bundle("document", [composition, *found.entries()], 1)
 
 
@@ -90,10 +92,10 @@ def records_of_types(vault: Vault, types: Iterable[str], *, since: str | None = 
     return found.bundle("collection", found.entries(), 0)
 
 
-def _recent_results(vault: Vault, who: str | None) -> list[SourceRef]:
+def _recent_results(person: Scope) -> list[SourceRef]:
     """The lab results of the year before the newest one (recent for this record, however
     long ago its last test was)."""
-    results = list_labs(vault, patient=who, limit=MAX_RESULTS).results
+    results = list_labs(person, limit=MAX_RESULTS).results
     dated = [r.date for r in results if r.date]
     if not dated:
         return [r.source for r in results]
