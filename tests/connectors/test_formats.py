@@ -108,7 +108,7 @@ def test_the_cli_offers_every_format_and_only_those() -> None:
 
 def test_every_format_is_in_the_readme_import_row_and_the_import_docs() -> None:
     readme = (ROOT / "README.md").read_text()
-    [row] = [line for line in readme.splitlines() if line.startswith("| `healthlocker import")]
+    [row] = [line for line in readme.splitlines() if line.startswith("| `healthlocker import PATH")]
     docs = (ROOT / "docs" / "import.md").read_text()
     rows = {m[0]: m[1] for m in re.findall(r"^\| `([\w-]+)` \| ([^|]+) \|", docs, re.M)}
     for fmt in FORMATS.values():

@@ -39,6 +39,8 @@ def server(sharer: Path) -> Iterator[Server]:
 
 
 def _share(sharer: Path, server: Server, *extra: str, env: dict[str, str] = CODE) -> Any:
+    if "--qr" not in extra:  # never into the folder the tests run in
+        extra += ("--qr", str(sharer.parent / "share.png"))
     done = run_cli("share", "--public-url", server.base, "--json", *extra, home=sharer, env=env)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from healthlocker.connectors._import import FileOutcome, ImportReport, import_paths
     from healthlocker.connectors._links import Link, LinkStore
     from healthlocker.connectors._plan import Plan, Skipped, plan_import
-    from healthlocker.connectors._read import ReadOptions
+    from healthlocker.connectors._read import LinkAccess, ReadOptions
     from healthlocker.connectors.smart._connect import connect_link, sync_link
     from healthlocker.connectors.smart._http import Net
     from healthlocker.connectors.smart._presets import PRESETS, Preset
@@ -33,6 +33,7 @@ _LAZY = {
     "Plan": "_plan",
     "Skipped": "_plan",
     "plan_import": "_plan",
+    "LinkAccess": "_read",
     "ReadOptions": "_read",
     "connect_link": "smart._connect",
     "sync_link": "smart._connect",
@@ -53,6 +54,7 @@ __all__ = [
     "Format",
     "ImportReport",
     "Link",
+    "LinkAccess",
     "LinkStore",
     "Net",
     "Plan",
