@@ -36,8 +36,7 @@ from healthlocker.errors import HealthLockerError
 )
 def serve(args: argparse.Namespace) -> Result:
     if args.http:
-        from healthlocker.server import serve_http
-        from healthlocker.server._http import HttpConfig
+        from healthlocker.server import HttpConfig, serve_http
 
         if args.ephemeral or args.client:
             raise HealthLockerError(
