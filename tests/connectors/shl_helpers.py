@@ -20,8 +20,8 @@ from joserfc import jws
 from joserfc.jwk import ECKey
 from joserfc.registry import HeaderParameter
 
-from healthlocker.connectors.shl._jose import encrypt
-from healthlocker.connectors.shl._link import Payload
+from healthlocker.connectors.shl._jose import encrypt_file
+from healthlocker.connectors.shl._link import LinkPayload
 
 KEY = bytes(range(32))
 CARD = "application/smart-health-card"
@@ -46,10 +46,10 @@ class LinkServer:
 
     def link(self, *, flag: str = "", exp: float | None = None, key: bytes = KEY) -> str:
         path = "/u" if "U" in flag else "/m"
-        return Payload(self.base + path, key, exp=exp, flag=flag, label="Visit summary").link()
+        return LinkPayload(self.base + path, key, exp=exp, flag=flag, label="Visit summary").link()
 
     def add(self, content_type: str, plain: bytes, key: bytes = KEY) -> None:
-        self.files.append((content_type, encrypt(plain, key, content_type)))
+        self.files.append((content_type, encrypt_file(plain, key, content_type)))
 
 
 def _handler(server: LinkServer) -> type[BaseHTTPRequestHandler]:

@@ -27,7 +27,7 @@ from connectors.shl_helpers import (
 )
 from healthlocker.connectors import detect_format, import_paths
 from healthlocker.connectors._read import LinkAccess
-from healthlocker.connectors.shl._jose import card_claims, decrypt
+from healthlocker.connectors.shl._jose import card_claims, decrypt_file
 from healthlocker.connectors.shl._link import b64, parse, unb64
 from healthlocker.errors import ShlError
 from healthlocker.store import Vault
@@ -56,7 +56,7 @@ def test_the_igs_example_link_reads_as_the_ig_describes_it() -> None:
 
 
 def test_the_igs_encrypted_example_opens_with_its_key_and_its_card_verifies() -> None:
-    cty, plain = decrypt((DATA / "ig-example-file.jwe").read_text(), IG_KEY, "ig")
+    cty, plain = decrypt_file((DATA / "ig-example-file.jwe").read_text(), IG_KEY, "ig")
     assert cty == CARD
     (token,) = json.loads(plain)["verifiableCredential"]
     claims = card_claims(token, _ig_jwks(), "ig")
@@ -78,7 +78,7 @@ def test_the_igs_example_card_verifies_and_one_changed_byte_does_not() -> None:
 
 def test_the_igs_example_file_under_another_key_is_refused() -> None:
     with pytest.raises(ShlError, match="does not decrypt with the link's key"):
-        decrypt((DATA / "ig-example-file.jwe").read_text(), KEY, "ig")
+        decrypt_file((DATA / "ig-example-file.jwe").read_text(), KEY, "ig")
 
 
 # --- links served on loopback --------------------------------------------------------------
@@ -201,9 +201,9 @@ def test_a_link_the_server_no_longer_serves_says_so(vault: Vault) -> None:
         link = server.link().replace("/m", "/gone")  # same length: the payload re-encoded below
     payload = parse(link)
     with link_server() as server:
-        from healthlocker.connectors.shl._link import Payload
+        from healthlocker.connectors.shl._link import LinkPayload
 
-        gone = Payload(server.base + "/gone", payload.key).link()
+        gone = LinkPayload(server.base + "/gone", payload.key).link()
         error, _ = _import(vault, gone)
     assert error is not None and "no longer active" in error
 
@@ -218,9 +218,9 @@ def test_a_link_the_server_no_longer_serves_says_so(vault: Vault) -> None:
 def test_links_to_private_addresses_or_plain_http_are_refused(
     vault: Vault, url: str, why: str
 ) -> None:
-    from healthlocker.connectors.shl._link import Payload
+    from healthlocker.connectors.shl._link import LinkPayload
 
-    error, _ = _import(vault, Payload(url, KEY).link())
+    error, _ = _import(vault, LinkPayload(url, KEY).link())
     assert error is not None and why in error
 
 
@@ -271,7 +271,7 @@ def test_any_text_is_a_link_or_a_clear_refusal(text: str) -> None:
 
 @given(st.text(alphabet="abcdefghAB0123456789-_.=", max_size=400))
 def test_any_token_decrypts_or_is_refused_clearly(token: str) -> None:
-    for attempt in (lambda: decrypt(token, KEY, "x"), lambda: card_claims(token, None, "x")):
+    for attempt in (lambda: decrypt_file(token, KEY, "x"), lambda: card_claims(token, None, "x")):
         with pytest.raises(ShlError):
             attempt()
 

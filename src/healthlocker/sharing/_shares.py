@@ -24,8 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from healthlocker.connectors.shl._jose import encrypt
-from healthlocker.connectors.shl._link import MAX_LABEL, MAX_URL, Payload, b64, unb64
+from healthlocker.connectors import LinkPayload, encrypt_file
 from healthlocker.consent import AuditEvent, AuditLog, Outcome
 from healthlocker.errors import ShareError
 from healthlocker.records import clean
@@ -98,18 +97,21 @@ class Shares:
         what: str,
     ) -> NewShare:
         """Encrypt *summary* for a new link and keep it; the link is returned, once."""
-        label = clean(label, MAX_LABEL)
+        label = clean(label, LinkPayload.MAX_LABEL)
         if not label:
             raise ShareError("a share needs a --label (what the recipient sees)")
         if duration > MAX_DURATION or duration <= timedelta(0):
             raise ShareError("a share lasts at most 90 days (`--for 90d`); make a new one then")
         if passcode is not None and len(passcode) < MIN_PASSCODE:
             raise ShareError(f"a passcode needs at least {MIN_PASSCODE} characters")
-        secret = b64(secrets.token_bytes(32))
+        secret = secrets.token_urlsafe(32)  # 32 random bytes, base64url: 43 characters
         url = f"{base_url.rstrip('/')}/shl/{secret}/manifest"
-        if len(url) > MAX_URL:
-            raise ShareError(f"--public-url is too long: the link's URL must fit {MAX_URL} chars")
+        if len(url) > LinkPayload.MAX_URL:
+            raise ShareError(
+                f"--public-url is too long: the link's URL must fit {LinkPayload.MAX_URL} chars"
+            )
         key = secrets.token_bytes(32)
+        sealed_file = encrypt_file(bundle_bytes(summary), key, FHIR_JSON)
         share_id = secrets.token_hex(4)
         expires = time.time() + duration.total_seconds()
         body = {
@@ -121,7 +123,7 @@ class Shares:
             "passcode": None if passcode is None else self._passcode(share_id, passcode),
             "failures": 0,
             "accesses": 0,
-            "files": [{"type": FHIR_JSON, "jwe": encrypt(bundle_bytes(summary), key, FHIR_JSON)}],
+            "files": [{"type": FHIR_JSON, "jwe": sealed_file}],
         }
         with self.vault.transaction():
             self._table.purge_expired()
@@ -133,7 +135,7 @@ class Shares:
                 body=json.dumps(body).encode(),
             )
         flag = "P" if passcode is not None else ""
-        link = Payload(url, key, exp=expires, flag=flag, label=label).link()
+        link = LinkPayload(url, key, exp=expires, flag=flag, label=label).link()
         return NewShare(share_id, link, expires, summary.records)
 
     def list(self) -> list[ShareInfo]:
@@ -236,7 +238,7 @@ class Shares:
         )
 
     def _ticket(self, secret: str, n: int, until: int) -> str:
-        return f"{until}.{b64(self._ticket_mac(secret, n, str(until)))}"
+        return f"{until}.{self._ticket_mac(secret, n, str(until)).hex()}"
 
     def _ticket_mac(self, secret: str, n: int, until: str) -> bytes:
         return self.vault.digest(f"shl-file|{secret}|{n}|{until}".encode())[:16]
@@ -245,11 +247,7 @@ class Shares:
         until, _, mac = ticket.partition(".")
         if not until.isdigit() or int(until) < time.time():
             return False
-        try:
-            given = unb64(mac)
-        except ValueError:
-            return False
-        return hmac.compare_digest(given, self._ticket_mac(secret, n, until))
+        return hmac.compare_digest(mac, self._ticket_mac(secret, n, until).hex())
 
     def _audit(self, row: _Row, request: str, recipient: str, outcome: Outcome) -> None:
         """One audit entry per answer to a share's request; its records count when allowed."""

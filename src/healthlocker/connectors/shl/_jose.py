@@ -58,14 +58,14 @@ _CARDS = _CardRegistry(
 )
 
 
-def encrypt(plain: bytes, key: bytes, content_type: str) -> str:
+def encrypt_file(plain: bytes, key: bytes, content_type: str) -> str:
     """*plain* as a link's file: compact JWE, ``dir`` + ``A256GCM``, ``zip`` ``DEF``. A fresh
     random nonce each time (joserfc makes it), as the IG requires of every encryption."""
     header = {"alg": "dir", "enc": "A256GCM", "cty": content_type, "zip": "DEF"}
     return jwe.encrypt_compact(header, plain, OctKey.import_key(key), registry=_FILES)
 
 
-def decrypt(token: str, key: bytes, where: str) -> tuple[str | None, bytes]:
+def decrypt_file(token: str, key: bytes, where: str) -> tuple[str | None, bytes]:
     """A link's file, decrypted: its ``cty`` and its bytes."""
     token = token.strip()
     if len(token) > MAX_FILE * 4 // 3 + 4096:

@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from healthlocker.connectors._read import Head
 from healthlocker.errors import ShlError
@@ -28,9 +28,12 @@ _FLAGS = frozenset("LPU")
 
 
 @dataclass(frozen=True)
-class Payload:
+class LinkPayload:
     """A link's payload. ``flag`` holds its single-letter flags (L long-term, P passcode,
     U a single file fetched directly)."""
+
+    MAX_URL: ClassVar[int] = MAX_URL
+    MAX_LABEL: ClassVar[int] = MAX_LABEL
 
     url: str
     key: bytes
@@ -84,7 +87,7 @@ def is_link(text: str) -> bool:
     return _encoded(text) is not None
 
 
-def parse(text: str, where: str = "the link") -> Payload:
+def parse(text: str, where: str = "the link") -> LinkPayload:
     """The payload of a link; ShlError saying what is wrong (never repeating the link)."""
     encoded = _encoded(text)
     if encoded is None:
@@ -98,7 +101,7 @@ def parse(text: str, where: str = "the link") -> Payload:
     return _payload(body, where)
 
 
-def _payload(body: dict[str, Any], where: str) -> Payload:
+def _payload(body: dict[str, Any], where: str) -> LinkPayload:
     url, key, flag = body.get("url"), body.get("key"), body.get("flag", "")
     version = body.get("v", VERSION)
     if not isinstance(version, int) or isinstance(version, bool) or version != VERSION:
@@ -127,7 +130,7 @@ def _payload(body: dict[str, Any], where: str) -> Payload:
         raise ShlError("the link's expiry is not a number", where=where)
     label = body.get("label")
     label = label.strip()[:MAX_LABEL] if isinstance(label, str) and label.strip() else None
-    return Payload(url, raw_key, None if exp is None else float(exp), flags, label, version)
+    return LinkPayload(url, raw_key, None if exp is None else float(exp), flags, label, version)
 
 
 def sniff(head: Head) -> bool:

@@ -26,8 +26,8 @@ from typing import Any
 from healthlocker.connectors._read import ReadOptions, ensure_unchanged
 from healthlocker.connectors.fhir._json import document_items
 from healthlocker.connectors.shl._fetch import MAX_FILE_BODY, MAX_KEYS, LinkHttp
-from healthlocker.connectors.shl._jose import card_claims, card_header, decrypt
-from healthlocker.connectors.shl._link import MAX_LINK, Payload, parse
+from healthlocker.connectors.shl._jose import card_claims, card_header, decrypt_file
+from healthlocker.connectors.shl._link import MAX_LINK, LinkPayload, parse
 from healthlocker.errors import ShlError
 from healthlocker.store import Item
 
@@ -52,7 +52,7 @@ def read_shlink(path: Path, options: ReadOptions) -> Iterator[Item]:
         keys: dict[str, dict[str, Any] | None] = {}
         for n, (content_type, token) in enumerate(files, 1):
             place = f"{where}: file {n}"
-            cty, plain = decrypt(token, payload.key, place)
+            cty, plain = decrypt_file(token, payload.key, place)
             digest.update(len(plain).to_bytes(8, "big") + plain)
             kind = content_type or cty
             if kind == FHIR_JSON:
@@ -89,7 +89,7 @@ def _json(plain: bytes, where: str) -> Any:
         raise ShlError("a decrypted file that is not JSON", where=where) from None
 
 
-def _passcode(payload: Payload, options: ReadOptions, where: str) -> str:
+def _passcode(payload: LinkPayload, options: ReadOptions, where: str) -> str:
     given = os.environ.get(ENV_PASSCODE)
     if given:
         return given
@@ -102,7 +102,7 @@ def _passcode(payload: Payload, options: ReadOptions, where: str) -> str:
 
 
 def _files(
-    http: LinkHttp, payload: Payload, options: ReadOptions, where: str
+    http: LinkHttp, payload: LinkPayload, options: ReadOptions, where: str
 ) -> list[tuple[str | None, str]]:
     """The link's files, each (content type, compact JWE)."""
     recipient = options.shl.recipient
