@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -95,7 +96,7 @@ def _print_skipped(skipped: list[Any], shown: int = 20) -> None:
 @command(
     "import",
     "import files or folders of records (formats: see --format)",
-    arg("paths", nargs="+", metavar="PATH"),
+    arg("paths", nargs="+", metavar="PATH", help="files, folders or shlink:/ links"),
     arg(
         "--source",
         help="label for this source (default: the file or folder name; myfitnesspal for "
@@ -120,6 +121,12 @@ def _print_skipped(skipped: list[Any], shown: int = 20) -> None:
         help="time zone of a CGM export's local times, e.g. Europe/Berlin (default: this "
         "computer's)",
     ),
+    arg(
+        "--unverified",
+        action="store_true",
+        help="SMART Health Links: also import cards whose issuer's keys cannot be had (never "
+        "a card whose signature fails)",
+    ),
     JSON_FLAG,
 )
 def import_(args: argparse.Namespace) -> Result:
@@ -136,8 +143,24 @@ def import_(args: argparse.Namespace) -> Result:
                 fmt=args.format,
                 weight_unit=args.weight_unit,
                 time_zone=args.time_zone,
+                shl=_link_access(args),
             )
         )
+
+
+def _link_access(args: argparse.Namespace) -> Any:
+    """How an import asks for a SMART Health Link's passcode: on a terminal only (scripts set
+    HEALTHLOCKER_SHL_PASSCODE)."""
+    from healthlocker.connectors import LinkAccess
+
+    def ask(label: str) -> str:
+        if not sys.stdin.isatty():
+            raise HealthLockerError(
+                "the link needs a passcode: set HEALTHLOCKER_SHL_PASSCODE (no terminal to ask on)"
+            )
+        return getpass.getpass(f"Passcode for {label[:80]!r}: ")
+
+    return LinkAccess(ask_passcode=ask, unverified=args.unverified)
 
 
 def _import_with_progress(vault: Any, args: argparse.Namespace) -> Any:
@@ -161,6 +184,7 @@ def _import_with_progress(vault: Any, args: argparse.Namespace) -> Any:
             progress=lambda n: bar.advance(task, n),
             weight_unit=args.weight_unit,
             time_zone=args.time_zone,
+            shl=_link_access(args),
         )
 
 

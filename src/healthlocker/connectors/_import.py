@@ -15,7 +15,7 @@ from pathlib import Path
 from healthlocker.connectors import _ahead
 from healthlocker.connectors._formats import Format, detect
 from healthlocker.connectors._plan import Plan, Planned, Skipped, plan_import
-from healthlocker.connectors._read import Progress, ReadOptions
+from healthlocker.connectors._read import LinkAccess, Progress, ReadOptions
 from healthlocker.errors import ConnectorError, HealthLockerError
 from healthlocker.store import BatchResult, Vault
 
@@ -77,13 +77,15 @@ def import_paths(
     progress: Progress | None = None,
     weight_unit: str | None = None,
     time_zone: str | None = None,
+    shl: LinkAccess | None = None,
 ) -> ImportReport:
     """Import files and folders (or a :func:`plan_import` of them); one atomic batch per file.
     Never raises for bad input.
 
     Large imports validate on a second core, ahead of storage (see ``_ahead``).
     *weight_unit* (kg or lb) is the unit of MyFitnessPal's measurements (see ``wellness._mfp``);
-    *time_zone* (an IANA name) that of a CGM export's local times (see ``cgm._time``).
+    *time_zone* (an IANA name) that of a CGM export's local times (see ``cgm._time``);
+    *shl* how a SMART Health Link's passcode is asked for (see ``shl._reader``).
     """
     report = ImportReport()
     try:
@@ -102,11 +104,16 @@ def import_paths(
                 notes=job.outcome.notes,
                 weight_unit=weight_unit,
                 time_zone=time_zone,
+                link=job.planned.link,
+                shl=shl or LinkAccess(),
             )
             path, kind = job.planned.path, job.format
             try:
+                # A reader that fetches (a link) does so here, before the batch takes the
+                # vault's write lock, and leaves the digest of what it fetched for file_tag.
+                items = kind.read(path, options)
                 job.outcome.result = vault.import_batch(
-                    kind.read(path, options),
+                    items,
                     source=source or kind.source or job.planned.label,
                     kind=kind.name,
                     name=path.name,
@@ -128,7 +135,7 @@ def _job(planned: Planned, report: ImportReport) -> _Job | None:
     if planned.error is not None:
         return None
     try:
-        if planned.path.stat().st_size == 0:
+        if planned.link is None and planned.path.stat().st_size == 0:
             raise ConnectorError("the file is empty", where=str(planned.path))
         kind = known or detect(planned.path)
     except HealthLockerError as exc:

@@ -24,6 +24,17 @@ HEAD_BYTES = 64 * 1024
 Progress = Callable[[int], None]  # bytes read since the last call
 
 
+@dataclass(frozen=True)
+class LinkAccess:
+    """What importing a SMART Health Link may need of the person (see ``shl._reader``)."""
+
+    # Asked for a link's passcode when HEALTHLOCKER_SHL_PASSCODE is not set (the CLI's prompt).
+    ask_passcode: Callable[[str], str] | None = None
+    # Import SMART Health Cards whose issuer's keys cannot be had (never a bad signature).
+    unverified: bool = False
+    recipient: str = "healthlocker"
+
+
 @dataclass
 class ReadOptions:
     """Everything a reader takes besides the path."""
@@ -37,6 +48,13 @@ class ReadOptions:
     weight_unit: str | None = None
     # CGM exports: the IANA time zone of their local times (None: this computer's).
     time_zone: str | None = None
+    # A link given in place of a file (``shlink:/…``): read instead of the path's bytes.
+    link: str | None = None
+    # SMART Health Links: how to get a passcode, and whether unverifiable cards may come in.
+    shl: LinkAccess = field(default_factory=LinkAccess)
+    # Set by a reader whose input is fetched (a link): the SHA-256 of what it fetched, which
+    # then says "imported already" as a file's digest does. Set before the batch opens.
+    digest: bytes | None = None
 
 
 def file_digest(path: Path) -> bytes:

@@ -49,6 +49,7 @@ from healthlocker.server._guard import (
 from healthlocker.server._oauth import VaultAuthProvider
 from healthlocker.server._oauth_store import OAuthStore, new_secret
 from healthlocker.server._pages import Pages
+from healthlocker.server._shl import ShlRoutes
 from healthlocker.server._state import ServerState
 from healthlocker.server._tokens import (
     ALL_SCOPES,
@@ -177,6 +178,7 @@ def build_http_app(vault: Vault, config: HttpConfig, *, log_level: str = "WARNIN
         return JSONResponse({"status": "ok"})
 
     routes = [Route("/healthz", health, methods=["GET"])]
+    routes += ShlRoutes(state, config.base).routes()
     if provider is not None:
         routes += Pages(provider, secure_cookies=config.base.startswith("https://")).routes()
         jwks = signer.jwks()

@@ -64,22 +64,50 @@ def read_json(path: Path, options: ReadOptions) -> Iterator[Item]:
 
     def hook(obj: dict[str, Any]) -> dict[str, Any]:
         ref = obj.get("reference")
-        if isinstance(ref, str) and ref.startswith("urn:"):
+        if isinstance(ref, str) and _is_local(ref):
             urn_refs.append(obj)
         return obj
 
     doc = _load_json(data, where, hook)
     del data
+    yield from document_items(doc, where, urn_refs)
+    if progress:
+        progress(size)
+
+
+def document_items(
+    doc: Any, where: str, local_refs: list[dict[str, Any]] | None = None
+) -> Iterator[Item]:
+    """The resources of one parsed FHIR document: a Bundle's entries, or the one resource.
+    *local_refs* are its reference objects that may name entries by a local fullUrl (gathered
+    while parsing); None walks *doc* for them (a document parsed elsewhere: a link's file, a
+    SMART Health Card's bundle)."""
     if not isinstance(doc, dict) or "resourceType" not in doc:
         raise InputFormatError("JSON, but not FHIR: no resourceType at the top", where=where)
     if doc["resourceType"] != "Bundle":
-        if progress:
-            progress(size)
         yield f"{where}: resource", _with_id(doc)
         return
-    yield from _bundle_items(doc, where, urn_refs)
-    if progress:
-        progress(size)
+    yield from _bundle_items(doc, where, _local_refs(doc) if local_refs is None else local_refs)
+
+
+def _is_local(ref: str) -> bool:
+    # urn:uuid:/urn:oid: names, and SMART Health Cards' short "resource:N" names.
+    return ref.startswith(("urn:", "resource:"))
+
+
+def _local_refs(doc: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    stack = [doc]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            ref = value.get("reference")
+            if isinstance(ref, str) and _is_local(ref):
+                found.append(value)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return found
 
 
 def _bundle_items(
@@ -90,16 +118,20 @@ def _bundle_items(
         raise ParseError("Bundle.entry is not a list", where=where)
     if len(entries) > MAX_ENTRIES:
         raise LimitError(f"a Bundle with over {MAX_ENTRIES:,} entries", where=where)
-    # urn:uuid: fullUrls name resources inside this bundle; references to them become Type/id.
+    # Local fullUrls (urn:uuid:…, a card's resource:N) name resources inside this bundle;
+    # references to them become Type/id. A resource named only so gets an id: the uuid, or a
+    # card's from its content (before any reference in it is rewritten, so re-imports match).
     local: dict[str, str] = {}
     for entry in entries:
         if not isinstance(entry, dict):
             continue
         resource, full = entry.get("resource"), entry.get("fullUrl")
-        if isinstance(resource, dict) and isinstance(full, str) and full.startswith("urn:"):
+        if isinstance(resource, dict) and isinstance(full, str) and _is_local(full):
             rtype = resource.get("resourceType")
             if not resource.get("id") and full.startswith("urn:uuid:"):
                 resource["id"] = full[len("urn:uuid:") :]
+            elif not resource.get("id") and full.startswith("resource:"):
+                _with_id(resource)
             if isinstance(rtype, str) and resource.get("id"):
                 local[full] = f"{rtype}/{resource['id']}"
     for obj in urn_refs:
