@@ -50,7 +50,7 @@ from bench.bench_import import _status_kib, machine  # noqa: E402
 from bench.bench_tools import write_section  # noqa: E402
 from bench.gen_apple import span  # noqa: E402
 from bench.gen_apple import write as generate  # noqa: E402
-from healthlocker.connectors._apple_proc import OUTBOX  # noqa: E402
+from healthlocker.connectors.apple._proc import OUTBOX  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Apple Health import"
@@ -124,7 +124,7 @@ def imported(path: Path, work: Path) -> tuple[float, float, int]:
 def parsed(xml: Path) -> tuple[float, float, int]:
     """(wall s, cpu s, resources) of making the resources alone, in this process: the reader's
     part of an import, without validating or storing."""
-    from healthlocker.connectors._apple import produce
+    from healthlocker.connectors.apple._reader import produce
 
     wall, cpu = time.perf_counter(), _cpu()
     n = sum(1 for _ in produce(xml, None, {}))
@@ -167,7 +167,8 @@ def rounds(xml: Path, zipped: Path, work: Path, args: argparse.Namespace) -> dic
 
 def memory_child(path: str, home: str) -> None:
     """In a fresh process: the import's peak RSS, and its reader process's."""
-    from healthlocker.connectors import _apple_proc, import_paths
+    from healthlocker.connectors import import_paths
+    from healthlocker.connectors.apple import _proc as _apple_proc
     from healthlocker.store import Vault
 
     with Vault.create(home, passphrase=PASSPHRASE) as vault:
@@ -328,18 +329,18 @@ What either process holds does not follow the file: the importing process holds 
 storing; the reader, the accumulators of the one record type it is reading (its days × sources:
 about 0.6 KB a day and source) and at most {OUTBOX} batches of pickled resources
 waiting for the importing process. A type's accumulators, and workouts and summaries, are
-dropped as soon as their resources have left (`_apple_flow`). From the smallest size to the
+dropped as soon as their resources have left (`apple/_flow.py`). From the smallest size to the
 next, the queue of batches fills (the importing process falls behind during the bursts of a
 type's days, which a small export has few of); above that, what grows is the days of the
 type being read.
 
 Where the time goes, at {big["mb"]:,.0f} MB: the reader's part alone (parse, aggregate, build
-the {big["parse"]["count"]:,} resources: `_apple.produce` in one process, no validation or
+the {big["parse"]["count"]:,} resources: `apple._reader.produce` in one process, no validation or
 storage) takes {big["parse"]["wall"]:.1f} s, CPU {big["parse"]["cpu"]:.1f} s:
 **{parse_cpu:.2f}×** the bare pass's CPU. lxml makes a Python call per element and builds its
 attribute dict (the bare pass pays that too); the collector's own work on a record is a few
 dict look-ups, slices and an add, about a microsecond. The importing process meanwhile checks
-each resource (`_apple_check`: every resource shape validated in full with fhir.resources once,
+each resource (`apple/_check.py`: every resource shape validated in full with fhir.resources once,
 then about 20 µs a resource instead of 0.2–0.3 ms) and seals and stores it (about 0.2 ms) on
 the other core. So an import takes about as long as its reader's part plus the reader process's
 start, when each process has a core. Load average during the runs:

@@ -85,10 +85,11 @@ def bare(path: Path) -> tuple[float, int]:
 
 def read(path: Path) -> tuple[float, int]:
     """(wall s, resources) of the reader alone: parse, map, validate."""
-    from healthlocker.connectors._ccda import read_ccda
+    from healthlocker.connectors import ReadOptions
+    from healthlocker.connectors.ccda._reader import read_ccda
 
     start = time.perf_counter()
-    n = sum(1 for _ in read_ccda(path))
+    n = sum(1 for _ in read_ccda(path, ReadOptions()))
     return time.perf_counter() - start, n
 
 

@@ -140,7 +140,7 @@ def problem(ident: str, snomed: str | None, name: str) -> str:
 
 def rich_document(*extra_meds: str) -> str:
     """Every section kind with hand-checked values, plus what must be skipped (a problem with a
-    null code, a negated allergy, a social history section)."""
+    null code, a negated allergy, a functional status entry) and an empty social history."""
     sig = '<paragraph ID="sig-m1">one tablet twice a day</paragraph>'
     return document(
         section(
@@ -163,7 +163,17 @@ def rich_document(*extra_meds: str) -> str:
             "5.1", "11450-4", problem("p1", "38341003", "Hypertension") + problem("p2", None, "")
         ),
         section("17", "29762-2"),
+        section("14", "47420-5", FUNCTIONAL_STATUS, "<paragraph>Walks unaided</paragraph>"),
     )
+
+
+# A Functional Status Observation: not imported as a record (its text is kept).
+FUNCTIONAL_STATUS = f"""<entry><observation classCode="OBS" moodCode="EVN">
+  <templateId root="{T}.4.67"/><id root="1.2.3.4.13" extension="f1"/>
+  <code code="54522-8" codeSystem="{LOINC}"/><statusCode code="completed"/>
+  <effectiveTime value="20240301"/>
+  <value xsi:type="CD" code="165245003" codeSystem="{SNOMED}" displayName="Walks unaided"/>
+</observation></entry>"""
 
 
 def reference_counts(path: Path) -> Counter[str]:
@@ -186,6 +196,9 @@ def reference_counts(path: Path) -> Counter[str]:
             found.setdefault(rtype, set()).add(key)
     counts = Counter({rtype: len(ids) for rtype, ids in found.items()})
     counts["Patient"] = len(root.findall("v3:recordTarget/v3:patientRole", NS))
+    # The document itself, with its narrative as text: one DocumentReference when it has any.
+    narrative = "".join("".join(t.itertext()) for t in root.iterfind(".//v3:section/v3:text", NS))
+    counts["DocumentReference"] = int(bool(narrative.strip()))
     return counts
 
 

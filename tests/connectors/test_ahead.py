@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from healthlocker.connectors import _ahead, _fhir, import_paths
+from healthlocker.connectors import ReadOptions, _ahead, import_paths
+from healthlocker.connectors.fhir import _json as _fhir
 from healthlocker.errors import ParseError
 from healthlocker.store import Vault
 from helpers import SAMPLES
@@ -62,7 +63,7 @@ def test_worker_verdict_is_checked_against_the_bytes_read(tmp_path: Path) -> Non
     vault = Vault.ephemeral()
     with pytest.raises(ParseError, match="changed while it was being imported"):
         vault.import_batch(
-            _fhir.read_ndjson(path, None, validated),
+            _fhir.read_ndjson(path, ReadOptions(expect=validated)),
             source="s",
             kind="ndjson",
             name="x",
@@ -73,7 +74,7 @@ def test_worker_verdict_is_checked_against_the_bytes_read(tmp_path: Path) -> Non
     bundle = tmp_path / "b.json"
     bundle.write_text(json.dumps({"resourceType": "Patient", "id": "p3"}))
     with pytest.raises(ParseError, match="changed"):
-        list(_fhir.read_json(bundle, None, validated))
+        list(_fhir.read_json(bundle, ReadOptions(expect=validated)))
 
 
 def test_invalid_file_gets_no_verdict(tmp_path: Path) -> None:
@@ -109,5 +110,5 @@ def test_other_formats_get_no_verdict_without_being_read(
     def unexpected(path: Path) -> bytes:
         raise AssertionError(f"{path.name} was read")
 
-    monkeypatch.setattr(_fhir, "file_digest", unexpected)
+    monkeypatch.setattr(_ahead, "file_digest", unexpected)
     assert _ahead.check_file(str(export), "apple-health") is None

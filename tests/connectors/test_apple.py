@@ -26,8 +26,8 @@ from connectors.apple_helpers import (
     write,
     zip_of,
 )
-from healthlocker.connectors import detect_format, import_paths
-from healthlocker.connectors._apple import read_apple
+from healthlocker.connectors import ReadOptions, detect_format, import_paths
+from healthlocker.connectors.apple._reader import read_apple
 from healthlocker.records._trends import summarize_trends
 from healthlocker.store import Vault, validate_resource
 
@@ -107,7 +107,7 @@ def test_sample_units_convert(vault: Vault) -> None:
 def test_the_zip_sample_imports_in_place(vault: Vault, dogsheep_zip: Path) -> None:
     assert detect_format(dogsheep_zip) == "apple-health"
     notes: list[str] = []
-    items = list(read_apple(dogsheep_zip, notes=notes))
+    items = list(read_apple(dogsheep_zip, ReadOptions(notes=notes)))
     assert any("workout-routes" in n for n in notes)  # listed, not read
     resources = _imported(vault, dogsheep_zip)
     assert len(resources) == len(items) == 6
@@ -286,8 +286,8 @@ def test_me_becomes_the_patient_and_ids_are_stable(tmp_path: Path) -> None:
     path = write(
         tmp_path / "export.xml", export(record(Q + "StepCount", 10, "2024-03-01 09:00:00"))
     )
-    first = [r for _, r in read_apple(path)]
-    again = [r for _, r in read_apple(path)]
+    first = [r for _, r in read_apple(path, ReadOptions())]
+    again = [r for _, r in read_apple(path, ReadOptions())]
     assert first == again
     person = first[0]
     assert person == {
@@ -313,7 +313,7 @@ def test_unknown_and_unreadable_records_are_counted_not_imported(tmp_path: Path)
         ),
     )
     notes: list[str] = []
-    resources = [r for _, r in read_apple(path, notes=notes)]
+    resources = [r for _, r in read_apple(path, ReadOptions(notes=notes))]
     text = "\n".join(notes)
     assert "1 × HKCategoryTypeIdentifierMindfulSession" in text
     assert "1 × unreadable records" in text
@@ -365,7 +365,7 @@ def test_clinical_records_r4_stored_as_is_dstu2_mapped(vault: Vault, tmp_path: P
         },
     )
     notes: list[str] = []
-    list(read_apple(zipped, notes=notes))
+    list(read_apple(zipped, ReadOptions(notes=notes)))
     text = "\n".join(notes)
     assert "1 × clinical records in FHIR DSTU2 of a type not mapped to R4 (DiagnosticOrder)" in text
     assert "1 × clinical records whose file is missing" in text
@@ -415,7 +415,7 @@ def test_reimport_is_idempotent_and_a_later_export_adds_only_what_is_new(
 @pytest.fixture
 def parallel(monkeypatch: pytest.MonkeyPatch) -> None:
     """Read in a reader process even for a small export."""
-    from healthlocker.connectors import _apple_proc
+    from healthlocker.connectors.apple import _proc as _apple_proc
 
     monkeypatch.setattr(_apple_proc, "MIN_PARALLEL_BYTES", 0)
 
@@ -430,7 +430,7 @@ def test_a_reader_process_gives_the_same_vault(tmp_path: Path) -> None:
         resources = _all(vault)
         totals = report.totals()
     assert (totals["added"], totals["updated"]) == (len(resources), 0)  # each yielded once
-    inline = [r for _, r in read_apple(path)]
+    inline = [r for _, r in read_apple(path, ReadOptions())]
     assert sorted(resources, key=lambda r: r["id"]) == sorted(inline, key=lambda r: r["id"])
 
 
@@ -451,7 +451,8 @@ def test_a_reader_started_for_a_file_the_vault_has_is_stopped(tmp_path: Path) ->
 def test_an_invalid_resource_fails_the_whole_batch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: bool
 ) -> None:
-    from healthlocker.connectors import _apple_check, _apple_proc
+    from healthlocker.connectors.apple import _check as _apple_check
+    from healthlocker.connectors.apple import _proc as _apple_proc
 
     path = tmp_path / "export.xml"
     generate(path, 3)
@@ -510,18 +511,18 @@ def test_an_export_not_ordered_by_type_gives_the_same_days(tmp_path: Path) -> No
 @pytest.fixture
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Read files 2 KiB at a time, so groups leave early even in a small export."""
-    from healthlocker.connectors import _csvrows
+    from healthlocker.connectors import _read
 
-    monkeypatch.setattr(_csvrows, "CHUNK", 2048)
+    monkeypatch.setattr(_read, "CHUNK", 2048)
 
 
 @pytest.mark.usefixtures("small_chunks")
 def test_the_reader_drops_what_has_left(tmp_path: Path) -> None:
     """Memory does not follow the days or types an export covers: once a type's resources have
     left, its accumulators are dropped, and so are workouts and summaries once built."""
-    from healthlocker.connectors._apple_flow import Flow
-    from healthlocker.connectors._apple_xml import parse_steps
-    from healthlocker.connectors._csvrows import file_chunks
+    from healthlocker.connectors._read import file_chunks
+    from healthlocker.connectors.apple._flow import Flow
+    from healthlocker.connectors.apple._xml import parse_steps
 
     path = tmp_path / "export.xml"
     generate(path, 20)
@@ -534,7 +535,7 @@ def test_the_reader_drops_what_has_left(tmp_path: Path) -> None:
         held = max(held, len(c.sums) + len(c.means) + len(c.nights))
     assert len(flow.released) >= 5 and items > 0
     assert not flow.stale(c)
-    every_day_of_every_type = len({r["id"] for _, r in read_apple(path)})
+    every_day_of_every_type = len({r["id"] for _, r in read_apple(path, ReadOptions())})
     assert held < every_day_of_every_type / 3
     rest = [r for _, r in flow.rest(c, {})]
     early_and_rest = items + len(rest)
@@ -547,7 +548,7 @@ def test_an_unordered_export_is_read_again_for_what_was_dropped(
 ) -> None:
     """A type met again after its days had left (never in a real export): the file is read a
     second time, and the vault holds what the whole file says, each resource counted once."""
-    from healthlocker.connectors import _apple
+    from healthlocker.connectors.apple import _reader as _apple
 
     second_readings: list[str] = []
     whole = _apple.parse
@@ -579,7 +580,7 @@ def test_an_unordered_export_is_read_again_for_what_was_dropped(
 
 
 def test_the_mapping_table_in_the_docs_matches_the_code() -> None:
-    from healthlocker.connectors._apple_map import QTYPE, QUANTITIES
+    from healthlocker.connectors.apple._map import QTYPE, QUANTITIES
 
     doc = (APPLE.parent.parent / "docs" / "apple-health.md").read_text()
     table = [[c.strip() for c in line.strip("|").split("|")] for line in doc.splitlines()]
@@ -595,12 +596,12 @@ def test_progress_is_reported_in_bytes_read(tmp_path: Path) -> None:
     xml = tmp_path / "export.xml"
     generate(xml, 3)
     seen: list[int] = []
-    list(read_apple(xml, seen.append))
+    list(read_apple(xml, ReadOptions(progress=seen.append)))
     assert sum(seen) == xml.stat().st_size
     assert len(seen) > 1
     zipped = zip_of(xml, tmp_path / "export.zip")
     seen.clear()
-    list(read_apple(zipped, seen.append))
+    list(read_apple(zipped, ReadOptions(progress=seen.append)))
     assert 0.5 * zipped.stat().st_size < sum(seen) <= zipped.stat().st_size
 
 
@@ -614,7 +615,7 @@ def test_unreadable_dates_are_left_out_not_fatal(tmp_path: Path) -> None:
         ),
     )
     notes: list[str] = []
-    resources = [r for _, r in read_apple(path, notes=notes)]
+    resources = [r for _, r in read_apple(path, ReadOptions(notes=notes))]
     assert stored_days(resources) == {("8867-4", "2024-03-01"): 70}
     assert any("days whose date cannot be read" in n for n in notes)
 

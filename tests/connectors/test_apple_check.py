@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connectors.apple_helpers import SAMPLE_XML
-from healthlocker.connectors import _apple_check
-from healthlocker.connectors._apple import produce
-from healthlocker.connectors._apple_check import Checker
+from healthlocker.connectors.apple import _check as _apple_check
+from healthlocker.connectors.apple._check import Checker
+from healthlocker.connectors.apple._reader import produce
 from healthlocker.errors import ValidationError
 from healthlocker.store import validate_resource
 

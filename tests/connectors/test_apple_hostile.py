@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from connectors.apple_helpers import APPLE, ME, PHONE, WATCH, Q, export, record, write, zip_of
-from healthlocker.connectors import _apple_zip as apple_zip
-from healthlocker.connectors import import_paths
-from healthlocker.connectors._apple import read_apple
+from healthlocker.connectors import ReadOptions, import_paths
+from healthlocker.connectors.apple import _zip as apple_zip
+from healthlocker.connectors.apple._reader import read_apple
 from healthlocker.errors import ConnectorError, InputFormatError, LimitError, ParseError
 from healthlocker.store import Vault
 from helpers import run_cli
@@ -37,7 +37,7 @@ def test_truncated_xml_names_the_line(vault: Vault, tmp_path: Path) -> None:
     error = _refused(vault, path)
     assert "ends early at line" in error or "line" in error
     with pytest.raises(ParseError, match=r"line \d+"):
-        list(read_apple(path))
+        list(read_apple(path, ReadOptions()))
 
 
 def test_malformed_xml_names_line_and_column(vault: Vault, tmp_path: Path) -> None:
@@ -154,7 +154,9 @@ def test_resource_file_path_is_a_member_name_never_a_path(tmp_path: Path) -> Non
     )
     xml = write(tmp_path / "export.xml", export(clinical))
     notes: list[str] = []
-    resources = [r for _, r in read_apple(zip_of(xml, tmp_path / "export.zip"), notes=notes)]
+    resources = [
+        r for _, r in read_apple(zip_of(xml, tmp_path / "export.zip"), ReadOptions(notes=notes))
+    ]
     assert all(r["id"] != "stolen" for r in resources)
     assert any("2 × clinical records whose file is missing" in n for n in notes)
 
@@ -226,11 +228,11 @@ def test_cli_refuses_without_a_traceback(tmp_path: Path) -> None:
 
 def test_reader_errors_are_connector_errors(tmp_path: Path) -> None:
     with pytest.raises(InputFormatError):
-        list(read_apple(write(tmp_path / "a.xml", "<Other/>")))
+        list(read_apple(write(tmp_path / "a.xml", "<Other/>"), ReadOptions()))
     with pytest.raises(LimitError):
-        list(read_apple(write(tmp_path / "b.xml", export("<a>" * 20 + "</a>" * 20))))
+        list(read_apple(write(tmp_path / "b.xml", export("<a>" * 20 + "</a>" * 20)), ReadOptions()))
     with pytest.raises(ConnectorError):
-        list(read_apple(write(tmp_path / "c.xml", "<HealthData>")))
+        list(read_apple(write(tmp_path / "c.xml", "<HealthData>"), ReadOptions()))
 
 
 # --- the priority rule, as a property ---------------------------------------------------------
@@ -258,7 +260,7 @@ def test_a_slot_counts_from_one_source_the_watch_first(
     path = write(tmp_path_factory.mktemp("p") / "export.xml", export(*records, me=ME))
     got = [
         r["valueQuantity"]["value"]
-        for _, r in read_apple(path)
+        for _, r in read_apple(path, ReadOptions())
         if r.get("code", {}).get("coding", [{}])[0].get("code") == "41950-7"
     ]
     slots: dict[int, dict[str, int]] = {}

@@ -22,10 +22,11 @@ from connectors.ccda_helpers import (
     rich_document,
     section,
 )
-from healthlocker.connectors import detect_format, import_paths
-from healthlocker.connectors._ccda import looks_like, read_ccda
-from healthlocker.connectors._ccda_types import ts
+from healthlocker.connectors import ReadOptions, detect_format, import_paths
+from healthlocker.connectors.ccda._reader import looks_like, read_ccda
+from healthlocker.connectors.ccda._types import ts
 from healthlocker.records import (
+    Scope,
     get_meds,
     list_conditions,
     list_encounters,
@@ -130,7 +131,7 @@ def _patient(vault: Vault, family: str) -> str:
 def test_vital_signs_feed_the_trends(sample_vault: Vault) -> None:
     angelina = _patient(sample_vault, "Barton704")
     weights = summarize_trends(
-        sample_vault, metric="body_weight", since="2020-03-12", patient=angelina
+        Scope(sample_vault, patient=angelina), metric="body_weight", since="2020-03-12"
     )
     # Angelina, line 1293: <value xsi:type="PQ" value="20.1" unit="kg"/> on 2020-03-12
     assert [(p.start[:10], p.value) for p in weights.points] == [("2020-03-12", 20.1)]
@@ -157,7 +158,7 @@ def test_immunizations_conditions_and_visits_from_a_sample(sample_vault: Vault) 
 def test_medications_allergies_and_ranges(vault: Vault, tmp_path: Path) -> None:
     path = _write(tmp_path / "rich.xml", rich_document())
     notes: list[str] = []
-    resources = [r for _, r in read_ccda(path, notes=notes)]
+    resources = [r for _, r in read_ccda(path, ReadOptions(notes=notes))]
     report = import_paths(vault, [path])
     assert report.ok, report.files[0].error
     meds = get_meds(vault)
@@ -192,7 +193,7 @@ def test_medications_allergies_and_ranges(vault: Vault, tmp_path: Path) -> None:
     joined = "\n".join(notes)
     assert "problems with no code and no text" in joined
     assert "negated entries" in joined
-    assert "social history section" in joined
+    assert "1 × entries of the functional status section (its text is kept" in joined
 
 
 # --- detection and data types -----------------------------------------------------------------
@@ -229,9 +230,13 @@ def test_other_xml_is_not_c_cda(head: bytes) -> None:
 def test_a_folder_takes_c_cda_but_not_other_xml(tmp_path: Path) -> None:
     shutil.copy(ANGELINA, tmp_path / "record.xml")
     _write(tmp_path / "notes.xml", "<notes/>")
-    from healthlocker.connectors._import import expand
+    from healthlocker.connectors import plan_import
 
-    assert [p.name for p, _ in expand([tmp_path])] == ["record.xml"]
+    plan = plan_import([tmp_path])
+    assert [p.path.name for p in plan.files] == ["record.xml"]
+    [skipped] = plan.skipped
+    assert Path(skipped.path).name == "notes.xml"
+    assert "XML: not a format this version imports" in skipped.why
 
 
 @pytest.mark.parametrize(
@@ -268,7 +273,7 @@ def test_a_cda_time_with_an_offset_is_the_same_instant(moment: dt.datetime) -> N
 
 def test_progress_counts_every_byte(tmp_path: Path) -> None:
     seen: list[int] = []
-    list(read_ccda(ANGELINA, seen.append))
+    list(read_ccda(ANGELINA, ReadOptions(progress=seen.append)))
     assert sum(seen) == ANGELINA.stat().st_size
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from connectors.ccda_helpers import HEADER, SAMPLE_XML, document, lab, section
-from healthlocker.connectors import _ccda, import_paths
-from healthlocker.connectors._ccda import read_ccda
+from healthlocker.connectors import ReadOptions, import_paths
+from healthlocker.connectors.ccda import _reader as _ccda
+from healthlocker.connectors.ccda._reader import read_ccda
 from healthlocker.errors import LimitError
 from healthlocker.store import Vault
 from helpers import PASSPHRASE, run_cli
@@ -41,9 +42,12 @@ DETECTED: dict[str, tuple[str | bytes, str]] = {
         document(_BODY).replace("<title>t</title>", "<title>&x;</title>", 1),
         r"malformed XML at line \d+, column \d+: Entity 'x' not defined",
     ),
-    "no-known-section": (
-        document(section("17", "29762-2"), section("10", "18776-5")),
-        r"no section this version imports .*nothing was imported",
+    "about-no-one": (  # narrative only, and no patient: nothing to keep it with
+        document(
+            section("10", "18776-5", text="<paragraph>Rest</paragraph>"),
+            header=re.sub(r"<recordTarget>.*?</recordTarget>", "", HEADER, flags=re.S),
+        ),
+        r"no patient \(recordTarget/patientRole\) in the header: a document about no one",
     ),
     "no-patient": (
         document(_BODY, header=re.sub(r"<recordTarget>.*?</recordTarget>", "", HEADER, flags=re.S)),
@@ -117,7 +121,7 @@ def test_the_entry_cap(vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyP
     path = tmp_path / "two.xml"
     path.write_text(document(_BODY, _BODY.replace('"l1"', '"l2"').replace('"o-l1"', '"o-l2"')))
     with pytest.raises(LimitError, match="over 1 entries"):
-        list(read_ccda(path))
+        list(read_ccda(path, ReadOptions()))
     assert not import_paths(vault, [path]).ok
     assert vault.stats()["resources"] == 0
 
@@ -127,6 +131,6 @@ def test_the_narrative_cap_leaves_references_unresolved(
 ) -> None:
     monkeypatch.setattr(_ccda, "MAX_NARRATIVE", 10)
     notes: list[str] = []
-    resources = list(read_ccda(SAMPLE_XML[0], notes=notes))
+    resources = list(read_ccda(SAMPLE_XML[0], ReadOptions(notes=notes)))
     assert resources
     assert any("narrative text past the cap" in n for n in notes)

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from healthlocker.connectors._csvrows import header_of, lines, records
+from healthlocker.connectors.wellness._csvrows import header_of, lines, records
 from healthlocker.errors import LimitError
 
 _text = st.text(st.sampled_from('ab,"\n\r é'), max_size=300)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from healthlocker.connectors._dstu2 import MAPPED_TYPES, to_r4
+from healthlocker.connectors.fhir._dstu2 import MAPPED_TYPES, to_r4
 from healthlocker.store import validate_resource
 
 LOINC = "http://loinc.org"

@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from healthlocker.connectors import _fhir, detect_format, import_paths
+from healthlocker.connectors import ReadOptions, detect_format, import_paths
+from healthlocker.connectors._read import kind_of
+from healthlocker.connectors.fhir import _json as _fhir
 from healthlocker.store import Vault
 from helpers import SAMPLES
 
@@ -136,12 +138,16 @@ def test_folder_without_fhir_and_missing_path(vault: Vault, tmp_path: Path) -> N
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "readme.md").write_text("hi")
     for target, message in (
-        (tmp_path / "empty", "no FHIR files"),
+        (tmp_path / "empty", "no file in this folder is a format this version imports"),
         (tmp_path / "nope", "no such file"),
     ):
-        [outcome] = import_paths(vault, [target]).files
+        report = import_paths(vault, [target])
+        [outcome] = report.files
         assert message in (outcome.error or "")
         assert str(target) in (outcome.error or "")
+        assert [s.path for s in report.skipped] == (
+            [str(tmp_path / "empty" / "readme.md")] if target.name == "empty" else []
+        )
 
 
 def test_caps_are_enforced(vault: Vault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -165,7 +171,7 @@ def test_caps_are_enforced(vault: Vault, tmp_path: Path, monkeypatch: pytest.Mon
 
 @given(st.binary(max_size=300))
 def test_sniff_never_crashes(data: bytes) -> None:
-    assert _fhir.sniff(data) in {None, "json", "ndjson", "xml", "zip"}
+    assert kind_of(data) in {"text", "json", "ndjson", "xml", "zip"}
 
 
 ids = st.from_regex(r"[A-Za-z0-9\-.]{1,20}", fullmatch=True)
@@ -180,9 +186,9 @@ def test_ndjson_parser_round_trips(
     path.write_text("".join(json.dumps(r) + "\n" for r in resources))
     if not resources:
         with pytest.raises(Exception, match=r"empty|no FHIR"):
-            list(_fhir.read_ndjson(path))
+            list(_fhir.read_ndjson(path, ReadOptions()))
         return
-    assert [r for _, r in _fhir.read_ndjson(path)] == resources
+    assert [r for _, r in _fhir.read_ndjson(path, ReadOptions())] == resources
 
 
 @given(st.binary(min_size=1, max_size=200))

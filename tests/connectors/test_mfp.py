@@ -24,8 +24,8 @@ from connectors.wellness_helpers import (
     write,
     zip_folder,
 )
-from healthlocker.connectors import detect_format, import_paths
-from healthlocker.connectors._mfp import read_mfp
+from healthlocker.connectors import ReadOptions, detect_format, import_paths
+from healthlocker.connectors.wellness._mfp import read_mfp
 from healthlocker.store import Vault
 from helpers import run_cli
 
@@ -168,9 +168,12 @@ def test_zip_and_loose_tables_give_the_same_resources(tmp_path: Path) -> None:
     archive = zip_folder(MFP, tmp_path / "File-Export-2024-03-04-to-2024-03-07.zip", "export/")
     assert detect_format(archive) == "myfitnesspal"
     seen: list[int] = []
-    from_zip = sorted((r for _, r in read_mfp(archive, seen.append)), key=lambda r: r["id"])
+    from_zip = sorted(
+        (r for _, r in read_mfp(archive, ReadOptions(progress=seen.append))), key=lambda r: r["id"]
+    )
     loose = sorted(
-        (r for p in sorted(MFP.glob("*.csv")) for _, r in read_mfp(p)), key=lambda r: r["id"]
+        (r for p in sorted(MFP.glob("*.csv")) for _, r in read_mfp(p, ReadOptions())),
+        key=lambda r: r["id"],
     )
     assert from_zip == loose
     assert 0 < sum(seen) <= archive.stat().st_size  # progress in compressed bytes read

@@ -21,8 +21,8 @@ from connectors.wellness_helpers import (
     table,
     write,
 )
-from healthlocker.connectors import detect_format, import_paths
-from healthlocker.connectors._peloton import parse_stamp, read_peloton
+from healthlocker.connectors import ReadOptions, detect_format, import_paths
+from healthlocker.connectors.wellness._peloton import parse_stamp, read_peloton
 from healthlocker.errors import ParseError
 from healthlocker.store import Vault
 
@@ -79,7 +79,7 @@ def test_every_sample_row_is_a_workout_in_metric_units(vault: Vault) -> None:
 
 def test_progress_is_reported_in_bytes() -> None:
     seen: list[int] = []
-    assert list(read_peloton(PELOTON, seen.append))
+    assert list(read_peloton(PELOTON, ReadOptions(progress=seen.append)))
     assert sum(seen) == PELOTON.stat().st_size
 
 
@@ -102,7 +102,7 @@ def test_metric_accounts_are_not_converted(tmp_path: Path) -> None:
     metric = dict(zip(METRIC_HEADER, _row("2024-01-02 07:00 (CET)"), strict=True))
     metric.update({"Distance (km)": "10", "Avg. Speed (kph)": "30", "Avg. Pace (min/km)": "5:30"})
     path = write(tmp_path / "me_workouts.csv", csv_text(METRIC_HEADER, [list(metric.values())]))
-    [w] = [r for _, r in read_peloton(path) if code_of(r) == "73985-4"]
+    [w] = [r for _, r in read_peloton(path, ReadOptions()) if code_of(r) == "73985-4"]
     assert (component(w, "distance"), component(w, "speed-average")) == (10, 30)
     assert component(w, "pace-average") == 5.5
     assert w["effectivePeriod"]["start"] == "2024-01-02T07:00:00+01:00"
@@ -130,7 +130,9 @@ def test_an_unknown_zone_keeps_the_local_date_and_says_so(tmp_path: Path) -> Non
     rows = [_row("2024-02-01 21:30 (IST)"), _row("2024-02-02 21:30 (XYZT)")]
     path = write(tmp_path / "a_workouts.csv", csv_text(PELOTON_HEADER, rows))
     notes: list[str] = []
-    workouts = [r for _, r in read_peloton(path, notes=notes) if code_of(r) == "73985-4"]
+    workouts = [
+        r for _, r in read_peloton(path, ReadOptions(notes=notes)) if code_of(r) == "73985-4"
+    ]
     assert sorted(w["effectiveDateTime"] for w in workouts) == ["2024-02-01", "2024-02-02"]
     assert any("'IST'" in n and "local date" in n for n in notes)
 
@@ -140,7 +142,7 @@ def test_unreadable_timestamps_name_line_and_column(tmp_path: Path, stamp: str) 
     rows = [_row("2024-02-01 10:00 (PST)"), _row(stamp)]
     path = write(tmp_path / "b_workouts.csv", csv_text(PELOTON_HEADER, rows))
     with pytest.raises(ParseError, match=r"line 3: column 'Workout Timestamp'"):
-        list(read_peloton(path))
+        list(read_peloton(path, ReadOptions()))
 
 
 def test_a_later_download_adds_new_workouts_and_updates_changed_ones(

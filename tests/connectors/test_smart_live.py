@@ -21,7 +21,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from connectors.smart.servers import SmartBench, patient_of
+from connectors.smart.servers import SmartBench, cli_connect, patient_of, play_browser
 from healthlocker.connectors import LinkStore, connect_link, sync_link
 from healthlocker.errors import AuthError
 from healthlocker.store import Vault
@@ -54,15 +54,6 @@ def server(bench: tuple[SmartBench, str]) -> Iterator[SmartBench]:
     b.start_gateway(patient)
     yield b
     b.stop_gateway()
-
-
-def play_browser(url: str) -> None:
-    """What the user's browser does: ask the authorisation server, follow its redirect."""
-    answer = httpx2.get(url, follow_redirects=False, timeout=10)
-    assert answer.status_code in (302, 303), answer.status_code
-    callback = httpx2.URL(answer.headers["location"])
-    assert callback.host == "127.0.0.1" and callback.path == "/callback"
-    assert httpx2.get(callback, timeout=10).status_code == 200
 
 
 def _connect(vault: Vault, server: SmartBench, name: str = "clinic") -> Any:
@@ -210,25 +201,7 @@ def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_cli_connect_sync_sources_forget(home: Path, server: SmartBench) -> None:
     assert _cli(home, "init").returncode == 0
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEALTHLOCKER_")}
-    env |= {"HEALTHLOCKER_HOME": str(home), "HEALTHLOCKER_PASSPHRASE": PASSPHRASE}
-    args = ["connect", "clinic", "--fhir-base", server.fhir_base, "--client-id", "hl-cli"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "healthlocker.cli", *args, "--no-browser"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert proc.stderr is not None
-    url = ""
-    while not url:
-        line = proc.stderr.readline()
-        assert line, "connect ended without printing the sign-in URL"
-        url = line.strip() if line.strip().startswith("http") else ""
-    play_browser(url)
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
+    out, err = cli_connect(home, server.fhir_base)
     assert "Linked 'clinic'" in out and "healthlocker sync clinic" in out
 
     sync = _cli(home, "sync", "--json")

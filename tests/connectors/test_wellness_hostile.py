@@ -20,8 +20,9 @@ from connectors.wellness_helpers import (
     write,
     zip_folder,
 )
-from healthlocker.connectors import _csvrows, import_paths
-from healthlocker.connectors._peloton import read_peloton
+from healthlocker.connectors import ReadOptions, _read, import_paths
+from healthlocker.connectors.wellness import _csvrows
+from healthlocker.connectors.wellness._peloton import read_peloton
 from healthlocker.errors import LimitError
 from healthlocker.store import Vault
 from helpers import run_cli
@@ -142,11 +143,11 @@ def test_a_2_gb_line_is_refused_without_reading_it(tmp_path: Path) -> None:
     tracemalloc.start()
     try:
         with pytest.raises(LimitError, match=r"huge_workouts.csv: line 2: a line over 1 MiB"):
-            list(read_peloton(path, read.append))
+            list(read_peloton(path, ReadOptions(progress=read.append)))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert sum(read) <= 3 * _csvrows.CHUNK
+    assert sum(read) <= 3 * _read.CHUNK
     assert peak < 16 * 2**20
 
 

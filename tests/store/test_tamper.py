@@ -59,8 +59,10 @@ def _call(records: int = 1) -> AuditEvent:
 
 def test_every_kind_of_write_keeps_the_vault_verifiable(vault: Vault, tmp_path: Path) -> None:
     """The manifests follow every legitimate write: imports and updates, grants made and
-    revoked, audit entries, OAuth rows replaced, deleted and expired, links, and forget."""
+    revoked, audit entries, OAuth rows replaced, deleted and expired, links, shares, and
+    forget (which drops the shares holding the forgotten source's records)."""
     from healthlocker.connectors import Link, LinkStore
+    from healthlocker.sharing import Shares, records_of_types
 
     assert import_paths(vault, [PERSON], source="clinic").ok
     assert import_paths(vault, [SAMPLES / "bluebutton"]).ok
@@ -79,12 +81,18 @@ def test_every_kind_of_write_keeps_the_vault_verifiable(vault: Vault, tmp_path: 
     link = Link("clinic", "https://ehr.example.com/fhir", "hl", "https://a", "https://t", "p", "s")
     LinkStore(vault).save(link)
     LinkStore(vault).save(link)  # the same name again: its row replaced
+    shares, month = Shares(vault), timedelta(days=30)
+    for types in (["Patient"], ["Coverage"]):  # both sources; bluebutton alone
+        summary = records_of_types(vault, types)
+        shares.create(summary, base_url="http://127.0.0.1:1", label="x", duration=month,
+                      passcode=None, what="records")  # fmt: skip
     obs = json.loads(PERSON.read_text())["entry"][5]["resource"]
     obs["status"] = "amended"
     (tmp_path / "changed.json").write_text(json.dumps(obs))
     assert import_paths(vault, [tmp_path / "changed.json"], source="clinic").totals()["updated"]
     assert vault.verify() == []
     assert vault.forget("clinic") == ["clinic"]
+    assert len(shares.list()) == 1
     assert vault.verify() == []
     assert AuditLog(vault).verify() == []
     home = _home(vault)

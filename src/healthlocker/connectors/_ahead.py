@@ -23,7 +23,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
-from healthlocker.connectors import _fhir
+from healthlocker.connectors._formats import FORMATS
+from healthlocker.connectors._read import ReadOptions, file_digest
 from healthlocker.errors import HealthLockerError
 from healthlocker.store import validate_resource
 
@@ -44,15 +45,14 @@ def _watch_parent(parent: int) -> None:
 
 
 def check_file(path: str, fmt: str) -> bytes | None:
-    """The digest of the file if every resource in it is valid, else None (also for formats
-    other than FHIR JSON and NDJSON, without reading them: their readers validate)."""
-    readers = {"fhir-json": _fhir.read_json, "ndjson": _fhir.read_ndjson}
-    reader = readers.get(fmt)
-    if reader is None:
+    """The digest of the file if every resource in it is valid, else None (also, without
+    reading it, for a format not validated ahead: see ``Format.ahead``)."""
+    registered = FORMATS.get(fmt)
+    if registered is None or not registered.ahead:
         return None
     try:
-        digest = _fhir.file_digest(Path(path))
-        for where, resource in reader(Path(path), None, digest):
+        digest = file_digest(Path(path))
+        for where, resource in registered.read(Path(path), ReadOptions(expect=digest)):
             validate_resource(resource, where=where)
     except (HealthLockerError, OSError):
         return None

@@ -8,7 +8,7 @@ against caps (per member, and in total for the archive) and against the compress
 consumed: the ratio a zip bomb needs is far above any real export's. The sizes a zip declares
 are only a first check; what counts is what inflates.
 
-Used by the Apple Health (``_apple_zip``) and MyFitnessPal (``_mfp``) readers.
+Used by the Apple Health (``apple._zip``) and MyFitnessPal (``wellness._mfp``) readers.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
+from healthlocker.connectors._read import Progress
 from healthlocker.errors import InputFormatError, LimitError, ParseError
 
 MAX_RATIO = 100  # inflated : compressed; exports deflate about 5-25:1, zip bombs 1000:1
 RATIO_GRACE = 1 << 20  # below this much inflated, a high ratio is no threat
 CHUNK = 1 << 20
-Progress = Callable[[int], None]
 
 
 class Counting:

@@ -4,7 +4,6 @@ from healthlocker.consent._audit import AuditLog, Entry, Problem
 from healthlocker.consent._gate import AuditEvent, Decision, Gate, OpenGate, Outcome
 from healthlocker.consent._grants import (
     ALL_TOOLS,
-    TOOLS,
     Clock,
     Grant,
     GrantStore,
@@ -18,7 +17,6 @@ from healthlocker.consent._verify import VaultReport, verify_vault
 
 __all__ = [
     "ALL_TOOLS",
-    "TOOLS",
     "AuditEvent",
     "AuditLog",
     "Clock",

@@ -40,6 +40,17 @@ def _drop_links(links: SealedTable, db: Database, scope: Forgetting) -> int:
     return links.delete_where(name_tag=links.tag(scope.label))
 
 
+def _drop_shares(shares: SealedTable, db: Database, scope: Forgetting) -> int:
+    """A share that holds records of a forgotten source goes with it (its link stops working:
+    nothing of the erased records stays readable, even encrypted for a link)."""
+    if scope.label is None:
+        return shares.delete_where()
+    gone = set(scope.source_ids)
+    rows = db.execute("SELECT id, sources FROM shares").fetchall()
+    # Through the handle, row by row, so the table's manifest moves with the deletes.
+    return sum(shares.delete(share) for share, ids in rows if gone & set(ids.split(",")))
+
+
 GRANTS = Table(
     "grants",
     columns=(("id", "TEXT PRIMARY KEY"), ("body", "BLOB NOT NULL")),
@@ -88,4 +99,19 @@ LINKS = Table(
     forget=_drop_links,
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (GRANTS, AUDIT, OAUTH, LINKS)}
+SHARES = Table(
+    "shares",
+    columns=(
+        ("id", "TEXT PRIMARY KEY"),  # the short id `share --list` shows and `--revoke` takes
+        ("name_tag", "BLOB NOT NULL UNIQUE"),  # blind tag of the link's secret path part
+        ("expires", "REAL NOT NULL"),
+        ("sources", "TEXT NOT NULL"),  # the ids of the sources it holds records of
+        ("body", "BLOB NOT NULL"),  # sealed: label, passcode digest, tries, encrypted files
+    ),
+    sealed={"body": "shares"},
+    name_tag="shl",
+    expires="expires",
+    forget=_drop_shares,
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (GRANTS, AUDIT, OAUTH, LINKS, SHARES)}

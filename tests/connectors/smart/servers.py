@@ -5,7 +5,7 @@ plus ``gateway.mjs``), both on 127.0.0.1, started and stopped by the caller.
         bench.load(bundle) ...; bench.start_gateway(patient_id)
         bench.fhir_base            # what a user would give to `healthlocker connect`
 
-Used by tests/connectors/test_smart_live.py and bench/bench_sync.py.
+Used by tests/connectors/test_smart_live.py, test_smart_uscore.py and bench/bench_sync.py.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx2
 
-from helpers import NODE_MODULES, free_port, node_binary
+from helpers import NODE_MODULES, PASSPHRASE, free_port, node_binary
 
 GATEWAY = Path(__file__).with_name("gateway.mjs")
 
@@ -92,11 +92,25 @@ class SmartBench:
         )
         _wait_http(f"{self.upstream}/fhir/metadata", time.monotonic() + 60)
 
-    def start_gateway(self, patient: str, *, token_ttl: int | None = None) -> None:
-        """(Re)start the SMART gateway for *patient*; tokens live *token_ttl* seconds."""
+    def start_gateway(
+        self,
+        patient: str,
+        *,
+        token_ttl: int | None = None,
+        ehr: str | None = None,
+        page_ttl: float | None = None,
+        grant: str | None = None,
+    ) -> None:
+        """(Re)start the SMART gateway for *patient*; tokens live *token_ttl* seconds.
+
+        *ehr* ("epic") adds that EHR's search rules; *page_ttl* makes ``next`` links expire
+        that many seconds after they were sent; *grant* is the scope the tokens carry (what
+        the person approved) whatever the app asked for (see gateway.mjs).
+        """
         self.stop_gateway()
+        options = {"tokenTtl": token_ttl, "ehr": ehr, "pageTtl": page_ttl, "grant": grant}
         args = [str(node_binary()), str(GATEWAY), str(NODE_MODULES), str(self.gateway_port)]
-        args += [self.upstream, patient] + ([str(token_ttl)] if token_ttl else [])
+        args += [self.upstream, patient, json.dumps({k: v for k, v in options.items() if v})]
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.gateway = proc
         assert proc.stdout is not None
@@ -176,6 +190,40 @@ class SmartBench:
         if any(link["relation"] == "next" for link in doc.get("link", [])):
             raise AssertionError("raise _count in search_all")
         return out
+
+
+def play_browser(url: str) -> None:
+    """What the user's browser does: ask the authorisation server, follow its redirect."""
+    answer = httpx2.get(url, follow_redirects=False, timeout=10)
+    assert answer.status_code in (302, 303), answer.status_code
+    callback = httpx2.URL(answer.headers["location"])
+    assert callback.host == "127.0.0.1" and callback.path == "/callback"
+    assert httpx2.get(callback, timeout=10).status_code == 200
+
+
+def cli_connect(home: Path, base: str, *extra: str) -> tuple[str, str]:
+    """`healthlocker connect clinic --no-browser` as a user runs it, the test playing the
+    browser; its stdout and stderr once it has finished (successfully: asserted)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEALTHLOCKER_")}
+    env |= {"HEALTHLOCKER_HOME": str(home), "HEALTHLOCKER_PASSPHRASE": PASSPHRASE}
+    args = ["connect", "clinic", "--fhir-base", base, "--client-id", "hl-cli", "--no-browser"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "healthlocker.cli", *args, *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stderr is not None
+    url = ""
+    while not url:
+        line = proc.stderr.readline()
+        assert line, "connect ended without printing the sign-in URL"
+        url = line.strip() if line.strip().startswith("http") else ""
+    play_browser(url)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    return out, err
 
 
 def patient_of(response: dict[str, Any]) -> str:

@@ -1,0 +1,1 @@
+"""Apple Health: an export.zip or export.xml (the Health app's "Export All Health Data")."""

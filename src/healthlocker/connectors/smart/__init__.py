@@ -1,0 +1,1 @@
+"""SMART on FHIR: connect to a provider's FHIR API (OAuth) and sync its records."""
