@@ -91,6 +91,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 source=args.source,
                 fmt=args.format,
                 weight_unit=args.weight_unit,
+                strict=args.strict,
             )
     totals = report.totals()
     if args.json:
@@ -100,6 +101,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 "format": f.format,
                 "error": f.error,
                 "notes": f.notes,
+                "skipped_records": [{"where": r.where, "why": r.why} for r in f.skipped_records],
                 **(
                     {
                         "added": f.result.added,
@@ -131,18 +133,30 @@ def cmd_import(args: argparse.Namespace) -> int:
         for f in report.files:
             for note in f.notes if not f.error else ():
                 print(f"  {Path(f.path).name}: {note}")
+            _print_records(f.skipped_records)
         _print_skipped(report.skipped)
     return 0 if report.ok else 1
 
 
-def _print_skipped(skipped: list[Any], shown: int = 20) -> None:
+def _print_records(records: list[Any]) -> None:
+    """The bad records left out of a file (each named; --strict refuses the file instead)."""
+    header = f"  Left out {len(records)} bad record(s) (--strict refuses such a file):"
+    _print_each(header, [f"{r.where}: {r.why}" for r in records], "    ")
+
+
+def _print_skipped(skipped: list[Any]) -> None:
     """The files of the folders given that were not imported, and why; never silently."""
-    if skipped:
-        print(f"Passed over {len(skipped)} file(s) of the folder(s) given:")
-    for s in skipped[:shown]:
-        print(f"  {s.path}: {s.why}")
-    if len(skipped) > shown:
-        print(f"  … and {len(skipped) - shown} more (--json lists every one)")
+    header = f"Passed over {len(skipped)} file(s) of the folder(s) given:"
+    _print_each(header, [f"{s.path}: {s.why}" for s in skipped], "  ")
+
+
+def _print_each(header: str, lines: list[str], indent: str, shown: int = 20) -> None:
+    if lines:
+        print(header)
+    for line in lines[:shown]:
+        print(f"{indent}{line}")
+    if len(lines) > shown:
+        print(f"{indent}… and {len(lines) - shown} more (--json lists every one)")
 
 
 def _import_with_progress(vault: Any, args: argparse.Namespace) -> Any:
@@ -165,6 +179,7 @@ def _import_with_progress(vault: Any, args: argparse.Namespace) -> Any:
             fmt=args.format,
             progress=lambda n: bar.advance(task, n),
             weight_unit=args.weight_unit,
+            strict=args.strict,
         )
 
 
@@ -612,8 +627,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--weight-unit",
         choices=("kg", "lb"),
-        help="unit of MyFitnessPal's weights (default: the export's own, as its exercise "
-        "table names it; else lb)",
+        help="unit of MyFitnessPal's weights (default: as the export states it, in its "
+        "exercise table; a file that states none is refused without this)",
+    )
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse a file with any bad record (default: leave bad records out, named in the "
+        "summary, unless more than half of a file's records are bad)",
     )
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
     p = add("sources", cmd_sources, "what is stored, per source and type; linked APIs")

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from healthlocker.connectors._links import Link, LinkStore
     from healthlocker.connectors._plan import Plan, Skipped, plan_import
     from healthlocker.connectors._read import ReadOptions
+    from healthlocker.connectors._tolerance import SkippedRecord, Tolerance
     from healthlocker.connectors.smart._connect import connect_link, sync_link
     from healthlocker.connectors.smart._http import Net
     from healthlocker.connectors.smart._presets import PRESETS, Preset
@@ -34,6 +35,8 @@ _LAZY = {
     "Skipped": "_plan",
     "plan_import": "_plan",
     "ReadOptions": "_read",
+    "SkippedRecord": "_tolerance",
+    "Tolerance": "_tolerance",
     "connect_link": "smart._connect",
     "sync_link": "smart._connect",
     "Net": "smart._http",
@@ -59,7 +62,9 @@ __all__ = [
     "Preset",
     "ReadOptions",
     "Skipped",
+    "SkippedRecord",
     "SyncResult",
+    "Tolerance",
     "connect_link",
     "detect_format",
     "import_paths",
