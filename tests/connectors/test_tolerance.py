@@ -317,11 +317,23 @@ def test_the_command_names_skipped_records_and_strict_refuses(tmp_path: Path) ->
     assert f"    {path}: entry 3: invalid Observation at valueQuantity.value" in human.stdout
     assert SECRET not in human.stdout + human.stderr
 
-    result = run_cli("import", str(copy), "--source", "other", "--json", home=home)
+    # with the patterns that refused whole files: a US Core report without a narrative div,
+    # Blue Button's partially adjudicated claims
+    uscore = tmp_path / "uscore.json"
+    uscore.write_text(json.dumps(_bundle([*_good(3), _us_core_report(text={"status": "x"})])))
+    claims = DATA / "bluebutton" / "claimSearch.json"
+    result = run_cli(
+        "import", str(copy), str(uscore), str(claims), "--source", "other", "--json", home=home
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
-    assert summary["skipped_records"] == 1
+    assert (summary["skipped_records"], summary["failed"]) == (1, 0)
     [record] = summary["files"][0]["skipped_records"]
     assert record["where"] == f"{copy}: entry 3"
     assert record["why"].startswith("invalid Observation at valueQuantity.value")
     assert SECRET not in result.stdout
+    assert [f["by_type"] for f in summary["files"][1:]] == [
+        {"Observation": 3, "DiagnosticReport": 1},
+        {"Claim": 2},
+    ]
+    assert any("Claim insurance" in n for n in summary["files"][2]["notes"])

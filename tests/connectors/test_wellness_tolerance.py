@@ -48,9 +48,8 @@ def _workouts(vault: Vault) -> list[dict]:  # type: ignore[type-arg]
 # --- Peloton -------------------------------------------------------------------------------
 
 
-def test_peloton_none_is_not_recorded(vault: Vault, tmp_path: Path) -> None:
-    """Peloton writes `None` for a scenic ride's distance and speed: 2 such rows refused a file
-    of 245. They are workouts with those measures not recorded."""
+def _scenic_rides(folder: Path) -> Path:
+    """245 rides, 2 of them scenic: `None` for distance, speed and pace (one `N/A` output)."""
     rows = [
         _ride(
             1 + i % 28,
@@ -60,7 +59,13 @@ def test_peloton_none_is_not_recorded(vault: Vault, tmp_path: Path) -> None:
     ]
     scenic = {"Distance (mi)": "None", "Avg. Speed (mph)": "None", "Avg. Pace (min/mi)": "None"}
     rows += [_ride(29, **scenic), _ride(30, **{**scenic, "Total Output": "N/A"})]
-    path = write(tmp_path / "jdoe_workouts.csv", csv_text(PELOTON_HEADER, rows))
+    return write(folder / "jdoe_workouts.csv", csv_text(PELOTON_HEADER, rows))
+
+
+def test_peloton_none_is_not_recorded(vault: Vault, tmp_path: Path) -> None:
+    """Peloton writes `None` for a scenic ride's distance and speed: 2 such rows refused a file
+    of 245. They are workouts with those measures not recorded."""
+    path = _scenic_rides(tmp_path)
     [outcome] = import_paths(vault, [path]).files
     assert outcome.error is None and outcome.skipped_records == []
     workouts = _workouts(vault)
@@ -117,12 +122,16 @@ def _exercise(rows: list[str], unit: str = "Pounds") -> str:
     return "\ufeff" + EXERCISE_HEADER.format(unit=unit) + "\r\n" + "".join(r + "\r\n" for r in rows)
 
 
-def test_mfp_2026_names_lose_their_literal_quotes(vault: Vault, tmp_path: Path) -> None:
-    path = write(tmp_path / "Exercise-Summary-2026.csv", _exercise([
+def _names_2026(folder: Path) -> Path:
+    return write(folder / "Exercise-Summary-2026.csv", _exercise([
         '2026-01-05,"""Running (jogging), 5 mph (12 min mile)""","""Cardiovascular""",345,30,,,,,',
         '2026-01-06,"""Bench press, """"flat""""""",Strength,,,3,10,135,,',
         '2026-01-07,"Walk ""with dog""",Cardiovascular,100,20,,,,,',
     ]))  # fmt: skip
+
+
+def test_mfp_2026_names_lose_their_literal_quotes(vault: Vault, tmp_path: Path) -> None:
+    path = _names_2026(tmp_path)
     [outcome] = import_paths(vault, [path]).files
     assert outcome.error is None and outcome.skipped_records == []
     names = sorted(w["valueCodeableConcept"]["text"] for w in _workouts(vault))
@@ -132,11 +141,9 @@ def test_mfp_2026_names_lose_their_literal_quotes(vault: Vault, tmp_path: Path) 
     assert kinds == {"Cardiovascular", "Strength"}
 
 
-def test_mfp_notes_on_several_lines_without_quotes_are_read_whole(
-    vault: Vault, tmp_path: Path
-) -> None:
+def _multiline_notes(folder: Path) -> Path:
     zeros = ",".join(["0"] * 16)
-    path = write(tmp_path / "Nutrition-Summary-x.csv", "\r\n".join([
+    return write(folder / "Nutrition-Summary-x.csv", "\r\n".join([
         ",".join(NUTRITION_HEADER),
         f"2024-05-01,Breakfast,300,{zeros},Oatmeal, berries",
         "then coffee",
@@ -146,6 +153,12 @@ def test_mfp_notes_on_several_lines_without_quotes_are_read_whole(
         "again",
         "",
     ]))  # fmt: skip
+
+
+def test_mfp_notes_on_several_lines_without_quotes_are_read_whole(
+    vault: Vault, tmp_path: Path
+) -> None:
+    path = _multiline_notes(tmp_path)
     [outcome] = import_paths(vault, [path]).files
     assert outcome.error is None and outcome.skipped_records == []
     calories = {r["effectiveDateTime"]: r for r in resources(vault) if code_of(r) == CALORIES}
@@ -182,6 +195,22 @@ def test_mfp_an_unreadable_row_is_left_out_with_its_line(tmp_path: Path, home: P
     strict = run_cli("import", str(path), "--strict", "--source", "again", home=home)
     assert strict.returncode == 1 and "Traceback" not in strict.stderr
     assert f"error: {path}: line 3: malformed CSV" in strict.stderr
+
+
+def test_every_pattern_through_the_command(tmp_path: Path, home: Path) -> None:
+    """The files above, as a user imports them: each comes in whole, nothing left out."""
+    paths = [_scenic_rides(tmp_path), _names_2026(tmp_path), _multiline_notes(tmp_path)]
+    assert run_cli("init", home=home).returncode == 0
+    result = run_cli("import", *map(str, paths), "--json", home=home)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["failed"], summary["skipped_records"]) == (0, 0)
+    assert [f["format"] for f in summary["files"]] == ["peloton", "myfitnesspal", "myfitnesspal"]
+    with Vault.open(home) as vault:
+        names = {w["valueCodeableConcept"]["text"] for w in _workouts(vault)}
+        notes = [n["text"] for r in resources(vault) if code_of(r) == CALORIES for n in r["note"]]
+    assert 'Bench press, "flat"' in names and "Cycling" in names
+    assert "Breakfast: Oatmeal, berries\nthen coffee\nand a walk, 2 km" in notes
 
 
 # --- MyFitnessPal: the weight unit -----------------------------------------------------------
