@@ -431,9 +431,9 @@ def cmd_grant(args: argparse.Namespace) -> int:
 
 
 def _tool_names() -> list[str]:
-    from healthlocker.consent import TOOLS
+    from healthlocker.catalogue import TOOL_NAMES
 
-    return list(TOOLS)
+    return list(TOOL_NAMES)
 
 
 def _when(stamp: str) -> str:

@@ -10,8 +10,6 @@ synthetic Synthea samples).
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -26,7 +24,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx2
 import pytest
 
-from helpers import NODE_MODULES, PASSPHRASE, ROOT, node_binary
+from helpers import NODE_MODULES, PASSPHRASE, ROOT, chromium, node_binary
 from server.remote import OAuthClient, Server, mcp_client, pkce, serving
 
 pytestmark = pytest.mark.anyio
@@ -34,17 +32,6 @@ DANCE = Path(__file__).with_name("browser_dance.mjs")
 OUTPUT = ROOT / "tests" / "output" / "browser"
 ASKED = ["list_labs", "get_meds", "list_conditions"]
 UNTICKED = "get_meds"
-
-
-def chromium() -> str:
-    """Debian's chromium (or $CHROMIUM). Missing is a failure, not a skip: CI has root apt."""
-    found = os.environ.get("CHROMIUM") or shutil.which("chromium")
-    if not found:
-        pytest.fail(
-            "no Chromium for the browser test: run scripts/setup as root where apt-get works "
-            "(it installs Debian's chromium), or set CHROMIUM to a Chromium binary"
-        )
-    return found
 
 
 @dataclass

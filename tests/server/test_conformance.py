@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from healthlocker.consent import TOOLS
+from healthlocker.catalogue import TOOL_NAMES as TOOLS
 from helpers import NODE_MODULES, node_binary
 from server.bearer_proxy import bearer_proxy
 from server.remote import OAuthClient, Server, serving

@@ -4,7 +4,6 @@ from healthlocker.consent._audit import AuditLog, Entry, Problem
 from healthlocker.consent._gate import AuditEvent, Decision, Gate, OpenGate, Outcome
 from healthlocker.consent._grants import (
     ALL_TOOLS,
-    TOOLS,
     Clock,
     Grant,
     GrantStore,
@@ -17,7 +16,6 @@ from healthlocker.consent._policy import ConsentGate, allowed, grant_command
 
 __all__ = [
     "ALL_TOOLS",
-    "TOOLS",
     "AuditEvent",
     "AuditLog",
     "Clock",

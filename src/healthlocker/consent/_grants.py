@@ -19,21 +19,8 @@ from healthlocker.errors import ConsentError
 from healthlocker.store import Vault
 
 Clock = Callable[[], datetime]
+# A grant names one tool of the catalogue (``healthlocker.catalogue``), or all of them.
 ALL_TOOLS = "all"
-# Everything a grant can name: the server's tools. Prompts and the summary resource read
-# through the tools whose data they use (list_labs, health_summary) and are gated as those.
-# A test pins this list to what the server registers.
-TOOLS = (
-    "list_labs",
-    "get_meds",
-    "explain_coverage",
-    "summarize_trends",
-    "list_conditions",
-    "list_immunizations",
-    "list_visits",
-    "search_records",
-    "health_summary",
-)
 MAX_DURATION = timedelta(days=366)
 _DURATION = re.compile(r"^\s*(\d+)\s*(m|min|h|d|w)\s*$")
 _UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}

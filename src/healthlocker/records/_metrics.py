@@ -53,8 +53,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from healthlocker.errors import ArgumentError
 from healthlocker.records._catalog import CatalogEntry, convert, lookup, normalize_unit, search
-from healthlocker.records._common import Reader, as_dict, codes_of, concept_name
+from healthlocker.records._common import as_dict, codes_of, concept_name
+from healthlocker.records._scope import Scope
 from healthlocker.store import StoredResource
 
 SYSTOLIC, DIASTOLIC = "8480-6", "8462-4"
@@ -158,18 +160,21 @@ Row = tuple[str, float | None, float | None, str, StoredResource]
 # --- which metric ---------------------------------------------------------------------------
 
 
-def find_metric(
-    reader: Reader, metric: str, window_start: str | None
-) -> tuple[str | None, Metric, list[str]]:
+def named_metrics() -> tuple[str, ...]:
+    """The metrics ``summarize_trends`` knows by name (any other metric is a lab)."""
+    return tuple(METRICS)
+
+
+def find_metric(reader: Scope, metric: str) -> tuple[str | None, Metric, list[str]]:
     """The named metric's key (None for a lab), the metric, and notes on other matches.
 
-    A named metric by name, alias or LOINC code; else a lab (see ``_lab``); ValueError when
+    A named metric by name, alias or LOINC code; else a lab (see ``_lab``); ArgumentError when
     nothing matches.
     """
     key = _named(metric)
     if key is not None:
         return key, METRICS[key], []
-    return None, *_lab(reader, metric, window_start)
+    return None, *_lab(reader, metric)
 
 
 def _named(metric: str) -> str | None:
@@ -181,32 +186,31 @@ def _named(metric: str) -> str | None:
     return next((k for k, m in METRICS.items() if metric.strip() in m.codes), None)
 
 
-def _has_data(reader: Reader, codes: tuple[str, ...], window_start: str | None) -> bool:
-    terms = [f"code||{c}" for c in codes]
-    return bool(reader.resources("Observation", terms=terms, since=window_start))
+def _has_data(reader: Scope, codes: tuple[str, ...]) -> bool:
+    return bool(reader.lookup("Observation", terms=[f"code||{c}" for c in codes]))
 
 
 def _from_catalog(entry: CatalogEntry) -> Metric:
     return Metric(entry.name, entry.codes, entry.unit, entry=entry)
 
 
-def _lab(reader: Reader, metric: str, window_start: str | None) -> tuple[Metric, list[str]]:
+def _lab(reader: Scope, metric: str) -> tuple[Metric, list[str]]:
     """A lab by LOINC code or part of its name (the catalog's names first, then the names
-    recorded); ValueError when nothing matches."""
+    recorded); ArgumentError when nothing matches."""
     text = metric.strip()
     if _LOINC.match(text):
         entry = lookup(text)
         return (_from_catalog(entry) if entry else Metric(text, (text,), None)), []
     known = search(text)
-    with_data = [e for e in known if _has_data(reader, e.codes, window_start)]
+    with_data = [e for e in known if _has_data(reader, e.codes)]
     if with_data:
         return _from_catalog(with_data[0]), _also(text, known, with_data[0])
-    found = _recorded(reader, text.casefold(), window_start)
+    found = _recorded(reader, text.casefold())
     if found is not None:
         return found
     if known:
         return _from_catalog(known[0]), _also(text, known, known[0])
-    raise ValueError(
+    raise ArgumentError(
         f"no such metric {text[:60]!r}: not a known metric, a LOINC code (like 2345-7) or the "
         f"name of a recorded test; known metrics: {', '.join(METRICS)}"
     )
@@ -217,12 +221,10 @@ def _also(text: str, known: list[CatalogEntry], chosen: CatalogEntry) -> list[st
     return [f"{text!r} also matches: {', '.join(others)}"] if others else []
 
 
-def _recorded(
-    reader: Reader, needle: str, window_start: str | None
-) -> tuple[Metric, list[str]] | None:
+def _recorded(reader: Scope, needle: str) -> tuple[Metric, list[str]] | None:
     """The recorded test whose name contains *needle*: an exact name first, else the commonest."""
     groups: dict[tuple[str | None, str], list[str]] = {}
-    for stored in reader.resources("Observation", since=window_start):
+    for stored in reader.lookup("Observation"):
         code = as_dict(stored.resource.get("code"))
         texts = [code.get("text"), *(as_dict(c).get("display") for c in code.get("coding") or ())]
         if any(isinstance(t, str) and needle in t.casefold() for t in texts):
@@ -286,18 +288,28 @@ def _sample(stored: StoredResource, m: Metric) -> Row | None:
     return None if value is None else (when[:10], value, None, unit, stored)
 
 
-def fetch(reader: Reader, m: Metric, since: str | None, until: str | None) -> list[Row]:
-    """The samples of *m* dated from *since* to *until* (every person's)."""
+def _row(stored: StoredResource, m: Metric) -> Row | None:
+    """The sample *stored* holds of *m*, or None (another test of the same code, or no value)."""
+    if m.name_is and (concept_name(stored.resource.get("code")) or "").casefold() != m.name_is:
+        return None
+    return _sample(stored, m)
+
+
+def fetch(reader: Scope, m: Metric, since: str | None, until: str | None) -> list[Row]:
+    """The samples of *m* dated from *since* to *until* (everyone's the scope may read)."""
     terms = [f"code||{c}" for c in m.codes]
+    kind = f"{m.label.lower()} records"
     rows = []
     for rtype in m.types:
-        for stored in reader.resources(rtype, terms=terms, since=since, until=until):
-            if (
-                m.name_is
-                and (concept_name(stored.resource.get("code")) or "").casefold() != m.name_is
-            ):
-                continue
-            if (row := _sample(stored, m)) is not None:
+        for stored in reader.resources(
+            rtype,
+            terms=terms,
+            since=since,
+            until=until,
+            kind=kind,
+            where=lambda s: _row(s, m) is not None,
+        ):
+            if (row := _row(stored, m)) is not None:
                 rows.append(row)
     return rows
 

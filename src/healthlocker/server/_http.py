@@ -34,7 +34,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from healthlocker.consent import TOOLS, ConsentGate
+from healthlocker.catalogue import PROMPTS, RESOURCES, TOOL_NAMES
+from healthlocker.consent import ConsentGate
 from healthlocker.errors import HealthLockerError
 from healthlocker.server._guard import (
     MCP_BODY_LIMIT,
@@ -60,11 +61,9 @@ from healthlocker.store import Vault
 
 MCP_PATH = "/mcp"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-# What each MCP request reads, as tools: a prompt or the summary resource needs their scopes.
-PROMPT_TOOLS = {
-    "prepare_for_visit": ["health_summary", "list_labs"],
-    "explain_my_labs": ["list_labs"],
-}
+# What a prompt or resource reads, as tools: it needs their scopes.
+PROMPT_TOOLS = {p.name: p.reads for p in PROMPTS}
+RESOURCE_TOOLS = {r.uri: r.reads for r in RESOURCES}
 
 
 @dataclass(frozen=True)
@@ -310,12 +309,15 @@ def _needed(body: bytes) -> list[str]:
         params = m.get("params")
         params = params if isinstance(params, dict) else {}
         name = str(params.get("name", ""))
-        if m.get("method") == "tools/call" and name in TOOLS:
+        if m.get("method") == "tools/call" and name in TOOL_NAMES:
             needed.append(scope_for(name))
         elif m.get("method") == "prompts/get":
-            needed += [scope_for(t) for t in PROMPT_TOOLS.get(name, [])]
+            needed += [scope_for(t) for t in PROMPT_TOOLS.get(name, ())]
         elif m.get("method") == "resources/read":
-            needed.append(scope_for("health_summary"))
+            # Any other URI needs what every resource needs: no token learns which exist.
+            uri = str(params.get("uri", ""))
+            reads = RESOURCE_TOOLS.get(uri) or {t for r in RESOURCE_TOOLS.values() for t in r}
+            needed += [scope_for(t) for t in sorted(reads)]
     return needed
 
 

@@ -22,7 +22,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from healthlocker.consent import TOOLS, AuditLog, GrantStore, describe_window, window_for
+from healthlocker.catalogue import TOOL_NAMES, tool
+from healthlocker.consent import AuditLog, GrantStore, describe_window, window_for
 from healthlocker.server._guard import RateLimiter
 from healthlocker.server._oauth import Pending, VaultAuthProvider
 from healthlocker.server._oauth_store import OAuthStore, new_secret
@@ -34,17 +35,6 @@ _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?$|^http://\[[0-9a-fA-
 SESSION_TTL = 1800
 DURATIONS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "30d": timedelta(days=30)}
 WINDOWS = {"all": None, "12": 12, "3": 3}
-TOOL_WORDS = {
-    "list_labs": "Lab results",
-    "get_meds": "Medications and allergies",
-    "explain_coverage": "Insurance coverage and claims",
-    "summarize_trends": "Trends (activity, sleep, weight, vitals, nutrition)",
-    "list_conditions": "Conditions",
-    "list_immunizations": "Immunizations",
-    "list_visits": "Visits",
-    "search_records": "Search across records",
-    "health_summary": "Health summary",
-}
 STYLE = """body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;
 color:#1b1b1b}h1{font-size:1.4rem}fieldset{border:1px solid #ccc;border-radius:6px;margin:1rem 0}
 label{display:block;margin:.25rem 0}table{border-collapse:collapse;width:100%;font-size:.9rem}
@@ -114,7 +104,7 @@ class Pages:
                 )
             )
             return RedirectResponse(target, status_code=303)
-        tools = [t for t in form.getlist("tool") if t in TOOLS]
+        tools = [t for t in form.getlist("tool") if t in TOOL_NAMES]
         duration = DURATIONS.get(form.get("duration", ""), DURATIONS["1h"])
         months = WINDOWS.get(form.get("window", "all"))
         if not tools:
@@ -132,7 +122,8 @@ class Pages:
         offered = tools_in(pending.scopes)
         boxes = "".join(
             f'<label><input type="checkbox" name="tool" value="{t}" checked> '
-            f"{html.escape(TOOL_WORDS[t])} <span class=note>({t})</span></label>"
+            f"{html.escape(tool(t).title)}: {html.escape(tool(t).purpose)} "
+            f"<span class=note>({t})</span></label>"
             for t in offered
         )
         redirect = urlsplit(pending.redirect_uri)

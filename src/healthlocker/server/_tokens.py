@@ -20,27 +20,26 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import ECKey, KeySet
 from mcp.server.auth.provider import AccessToken
 
-from healthlocker.consent import TOOLS
+from healthlocker.catalogue import TOOLS, tool
 
-SCOPE_PREFIX = "read:"
-# Prompts and the summary resource read what these tools read, so they need the same scope.
 ALGORITHMS = ["ES256", "RS256", "PS256", "EdDSA"]
 LEEWAY = 30  # seconds of clock skew tolerated on exp/nbf/iat
 ACCESS_TTL = 600
 
 
-def scope_for(tool: str) -> str:
-    """The one read scope that lets a token call *tool* (e.g. ``read:list_labs``)."""
-    return SCOPE_PREFIX + tool
+def scope_for(name: str) -> str:
+    """The one read scope that lets a token call the tool *name* (e.g. ``read:list_labs``);
+    prompts and resources need the scopes of the tools they read."""
+    return tool(name).scope
 
 
-ALL_SCOPES = [scope_for(t) for t in TOOLS]
+ALL_SCOPES = [t.scope for t in TOOLS]
 
 
 def tools_in(scopes: Iterable[str]) -> list[str]:
-    """The tools a set of scopes covers, in the product's order."""
+    """The tools a set of scopes covers, in the catalogue's order."""
     wanted = set(scopes)
-    return [t for t in TOOLS if scope_for(t) in wanted]
+    return [t.name for t in TOOLS if t.scope in wanted]
 
 
 def new_signing_key(kid: str) -> ECKey:

@@ -1,0 +1,151 @@
+"""The server's edge: healthlocker's errors become MCP errors here, and nowhere else.
+
+A ``HealthLockerError`` is something the person or the assistant can act on (an argument to
+correct, a grant to make, a vault to unlock): its message goes to the client as it is, as a tool
+error, or as a JSON-RPC error for prompts and resources. Anything else is a bug: it is logged on
+stderr by type and place only (never its message, which could hold record text or argument
+values) and the client gets an opaque message.
+
+``Edge`` is the server's middleware: for every request it notes the name the client reported
+(the server decides on the client's name from it, tokens and ``--client``), and it checks a
+catalogued tool's arguments before the SDK does, so that a bad call gets one plain line per bad
+argument (not pydantic's report with its links) and is audited as failed, like any other call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+import traceback
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import anyio.to_thread
+from mcp import MCPError
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, TextContent
+from pydantic import BaseModel, ValidationError
+
+from healthlocker.errors import ArgumentError, ConsentError, HealthLockerError
+
+INTERNAL = "healthlocker hit an internal error; the server log has details"
+REFUSED = -32001  # implementation-defined JSON-RPC error: no grant covers the request's reads
+
+log = logging.getLogger("healthlocker.server")
+Kind = Literal["tool", "prompt", "resource"]
+# The client name the current request's client reported (MCP's clientInfo), if any.
+REPORTED: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "healthlocker_reported_client", default=None
+)
+
+
+@contextlib.contextmanager
+def edge(kind: Kind, name: str) -> Iterator[None]:
+    """Run a tool's, prompt's or resource's body; map what it raises for the client."""
+    try:
+        yield
+    except (MCPError, ToolError):
+        raise  # already an MCP answer (the SDK's own, or mapped further in)
+    except HealthLockerError as exc:
+        raise mapped(kind, exc) from None
+    except Exception as exc:
+        log_bug(exc, f"{kind} {name}")
+        raise mapped(kind, None) from None
+
+
+def mapped(kind: Kind, exc: HealthLockerError | None) -> Exception:
+    """The MCP error a client gets for *exc* (None: a bug, reported opaquely)."""
+    message = str(exc) if exc is not None else INTERNAL
+    if kind == "tool":
+        return ToolError(message)
+    if isinstance(exc, ConsentError):
+        return MCPError(REFUSED, message)
+    if isinstance(exc, ArgumentError):
+        return MCPError(INVALID_PARAMS, message)
+    return MCPError(INTERNAL_ERROR, message)
+
+
+def log_bug(exc: BaseException, during: str) -> None:
+    """One line on stderr: the exception's type and where it was raised; nothing it says."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    place = (
+        f"{Path(frames[-1].filename).name}:{frames[-1].lineno} in {frames[-1].name}"
+        if frames
+        else "an unknown place"
+    )
+    log.error("healthlocker: internal error during %s: %s at %s", during, type(exc).__name__, place)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def checked(model: type[M], values: dict[str, Any]) -> M:
+    """*values* as *model*, or an ArgumentError with one line per bad value."""
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        raise ArgumentError("some arguments are not valid:\n" + argument_problems(exc)) from None
+
+
+def argument_problems(exc: ValidationError) -> str:
+    """One plain line per bad argument: where, and what is wrong (no values, no links)."""
+    lines = []
+    for error in exc.errors(include_url=False, include_input=False, include_context=False):
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"- {where.lstrip('.') or 'arguments'}: {message}")
+    return "\n".join(lines)
+
+
+class Edge:
+    """The server's middleware (``ServerMiddleware``): see the module's docstring.
+
+    *check* validates each catalogued tool's arguments as the SDK will (raising pydantic's
+    ``ValidationError``); *failed(tool, fields)* audits a call whose named arguments were bad.
+    """
+
+    def __init__(
+        self,
+        check: Mapping[str, Callable[[dict[str, Any]], object]],
+        failed: Callable[[str, list[str]], None],
+    ) -> None:
+        self._check = check
+        self._failed = failed
+
+    async def __call__(
+        self, ctx: ServerRequestContext[Any, Any], call_next: CallNext
+    ) -> HandlerResult:
+        params = ctx.session.client_params
+        token = REPORTED.set(params.client_info.name if params else None)
+        try:
+            if ctx.method == "tools/call":
+                refused = await self._arguments(ctx.params or {})
+                if refused is not None:
+                    return refused
+            return await call_next(ctx)
+        finally:
+            REPORTED.reset(token)
+
+    async def _arguments(self, params: Mapping[str, Any]) -> CallToolResult | None:
+        name = str(params.get("name"))
+        check = self._check.get(name)
+        arguments = params.get("arguments") or {}
+        if check is None or not isinstance(arguments, dict):
+            return None  # not ours, or not an object: the SDK answers it
+        try:
+            check(arguments)
+        except ValidationError as exc:
+            fields = sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]})
+            try:
+                await anyio.to_thread.run_sync(self._failed, name, fields)
+            except HealthLockerError:
+                pass  # the vault did not open: the call fails anyway, and says why it failed
+            except Exception as bug:
+                log_bug(bug, f"auditing tool {name}")
+            text = f"{name}: some arguments are not valid; correct them and call again:\n"
+            text += argument_problems(exc)
+            return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+        return None
