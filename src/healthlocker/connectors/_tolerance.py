@@ -55,7 +55,7 @@ class Tolerance:
     strict: bool = False
     read: int = 0  # records read, good or bad
     skipped: list[SkippedRecord] = field(default_factory=list)
-    repaired: dict[str, int] = field(default_factory=dict)  # what was left out → how many
+    repaired: dict[str, int] = field(default_factory=dict)  # a repair → how many (``_repair``)
     first: ConnectorError | None = None  # the first bad record's error
 
     def attempt(self, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
@@ -96,9 +96,10 @@ class Tolerance:
             raise self.first  # the file's one record: its own error says it best
         if bad and bad > self.read * MOST:
             first = self.skipped[0]
+            article = "an" if label[:1] in "AEIOU" else "a"
             raise InputFormatError(
                 f"{bad:,} of {self.read:,} records could not be read ({first.why}); with more "
-                f"than half of them bad, this is not read as a {label}",
+                f"than half of them bad, this is not read as {article} {label}",
                 where=first.where,
             )
 
