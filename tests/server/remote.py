@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import os
 import re
 import secrets
@@ -122,7 +123,9 @@ class OAuthClient:
             "token_endpoint_auth_method": "none",
             **meta,
         }
-        r = httpx2.post(server.base + "/register", json=body, timeout=10)
+        # Each from an address of its own: the server allows 10 registrations an hour from one.
+        with httpx2.Client(transport=from_address(next_address()), timeout=10) as http:
+            r = http.post(server.base + "/register", json=body)
         assert r.status_code == 201, r.text
         info = r.json()
         return cls(server, info["client_id"], info.get("client_secret"), body["redirect_uris"][0])
@@ -218,6 +221,20 @@ class OAuthClient:
         if r.status_code == 200:
             self.tokens = r.json()
         return r
+
+
+_ADDRESSES = itertools.count(1)
+
+
+def next_address() -> str:
+    """A loopback address not used before in this test session (127.1.x.y)."""
+    n = next(_ADDRESSES)
+    return f"127.1.{n // 250 % 250}.{n % 250 + 1}"
+
+
+def from_address(address: str) -> httpx2.HTTPTransport:
+    """A transport whose connections come from *address* (any 127.x.y.z is this machine)."""
+    return httpx2.HTTPTransport(local_address=address)
 
 
 def code_from(location: str) -> str:
