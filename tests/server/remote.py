@@ -162,20 +162,15 @@ class OAuthClient:
         passphrase: str = PASSPHRASE,
     ) -> httpx2.Response:
         """Answer the consent page as the person would: load it, post its form."""
-        with httpx2.Client(base_url=self.server.base, timeout=30) as browser:
-            page = browser.get(consent_url)
-            assert page.status_code == 200, page.text
-            fields = dict(re.findall(r'<input type=hidden name=(\w+) value="([^"]*)"', page.text))
-            offered = re.findall(r'name="tool" value="(\w+)"', page.text)
-            data: dict[str, Any] = {
-                **fields,
-                "duration": duration,
-                "window": window,
-                "passphrase": passphrase,
-                "action": action,
-                "tool": offered if tools is None else tools,
-            }
-            return browser.post("/consent", data=data)
+        return answer_page(
+            self.server,
+            consent_url,
+            tools=tools,
+            duration=duration,
+            window=window,
+            action=action,
+            passphrase=passphrase,
+        )
 
     def authorize(
         self,
@@ -221,6 +216,34 @@ class OAuthClient:
         if r.status_code == 200:
             self.tokens = r.json()
         return r
+
+
+def answer_page(
+    server: Server,
+    url: str,
+    *,
+    tools: list[str] | None = None,
+    duration: str = "1h",
+    window: str = "all",
+    action: str = "allow",
+    passphrase: str = PASSPHRASE,
+) -> httpx2.Response:
+    """The person answers a consent page (an assistant's sign-in, or a tool call's request):
+    load it, tick *tools* (None: every one offered), choose, type the passphrase, post."""
+    with httpx2.Client(base_url=server.base, timeout=30) as browser:
+        page = browser.get(url)
+        assert page.status_code == 200, page.text
+        fields = dict(re.findall(r'<input type=hidden name=(\w+) value="([^"]*)"', page.text))
+        offered = re.findall(r'name="tool" value="(\w+)"', page.text)
+        data: dict[str, Any] = {
+            **fields,
+            "duration": duration,
+            "window": window,
+            "passphrase": passphrase,
+            "action": action,
+            "tool": offered if tools is None else tools,
+        }
+        return browser.post("/consent", data=data)
 
 
 _ADDRESSES = itertools.count(1)

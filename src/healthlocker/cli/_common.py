@@ -22,13 +22,17 @@ def console(stderr: bool = False) -> Any:
 
 
 def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """A table on stdout. Cells are shown as text, never read as markup (a stored name like
+    ``[/link]`` or ``[conceal]`` is data), and without terminal control codes."""
+    from rich.control import strip_control_codes
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title)
     for col in columns:
         table.add_column(col)
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(strip_control_codes(cell)) for cell in row))
     console().print(table)
 
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from healthlocker.consent import AuditLog, Entry, Grant, GrantStore, describe_window
-from healthlocker.server._clients import ClientLabel, client_labels
 from healthlocker.server._oauth_store import OAuthStore
+from healthlocker.server._registry import ClientLabel, client_labels
 from healthlocker.store import Vault
 
 

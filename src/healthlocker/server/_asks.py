@@ -34,6 +34,7 @@ from mcp_types.version import is_version_at_least
 from healthlocker.consent import AuditEvent, Decision, grant_command
 from healthlocker.errors import DeclinedError, RefusedError
 from healthlocker.server._oauth_store import OAuthStore, new_secret
+from healthlocker.server._registry import label_of
 
 if TYPE_CHECKING:
     from healthlocker.catalogue import ToolSpec
@@ -122,7 +123,7 @@ def remote_consent(
     asks = state.asks
     if asks is None:  # an external identity provider: no page here to ask on
         if not state.decide(client=client, tool=tool.name).allowed:
-            _refuse(state, client, tool, arguments, None)
+            _refuse(state, client, tool, arguments, None, client)
         return None
     reply = (ctx.input_responses or {}).get(_KEY)
     if isinstance(reply, ElicitResult) and reply.action != "accept":
@@ -138,22 +139,22 @@ def remote_consent(
         if not opened or time.monotonic() >= deadline:
             break
         time.sleep(0.25)
-    url = state.using(lambda v: asks.open(OAuthStore(v), client=client, tool=tool.name))
+    url, shown = state.using(lambda v: _open(asks, OAuthStore(v), client, tool.name))
     if not _can_open_links(ctx):
-        _refuse(state, client, tool, arguments, url)
+        _refuse(state, client, tool, arguments, url, shown)
     if not is_version_at_least(ctx.protocol_version or "", _MODERN):
         state.record(
             AuditEvent(client=client, tool=tool.name, arguments=arguments, outcome="refused")
         )
         params = ElicitRequestURLParams(
-            message=_message(client, tool), url=url, elicitation_id=url[-22:]
+            message=_message(shown, tool), url=url, elicitation_id=url[-22:]
         )
         raise UrlElicitationRequiredError([params])
     if opened:
         # The person went to the page but has not answered yet: the same request again, with
         # no new question (the client retries after a pause).
         return InputRequiredResult(request_state=_WAITING)
-    params = ElicitRequestURLParams(message=_message(client, tool), url=url)
+    params = ElicitRequestURLParams(message=_message(shown, tool), url=url)
     return InputRequiredResult(
         input_requests={_KEY: ElicitRequest(params=params)}, request_state=_ASKED
     )
@@ -177,30 +178,42 @@ def _decided(
     return None  # "granted", but no live grant now (revoked since): ask again
 
 
+def _open(asks: Asks, s: OAuthStore, client: str, tool: str) -> tuple[str, str]:
+    """The waiting ask's address, and the client as the person knows it (its own name and
+    short id)."""
+    body = s.get("client", client)
+    return asks.open(s, client=client, tool=tool), label_of(client, body or {}).text
+
+
 def _can_open_links(ctx: Context) -> bool:
     caps = ctx.client_capabilities
     return caps is not None and caps.elicitation is not None and caps.elicitation.url is not None
 
 
-def _message(client: str, tool: ToolSpec) -> str:
+def _message(shown: str, tool: ToolSpec) -> str:
     return (
-        f"healthlocker: {client!r} asks to read {tool.purpose} ({tool.name}). Open this "
+        f"healthlocker: {shown!r} asks to read {tool.purpose} ({tool.name}). Open this "
         "healthlocker page to choose; it asks for your vault passphrase."
     )
 
 
 def _refuse(
-    state: ServerState, client: str, tool: ToolSpec, arguments: dict[str, Any], url: str | None
+    state: ServerState,
+    client: str,
+    tool: ToolSpec,
+    arguments: dict[str, Any],
+    url: str | None,
+    shown: str,
 ) -> NoReturn:
     command = grant_command(client=client, tool=tool.name)
     if url:
         why = (
-            f"No grant lets {client!r} use {tool.name}. The person can allow it on healthlocker's "
+            f"No grant lets {shown!r} use {tool.name}. The person can allow it on healthlocker's "
             f"page {url} (it asks for the vault passphrase), or run: {command}"
         )
     else:
         why = (
-            f"No grant lets {client!r} use {tool.name}, and there is no consent page to ask on. "
+            f"No grant lets {shown!r} use {tool.name}, and there is no consent page to ask on. "
             f"To allow it, run: {command}"
         )
     error = RefusedError(why)

@@ -24,7 +24,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from healthlocker.catalogue import TOOL_NAMES, tool
-from healthlocker.server._clients import ClientLabel
+from healthlocker.server._registry import ClientLabel
 
 DURATIONS = {
     "once": None,

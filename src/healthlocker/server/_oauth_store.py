@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 from healthlocker.store import Vault
 
+ACCESS_TTL = 600  # seconds an access token lives
+LEEWAY = 30  # seconds of clock skew tolerated on a token's exp/nbf/iat
 Kind = Literal["client", "pending", "ask", "code", "refresh", "revoked", "session", "key", "login"]
 
 

@@ -26,7 +26,7 @@ from starlette.routing import Route
 from healthlocker.consent import GrantStore, window_for
 from healthlocker.server._account import account_body, account_data, live_grant
 from healthlocker.server._asks import Asks
-from healthlocker.server._clients import label_of, mark_consented, revoke_client
+from healthlocker.server._clients import mark_consented
 from healthlocker.server._consent_page import (
     DURATIONS,
     WINDOWS,
@@ -38,6 +38,7 @@ from healthlocker.server._consent_page import Request as Ask
 from healthlocker.server._oauth import VaultAuthProvider
 from healthlocker.server._oauth_store import OAuthStore, new_secret
 from healthlocker.server._passphrase import Passphrases
+from healthlocker.server._registry import label_of, revoke_client
 from healthlocker.server._tokens import tools_in
 
 T = TypeVar("T")

@@ -21,10 +21,9 @@ from joserfc.jwk import ECKey, KeySet
 from mcp.server.auth.provider import AccessToken
 
 from healthlocker.catalogue import TOOLS, tool
+from healthlocker.server._oauth_store import ACCESS_TTL, LEEWAY
 
 ALGORITHMS = ["ES256", "RS256", "PS256", "EdDSA"]
-LEEWAY = 30  # seconds of clock skew tolerated on exp/nbf/iat
-ACCESS_TTL = 600
 
 
 def scope_for(name: str) -> str:
