@@ -420,7 +420,7 @@ def test_the_account_page_lists_and_revokes_grants(server: Server) -> None:
         assert "Account Viewer" in account.text
         assert "Audit log" in account.text
         shown = f"Account Viewer ({client.client_id[:8]})"  # its own name and a short id
-        grant = account.text.split(f"{shown}</td><td>list_conditions")[1]
+        grant = account.text.split(f"{shown}</td><td>Conditions")[1]
         grant_id = grant.split('name=grant value="')[1].split('"')[0]
         session_csrf = grant.split('name=csrf value="')[1].split('"')[0]
         revoked = browser.post("/account/revoke", data={"csrf": session_csrf, "grant": grant_id})

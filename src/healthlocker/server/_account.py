@@ -2,7 +2,8 @@
 
 Every assistant is shown by the name it gave itself, its short id and the day it registered, so
 four registrations named "Claude" are four different lines. Each has one button that revokes
-everything it holds and removes its registration; each grant has its own Revoke button.
+everything it holds (grants, tokens) and removes its registration; each grant has its own Revoke
+button.
 Registrations nobody allowed anything yet are listed too, with the hour left before they go.
 """
 
@@ -12,7 +13,8 @@ import html
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from healthlocker.consent import AuditLog, Entry, Grant, GrantStore, describe_window
+from healthlocker.catalogue import TOOL_NAMES, tool
+from healthlocker.consent import ALL_TOOLS, AuditLog, Entry, Grant, GrantStore, describe_window
 from healthlocker.server._oauth_store import OAuthStore
 from healthlocker.server._registry import ClientLabel, client_labels
 from healthlocker.store import Vault
@@ -59,15 +61,17 @@ def account_body(data: AccountData, csrf: str) -> str:
     hidden = f'<input type=hidden name=csrf value="{html.escape(csrf)}">'
     assistants = "".join(_assistant_row(data, client, hidden) for client in data.clients)
     grants = "".join(
-        f"<tr><td>{shown(data, g.client)}</td><td>{g.tool}</td>"
-        f"<td>{html.escape(describe_window(g.window))}</td><td>{g.expires[:16]}</td><td>"
+        f"<tr><td>{shown(data, g.client)}</td><td>{_tool(g.tool)}</td>"
+        f"<td>{html.escape(describe_window(g.window))}<br><span class=note>until "
+        f"{_when(g.expires)} UTC</span></td><td>"
         f'<form method=post action="/account/revoke">{hidden}<input type=hidden name=grant '
         f'value="{html.escape(g.id)}"><button type=submit>Revoke</button></form></td></tr>'
         for g in data.grants
     )
     log = "".join(
-        f"<tr><td>{e.seq}</td><td>{e.event.at[:19]}</td><td>{shown(data, e.event.client)}</td>"
-        f"<td>{html.escape(e.event.tool)}</td><td>{e.event.outcome}</td>"
+        f"<tr><td>{e.seq}</td><td>{_when(e.event.at, 19)}</td>"
+        f"<td>{shown(data, e.event.client)}</td>"
+        f"<td>{_tool(e.event.tool)}</td><td>{e.event.outcome}</td>"
         f"<td>{e.event.records}</td></tr>"
         for e in data.entries
     )
@@ -78,8 +82,8 @@ def account_body(data: AccountData, csrf: str) -> str:
         "run healthlocker audit --verify.</span>"
     )
     return f"""<h2>Grants in force</h2><div class=wide>
-<table><tr><th>Assistant</th><th>Tool</th><th>Records</th><th>Until (UTC)</th><th></th></tr>
-{grants or "<tr><td colspan=5>No live grants.</td></tr>"}</table></div>
+<table><tr><th>Assistant</th><th>Tool</th><th>Records, for how long</th><th></th></tr>
+{grants or "<tr><td colspan=4>No live grants.</td></tr>"}</table></div>
 <h2>Assistants</h2><p class=note>Names are what each assistant calls itself; the id tells two
 with the same name apart.</p><div class=wide>
 <table><tr><th>Assistant</th><th>Registered</th><th>Status</th><th></th></tr>
@@ -89,6 +93,19 @@ with the same name apart.</p><div class=wide>
 <th>Records</th></tr>{log}</table></div>
 <form method=post action="/logout">{hidden}<div class=buttons>
 <button type=submit>Sign out</button></div></form>"""
+
+
+def _tool(name: str) -> str:
+    """A tool in the person's words (its catalogue title), escaped."""
+    title = "Every tool" if name == ALL_TOOLS else tool(name).title if name in TOOL_NAMES else name
+    return html.escape(title)
+
+
+def _when(stamp: str, length: int = 16) -> str:
+    """An ISO time as the page shows it, e.g. 2026-12-06 18:44 (a narrow column breaks it
+    between the day and the time, never inside either)."""
+    day, _, time = html.escape(stamp[:length]).partition("T")
+    return f"<span class=nw>{day}</span> <span class=nw>{time}</span>"
 
 
 def _assistant_row(data: AccountData, client: str, hidden: str) -> str:
@@ -104,5 +121,5 @@ def _assistant_row(data: AccountData, client: str, hidden: str) -> str:
         f"<tr><td>{shown(data, client)}</td><td>{html.escape(label.registered if label else '')}"
         f'</td><td>{html.escape(status)}</td><td><form method=post action="/account/client">'
         f'{hidden}<input type=hidden name=client value="{html.escape(client)}"><button '
-        "type=submit>Revoke everything and remove</button></form></td></tr>"
+        "type=submit>Revoke everything</button></form></td></tr>"
     )

@@ -107,8 +107,8 @@ def consent_body(request: Request, choice: Choice, error: str) -> str:
         "name it gave itself; healthlocker cannot check it. Its id here is "
         f"<code>{html.escape(client.short)}</code>"
         + (f", registered on {html.escape(client.registered)}" if client.registered else "")
-        + ".</p><p>Whatever it reads leaves this computer: it goes to the assistant's provider "
-        "(the company that runs it), which handles it under its own terms.</p>"
+        + ".</p><p>Whatever it reads goes to the assistant's provider (the company that runs "
+        "it), which handles it under its own terms.</p>"
     )
     after = (
         f"<p class=note>After you answer, your browser goes back to {returns_to(request)}.</p>"
@@ -116,8 +116,8 @@ def consent_body(request: Request, choice: Choice, error: str) -> str:
         else "<p class=note>After you answer, go back to your assistant: it finds your answer "
         "when it tries again.</p>"
     )
+    alert = f"<p class=error role=alert>{html.escape(error)}</p>" if error else ""
     return f"""{who}
-{f"<p class=error role=alert>{html.escape(error)}</p>" if error else ""}
 <form method=post action="/consent">
 <input type=hidden name=request value="{html.escape(request.token)}">
 <input type=hidden name=csrf value="{html.escape(request.csrf)}">
@@ -128,7 +128,7 @@ def consent_body(request: Request, choice: Choice, error: str) -> str:
 <fieldset><legend>Which records</legend>{
         _radios("window", list(WINDOWS), _WINDOW_WORDS, choice.window)
     }</fieldset>
-<label class=pass>Your vault passphrase <input type=password name=passphrase
+{alert}<label class=pass>Your vault passphrase <input type=password name=passphrase
 autocomplete=current-password required></label>
 <div class=buttons><button type=submit name=action value=allow>Allow</button>
 <button type=submit name=action value=deny formnovalidate>Don't allow</button></div>

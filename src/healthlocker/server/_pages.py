@@ -53,11 +53,13 @@ label.choice input{margin-top:.3rem;flex:none;width:1.15rem;height:1.15rem}
 label.pass input{display:block;width:100%;box-sizing:border-box;font-size:1rem;padding:.5rem;
 margin-top:.3rem}.lead{font-size:1.1rem}.note{color:#555;font-size:.9rem}
 .error{color:#a00;font-weight:600}.buttons{display:flex;gap:.75rem;flex-wrap:wrap;margin:1rem 0}
-button{font-size:1rem;padding:.55rem 1.3rem;border-radius:6px;border:1px solid #888;
+button{font:inherit;padding:.5rem 1.3rem;border-radius:6px;border:1px solid #888;
 background:#f4f4f4}button[value=allow]{background:#1d5fd6;border-color:#1d5fd6;color:#fff}
 .wide{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:.9rem}
 td,th{border-bottom:1px solid #ddd;padding:.35rem;text-align:left;vertical-align:top}
-td form{margin:0}td button{font-size:.85rem;padding:.25rem .6rem}code{font-size:.9em}"""
+.nw{white-space:nowrap}td form{margin:0}td button{font-size:.85rem;padding:.25rem .6rem}
+td .note{font-size:inherit}code{font-size:.9em}
+@media (max-width:30rem){table{font-size:.8rem}td,th{padding:.25rem}}"""
 
 
 class Pages:
