@@ -151,26 +151,9 @@ class OAuthClient:
             params["scope"] = " ".join(scopes)
         return httpx2.get(self.server.base + "/authorize", params=params, timeout=10)
 
-    def consent(
-        self,
-        consent_url: str,
-        *,
-        tools: list[str] | None = None,
-        duration: str = "1h",
-        window: str = "all",
-        action: str = "allow",
-        passphrase: str = PASSPHRASE,
-    ) -> httpx2.Response:
-        """Answer the consent page as the person would: load it, post its form."""
-        return answer_page(
-            self.server,
-            consent_url,
-            tools=tools,
-            duration=duration,
-            window=window,
-            action=action,
-            passphrase=passphrase,
-        )
+    def consent(self, consent_url: str, **choices: Any) -> httpx2.Response:
+        """Answer the consent page as the person would (see :func:`answer_page`)."""
+        return answer_page(self.server, consent_url, **choices)
 
     def authorize(
         self,

@@ -28,7 +28,7 @@ import pytest
 from mcp.types import ElicitResult
 
 from helpers import NODE_MODULES, PASSPHRASE, ROOT, chromium, node_binary
-from server.remote import OAuthClient, Server, mcp_client, pkce, serving
+from server.remote import OAuthClient, Server, mcp_client, pkce
 
 pytestmark = pytest.mark.anyio
 DANCE = Path(__file__).with_name("browser_dance.mjs")
@@ -89,12 +89,6 @@ def browser(step: str, plan: dict[str, Any]) -> dict[str, Any]:
     assert done.returncode == 0, f"browser step {step!r} failed:\n{done.stderr}"
     result: dict[str, Any] = json.loads(done.stdout)
     return result
-
-
-@pytest.fixture(scope="module")
-def server(synthea_home: Path) -> Iterator[Server]:
-    with serving(synthea_home) as s:
-        yield s
 
 
 def authorize_url(server: Server, client: OAuthClient, challenge: str, state: str) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +26,6 @@ SAMPLE_WORDS = ("Hemoglobin", "Glucose", "Hartmann", "Considine", "mmol")
 @pytest.fixture(scope="module")
 def home(synthea_home: Path) -> Path:
     return synthea_home
-
-
-@pytest.fixture(scope="module")
-def server(home: Path) -> Iterator[Server]:
-    with serving(home) as s:
-        yield s
 
 
 @pytest.fixture(scope="module")

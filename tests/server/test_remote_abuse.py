@@ -37,12 +37,6 @@ MCP_HEADERS = {
 }
 
 
-@pytest.fixture(scope="module")
-def server(synthea_home: Path) -> Iterator[Server]:
-    with serving(synthea_home) as s:
-        yield s
-
-
 @pytest.fixture
 def fresh(synthea_home: Path) -> Iterator[Server]:
     """A server of its own, whose rate limits nobody else has spent."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from mcp.client import InputRequiredRoundsExceededError
 from mcp.types import ElicitResult
 
 from helpers import run_cli
-from server.remote import OAuthClient, Server, answer_page, mcp_client, serving
+from server.remote import OAuthClient, Server, answer_page, mcp_client
 
 pytestmark = pytest.mark.anyio
 SAMPLE_WORDS = ("Hemoglobin", "Glucose", "Hartmann", "Considine", "mmol")
@@ -31,13 +30,7 @@ PAGE = re.compile(r"https?://\S+/consent\?request=[\w-]+")
 
 @pytest.fixture(scope="module")
 def home(synthea_home: Path) -> Path:
-    return synthea_home
-
-
-@pytest.fixture(scope="module")
-def server(home: Path) -> Iterator[Server]:
-    with serving(home) as s:
-        yield s
+    return synthea_home  # the vault the module's `server` serves
 
 
 def _grants(home: Path, client: OAuthClient) -> list[dict[str, Any]]:
