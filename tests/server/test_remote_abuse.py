@@ -288,3 +288,31 @@ def test_many_addresses_do_not_multiply_guesses_nor_slow_the_tools(fresh: Server
     assert tried <= 20 + took * 0.5 + 1  # everyone's bucket: 20, then one every 2 s
     assert waited >= 40 - tried > 0
     assert call_took < 1.0, f"a tool call waited {call_took:.2f} s behind passphrase guesses"
+
+
+def test_behind_a_proxy_on_this_machine_one_guesser_does_not_lock_the_owner_out(
+    synthea_home: Path,
+) -> None:
+    """Behind a same-host proxy every request came from 127.0.0.1: five wrong guesses locked
+    the owner out. With an https public URL the proxy's X-Forwarded-For counts."""
+    with serving(synthea_home, "--public-url", "https://health.example.org") as server:
+        guesser = {"Host": "health.example.org", "X-Forwarded-For": "203.0.113.5"}
+        for n in range(6):
+            said = _sign_in_via_proxy(server, guesser, f"guess {n}")
+        assert "Too many tries" in said.text
+        owner = {"Host": "health.example.org", "X-Forwarded-For": "198.51.100.7"}
+        assert _sign_in_via_proxy(server, owner, PASSPHRASE).status_code == 303
+
+
+def _sign_in_via_proxy(server: Server, headers: dict[str, str], passphrase: str) -> httpx2.Response:
+    """Sign in as a browser behind the proxy would. The pages' cookies are Secure (the public
+    URL is https), so the form's cookie is sent back by hand over this plain loopback hop."""
+    headers = {**headers, "X-Forwarded-Proto": "https"}
+    page = httpx2.get(server.base + "/account", headers=headers)
+    csrf = page.text.split('name=csrf value="')[1].split('"')[0]
+    cookie = {"Cookie": f"hl_login={csrf}"}
+    return httpx2.post(
+        server.base + "/login",
+        data={"csrf": csrf, "passphrase": passphrase},
+        headers={**headers, **cookie},
+    )

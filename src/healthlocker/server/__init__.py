@@ -1,15 +1,16 @@
 """The MCP server: tools, prompts, the summary resource, and the stdio and
 Streamable HTTP (OAuth) transports.
 
-The only package that imports ``mcp``. Every name loads on first use: the stdio server never
-needs the HTTP stack, and the command line's ``grants``, ``audit`` and ``revoke --client`` read
-the registered clients (``client_labels``, ``find_client``, ``revoke_client``) without loading
-the server at all.
+The only package that imports ``mcp``. The other names load on first use: the stdio server
+never needs the HTTP stack, and the command line's ``grants``, ``audit`` and ``revoke
+--client`` read the registered clients (``client_labels``, ``find_client``, ``revoke_client``)
+without loading the server at all (``_serve`` imports ``mcp`` only when it serves).
 """
 
 from typing import TYPE_CHECKING
 
 from healthlocker._lazy import lazy_attributes
+from healthlocker.server._serve import serve_http, serve_stdio
 
 if TYPE_CHECKING:
     from healthlocker.server._app import INSTRUCTIONS, build_server
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
         find_client,
         revoke_client,
     )
-    from healthlocker.server._serve import serve_http, serve_stdio
 
 __getattr__ = lazy_attributes(
     __name__,
@@ -34,8 +34,6 @@ __getattr__ = lazy_attributes(
         "client_labels": "_registry",
         "find_client": "_registry",
         "revoke_client": "_registry",
-        "serve_http": "_serve",
-        "serve_stdio": "_serve",
     },
 )
 

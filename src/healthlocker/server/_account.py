@@ -113,7 +113,7 @@ def _assistant_row(data: AccountData, client: str, hidden: str) -> str:
     live = sum(1 for g in data.grants if g.client == client)
     if label is None:
         status = f"{live} live grant(s); not registered here (a local assistant)"
-    elif label.consented:
+    elif label.consented or live:
         status = f"{live} live grant(s)"
     else:
         status = "never allowed anything; its registration ends within an hour"
