@@ -191,13 +191,27 @@ def test_rows_that_cannot_be_read_are_skipped_and_named_by_line(tmp_path: Path) 
     vault = Vault.ephemeral()
     outcome = _import(vault, path, "Europe/Berlin")
     assert len(_stored(vault)) == len(read_export(LIBRE_DE)[1]) - 3
-    [skipped] = [n for n in outcome.notes if n.startswith("skipped")]
-    assert skipped == (
-        "skipped 3 row(s) that could not be read: line 5: column 'Gerätezeitstempel': not a "
-        "date and time; line 7: column 'Glukosewert-Verlauf mmol/L': not a glucose reading; "
-        "line 9: column 'Glukosewert-Verlauf mmol/L': not a glucose reading"
+    where = str(path)
+    assert [(r.where, r.why) for r in outcome.skipped_records] == [
+        (f"{where}: line 5", "column 'Gerätezeitstempel': not a date and time"),
+        (f"{where}: line 7", "column 'Glukosewert-Verlauf mmol/L': not a glucose reading"),
+        (f"{where}: line 9", "column 'Glukosewert-Verlauf mmol/L': not a glucose reading"),
+    ]
+    said = repr(outcome.skipped_records) + repr(outcome.notes)
+    assert "zwölf" not in said and "99,0" not in said  # no value from the file
+
+
+def test_strict_refuses_a_cgm_file_at_its_first_bad_row(tmp_path: Path) -> None:
+    lines = text_of(LIBRE_DE).splitlines(keepends=True)
+    lines[6] = lines[6].replace(";0;", ";0;zwölf", 1)
+    path = _write(tmp_path / "export.csv", "".join(lines))
+    vault = Vault.ephemeral()
+    report = import_paths(vault, [path], time_zone="Europe/Berlin", strict=True)
+    [outcome] = report.files
+    assert outcome.error == (
+        f"{path}: line 7: column 'Glukosewert-Verlauf mmol/L': not a glucose reading"
     )
-    assert "zwölf" not in skipped and "99" not in skipped  # no value from the file
+    assert _stored(vault) == []
 
 
 def test_a_file_none_of_whose_readings_can_be_read_is_refused(tmp_path: Path) -> None:
@@ -206,8 +220,10 @@ def test_a_file_none_of_whose_readings_can_be_read_is_refused(tmp_path: Path) ->
     report = import_paths(Vault.ephemeral(), [_write(tmp_path / "x.csv", text)])
     [outcome] = report.files
     assert outcome.error is not None
-    assert outcome.error.startswith(f"{tmp_path / 'x.csv'}: no row could be read (")
-    assert "line 3: column 'Historic Glucose mmol/L': not a glucose reading" in outcome.error
+    assert outcome.error.startswith(f"{tmp_path / 'x.csv'}: line 3: ")
+    assert "records could not be read (column 'Historic Glucose mmol/L': not a glucose " in (
+        outcome.error
+    )
 
 
 def test_utf16_and_a_byte_order_mark_read_alike(tmp_path: Path) -> None:

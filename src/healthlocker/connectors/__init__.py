@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from healthlocker.connectors._links import Link, LinkStore
     from healthlocker.connectors._plan import Plan, Skipped, plan_import
     from healthlocker.connectors._read import LinkAccess, ReadOptions
+    from healthlocker.connectors._tolerance import SkippedRecord, Tolerance
     from healthlocker.connectors.cgm._time import zone_of
     from healthlocker.connectors.shl._jose import encrypt_file
     from healthlocker.connectors.shl._link import LinkPayload
@@ -41,6 +42,8 @@ _LAZY = {
     "zone_of": "cgm._time",
     "encrypt_file": "shl._jose",
     "LinkPayload": "shl._link",
+    "SkippedRecord": "_tolerance",
+    "Tolerance": "_tolerance",
     "connect_link": "smart._connect",
     "sync_link": "smart._connect",
     "Net": "smart._http",
@@ -68,7 +71,9 @@ __all__ = [
     "Preset",
     "ReadOptions",
     "Skipped",
+    "SkippedRecord",
     "SyncResult",
+    "Tolerance",
     "connect_link",
     "detect_format",
     "encrypt_file",

@@ -3,9 +3,10 @@
 A reader is ``read(path, options) -> Iterator[Item]``: it streams ``(where, resource)`` items
 out of one file, and *options* carries everything else: progress, the digest the bytes must
 have (when a worker validated them ahead, see ``_ahead``), the notes list it adds what it left
-out to, and the options of some formats (MyFitnessPal's weight unit, a CGM export's time
-zone). Light on purpose: the registry, every reader and the Apple Health reader process import
-it.
+out to, the :class:`Tolerance` every record is read through (``_tolerance``: a bad record is
+skipped and named, or with ``--strict`` refuses the file), and the options of some formats
+(MyFitnessPal's weight unit, a CGM export's time zone, a SMART Health Link's passcode). Light on
+purpose: the registry, every reader and the Apple Health reader process import it.
 """
 
 from __future__ import annotations
@@ -17,10 +18,22 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from healthlocker.connectors._tolerance import Tolerance
 from healthlocker.errors import ParseError
 
 CHUNK = 1 << 20
 HEAD_BYTES = 64 * 1024
+# How every XML reader's lxml parser is hardened: no entity resolution, no DTD, no network, no
+# huge-tree mode (libxml2's own limits on text size stay), no ID table.
+XML_HARDENED = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "attribute_defaults": False,
+    "huge_tree": False,
+    "collect_ids": False,
+}
 Progress = Callable[[int], None]  # bytes read since the last call
 
 
@@ -44,6 +57,8 @@ class ReadOptions:
     expect: bytes | None = None
     # What the reader left out, and why, or chose (say, a unit): one line each, no health data.
     notes: list[str] = field(default_factory=list)
+    # The bad records of the file: each skipped and named, or (strict) refusing the file.
+    tolerance: Tolerance = field(default_factory=Tolerance)
     # MyFitnessPal: the unit of its weights, kg or lb (None: the export's own, else lb).
     weight_unit: str | None = None
     # CGM exports: the IANA time zone of their local times (None: this computer's).

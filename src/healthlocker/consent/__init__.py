@@ -4,9 +4,12 @@ from healthlocker.consent._audit import AuditLog, Entry, Problem
 from healthlocker.consent._gate import AuditEvent, Decision, Gate, OpenGate, Outcome
 from healthlocker.consent._grants import (
     ALL_TOOLS,
+    CLIENT_RULE,
     Clock,
     Grant,
     GrantStore,
+    check_client,
+    clean_client,
     describe_window,
     parse_duration,
     window_for,
@@ -17,6 +20,7 @@ from healthlocker.consent._verify import VaultReport, verify_vault
 
 __all__ = [
     "ALL_TOOLS",
+    "CLIENT_RULE",
     "AuditEvent",
     "AuditLog",
     "Clock",
@@ -31,6 +35,8 @@ __all__ = [
     "Problem",
     "VaultReport",
     "allowed",
+    "check_client",
+    "clean_client",
     "describe_window",
     "grant_command",
     "parse_duration",

@@ -178,6 +178,10 @@ class Vault:
         """Whether *passphrase* unlocks this vault, in constant time (the pages' sign-in)."""
         return self._keys.check_passphrase(passphrase)
 
+    def passphrase_check(self) -> Callable[[str], bool]:
+        """A passphrase check whose slow part needs no connection (see ``Keys``)."""
+        return self._keys.passphrase_check()
+
     def tag(self, term: str) -> bytes:
         """The keyed blind-index tag of a term (type, code, month, ...)."""
         return self._keys.tag(term)
@@ -206,7 +210,8 @@ class Vault:
         return self._db.snapshot()
 
     def table(self, name: str) -> SealedTable:
-        """The handle on a sealed table declared in the store (grants, audit, oauth, links)."""
+        """The handle on a sealed table declared in the store (`store._tables`: grants, audit,
+        oauth, links, shares)."""
         found = self._tables.get(name)
         if found is None:
             spec = _spec(name)

@@ -25,11 +25,12 @@ from datetime import datetime
 from pathlib import Path
 
 from healthlocker.connectors._read import Head, ReadOptions, ensure_unchanged
+from healthlocker.connectors._tolerance import Tolerance
 from healthlocker.connectors.cgm._fhir import MG_DL, MMOL_L, SID, Readings, Sensor, Unit
-from healthlocker.connectors.cgm._table import Skips, head_lines, number, rows, split
+from healthlocker.connectors.cgm._table import head_lines, number, rows, split
 from healthlocker.connectors.cgm._time import Clock
 from healthlocker.connectors.wellness._csvrows import Columns, count, describe
-from healthlocker.errors import InputFormatError
+from healthlocker.errors import InputFormatError, ParseError
 from healthlocker.store import Item
 
 TIME = "Timestamp (YYYY-MM-DDThh:mm:ss)"
@@ -65,15 +66,16 @@ def read_dexcom(path: Path, options: ReadOptions) -> Iterator[Item]:
         first = next(table, None)
         if first is None:
             raise InputFormatError("no CSV header: the file holds nothing to import", where=where)
-        export = _Export(first[1], where, Clock(options.time_zone))
+        export = _Export(first[1], where, Clock(options.time_zone), options.tolerance)
         for line, cells in table:
             yield from export.row(line, cells)
-    export.skips.check(export.out.count)
     options.notes.extend(export.notes())
 
 
 class _Export:
-    def __init__(self, header: Sequence[str], where: str, clock: Clock) -> None:
+    def __init__(
+        self, header: Sequence[str], where: str, clock: Clock, tolerance: Tolerance
+    ) -> None:
         self.cols = Columns(header, (TIME, EVENT), where, "Dexcom Clarity export")
         unit = next((u for u, name in VALUE.items() if name in self.cols.index), None)
         if unit is None:
@@ -84,7 +86,7 @@ class _Export:
         self.unit: Unit = unit
         self.where = where
         self.out = Readings(unit, clock)
-        self.skips = Skips(where)
+        self.tolerance = tolerance
         self.left_out: dict[str, int] = {}
         self.sensors: dict[tuple[str, str], Sensor] = {}
 
@@ -95,16 +97,17 @@ class _Export:
             if stamp:  # untimed rows are the export's header: the wearer, devices, alerts
                 count(self.left_out, _EVENTS.get(event.lower(), "other events"))
             return
+        self.tolerance.read += 1
         local = _local(stamp)
         if local is None:
-            self.skips.add(line, f"column {TIME!r}: not a time like 2024-03-01T08:05:00")
+            self._skip(line, f"column {TIME!r}: not a time like 2024-03-01T08:05:00")
             return
         raw = self.cols.text(cells, VALUE[self.unit])
         comparator, limits = LIMITS.get(raw.lower(), (None, None))
         value = limits[self.unit] if limits else number(raw)
         low, high = self.unit.plausible
         if value is None or not low <= value <= high:
-            self.skips.add(line, f"column {VALUE[self.unit]!r}: not a glucose reading")
+            self._skip(line, f"column {VALUE[self.unit]!r}: not a glucose reading")
             return
         place = f"{self.where}: line {line}"
         elapsed = number(self.cols.text(cells, CLOCK))
@@ -128,9 +131,12 @@ class _Export:
         self.sensors[(transmitter, display)] = sensor
         return sensor
 
+    def _skip(self, line: int, why: str) -> None:
+        self.tolerance.skip(ParseError(why, where=f"{self.where}: line {line}"), counted=True)
+
     def notes(self) -> list[str]:
         left = [f"not imported: {line}" for line in describe(self.left_out)]
-        return self.out.notes() + left + self.skips.notes()
+        return self.out.notes() + left
 
 
 def _local(text: str) -> datetime | None:

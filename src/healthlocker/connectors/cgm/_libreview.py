@@ -31,11 +31,12 @@ from datetime import datetime
 from pathlib import Path
 
 from healthlocker.connectors._read import Head, ReadOptions, ensure_unchanged
+from healthlocker.connectors._tolerance import Tolerance
 from healthlocker.connectors.cgm._fhir import SID, UNITS, Readings, Sensor, Unit
-from healthlocker.connectors.cgm._table import Row, Skips, head_lines, number, rows, split
+from healthlocker.connectors.cgm._table import Row, head_lines, number, rows, split
 from healthlocker.connectors.cgm._time import Clock
 from healthlocker.connectors.wellness._csvrows import Columns, count, describe
-from healthlocker.errors import InputFormatError
+from healthlocker.errors import InputFormatError, ParseError
 from healthlocker.store import Item
 
 HEADER_LINES = 3  # the header is one of the first lines: after the title line, if any
@@ -79,10 +80,11 @@ def read_libreview(path: Path, options: ReadOptions) -> Iterator[Item]:
     where = str(path)
     day_first, order_note = _date_order(path, options)
     with closing(rows(path, options)) as table:
-        export = _Export(_header(table, where), where, Clock(options.time_zone), day_first)
+        export = _Export(
+            _header(table, where), where, Clock(options.time_zone), day_first, options.tolerance
+        )
         for line, cells in table:
             yield from export.row(line, cells)
-    export.skips.check(export.out.count)
     options.notes.extend([*export.out.notes(), order_note, *export.notes()])
 
 
@@ -127,7 +129,14 @@ _ORDER = {True: "day first (DD-MM-YYYY)", False: "month first (MM-DD-YYYY)"}
 
 
 class _Export:
-    def __init__(self, header: Sequence[str], where: str, clock: Clock, day_first: bool) -> None:
+    def __init__(
+        self,
+        header: Sequence[str],
+        where: str,
+        clock: Clock,
+        day_first: bool,
+        tolerance: Tolerance,
+    ) -> None:
         lang = _language(header)
         assert lang is not None
         self.cols = Columns(header, lang.first, where, "LibreView export")
@@ -148,7 +157,7 @@ class _Export:
         self.scan = f"{lang.scan} {unit.ucum}"
         self.where, self.day_first = where, day_first
         self.out = Readings(unit, clock)
-        self.skips = Skips(where)
+        self.tolerance = tolerance
         self.left_out: dict[str, int] = {}
         self.sensors: dict[tuple[str, str], Sensor] = {}
 
@@ -157,9 +166,10 @@ class _Export:
         if kind not in ("0", "1"):
             count(self.left_out, f"rows of record type {kind[:8]!r} (not glucose readings)")
             return
+        self.tolerance.read += 1
         local = _local(self.cols.text(cells, self.stamp_col), self.day_first)
         if local is None:
-            self.skips.add(line, f"column {self.stamp_col!r}: not a date and time")
+            self._skip(line, f"column {self.stamp_col!r}: not a date and time")
             return
         column = self.historic if kind == "0" else self.scan
         raw = self.cols.text(cells, column)
@@ -167,7 +177,7 @@ class _Export:
         value = (mg if self.unit.ucum == "mg/dL" else mmol) if comparator else number(raw)
         low, high = self.unit.plausible
         if value is None or not low <= value <= high:
-            self.skips.add(line, f"column {column!r}: not a glucose reading")
+            self._skip(line, f"column {column!r}: not a glucose reading")
             return
         place = f"{self.where}: line {line}"
         method = "scan" if kind == "1" else None
@@ -184,9 +194,12 @@ class _Export:
             self.sensors[(name, serial)] = known
         return known
 
+    def _skip(self, line: int, why: str) -> None:
+        self.tolerance.skip(ParseError(why, where=f"{self.where}: line {line}"), counted=True)
+
     def notes(self) -> list[str]:
         left = [f"not imported: {line}" for line in describe(self.left_out)]
-        return left + self.skips.notes()
+        return left
 
 
 def _local(text: str, day_first: bool) -> datetime | None:

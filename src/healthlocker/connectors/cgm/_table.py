@@ -6,8 +6,9 @@ its byte-order mark: that is re-encoded as UTF-8 chunk by chunk, and the rows ar
 separator is the one that splits the header best: a comma, or a semicolon or a tab where the
 account's locale writes them. A number may have a decimal comma (``5,4``) in any of them.
 
-A row that cannot be read (a time or a value that is not one) is skipped and named in the
-notes by its line, never by its content; a file none of whose rows can be read is refused.
+A reading row that cannot be read (a time or a value that is not one) is skipped and named by
+its line, never by its content, through the import's ``Tolerance`` like every format's bad
+record (``--strict`` refuses the file; most rows bad refuses it too).
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from healthlocker.connectors.wellness._csvrows import records
 from healthlocker.errors import ParseError
 
 SEPARATORS = (",", ";", "\t")
-MAX_NAMED = 5  # rows named in the notes; the rest are counted
 _UTF16 = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 Row = tuple[int, list[str]]  # (line number, cells)
@@ -97,32 +97,3 @@ def number(text: str) -> float | None:
     except ValueError:
         return None
     return value if math.isfinite(value) else None
-
-
-class Skips:
-    """The rows of a file that could not be read: counted, and the first few named by line."""
-
-    def __init__(self, where: str) -> None:
-        self.where = where
-        self.count = 0
-        self.named: list[str] = []
-
-    def add(self, line: int, why: str) -> None:
-        self.count += 1
-        if len(self.named) < MAX_NAMED:
-            self.named.append(f"line {line}: {why}")
-
-    def check(self, read: int) -> None:
-        """Refuse the file when rows were bad and none was good: it is not read as it should be."""
-        if self.count and not read:
-            raise ParseError(
-                f"no row could be read ({self.count:,} tried; {self.named[0]})", where=self.where
-            )
-
-    def notes(self) -> list[str]:
-        if not self.count:
-            return []
-        rest = self.count - len(self.named)
-        more = f"; and {rest:,} more" if rest else ""
-        named = "; ".join(self.named)
-        return [f"skipped {self.count:,} row(s) that could not be read: {named}{more}"]
