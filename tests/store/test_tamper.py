@@ -267,6 +267,34 @@ def test_a_revoked_grant_written_back_live_is_refused(vault: Vault) -> None:
     assert "grants: rows differ from its manifest" in _verify(home)
 
 
+def test_a_revoked_share_written_back_live_is_refused(vault: Vault) -> None:
+    from healthlocker.sharing import Shares, records_of_types
+
+    assert import_paths(vault, [SAMPLES / "bluebutton"]).ok
+    shares = Shares(vault)
+    made = shares.create(
+        records_of_types(vault, ["Coverage"]),
+        base_url="http://127.0.0.1:1",
+        label="x",
+        duration=timedelta(days=1),
+        passcode=None,
+        what="records",
+    )
+    with vault_file(vault.path) as conn:
+        [live] = conn.execute("SELECT * FROM shares").fetchall()
+    shares.revoke(made.id)
+    home = _home(vault)
+    vault.close()
+    with vault_file(home / "vault.db") as conn:
+        conn.execute(f"INSERT INTO shares VALUES ({', '.join('?' * len(live))})", live)
+    with Vault.open(home) as opened, pytest.raises(IntegrityError, match="shares table"):
+        Shares(opened).list()
+    listed = run_cli("share", "--list", home=home)
+    assert listed.returncode == 1
+    assert "shares table does not match its manifest" in listed.stderr
+    assert "shares: 1 rows, its manifest says 0 (rows deleted or added)" in _verify(home)
+
+
 def test_a_token_row_whose_expiry_was_moved_is_refused(vault: Vault) -> None:
     oauth = vault.table("oauth")
     oauth.put(("refresh", "r1"), expires=time.time() + 60, body=b"{}")
