@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from healthlocker.connectors import _ahead
+from healthlocker.connectors._documents import with_text
 from healthlocker.connectors._formats import Format, detect
 from healthlocker.connectors._plan import Plan, Planned, Skipped, plan_import
 from healthlocker.connectors._read import LinkAccess, Progress, ReadOptions
@@ -108,7 +109,8 @@ def import_paths(
             try:
                 # A reader that fetches (a link) does so here, before the batch takes the
                 # vault's write lock, and leaves the digest of what it fetched for file_tag.
-                items = kind.read(path, options)
+                # Documents' text is taken here, once, for every format (see _documents).
+                items = with_text(kind.read(path, options), job.outcome.notes)
                 job.outcome.result = vault.import_batch(
                     items,
                     source=source or kind.source or job.planned.label,

@@ -29,7 +29,17 @@ from healthlocker.records._coverage import (
     YearTotals,
     explain_coverage,
 )
+from healthlocker.records._documents import (
+    DocumentItem,
+    DocumentList,
+    DocumentPage,
+    Mention,
+    SectionItem,
+    list_documents,
+    read_document,
+)
 from healthlocker.records._flags import ReferenceRange
+from healthlocker.records._glossary import GlossaryEntry, find_terms, lookup
 from healthlocker.records._labs import LabResult, LabResults, list_labs
 from healthlocker.records._meds import AllergyItem, MedicationItem, MedicationsView, get_meds
 from healthlocker.records._metrics import named_metrics
@@ -59,8 +69,12 @@ __all__ = [
     "CoverageEntry",
     "CoveragePeriod",
     "CoverageView",
+    "DocumentItem",
+    "DocumentList",
+    "DocumentPage",
     "EncounterItem",
     "EncounterList",
+    "GlossaryEntry",
     "HealthSummary",
     "ImmunizationItem",
     "ImmunizationList",
@@ -69,6 +83,7 @@ __all__ = [
     "LabResults",
     "MedicationItem",
     "MedicationsView",
+    "Mention",
     "PlanCopays",
     "PlanEstimate",
     "PlanOption",
@@ -80,6 +95,7 @@ __all__ = [
     "Scope",
     "SearchHit",
     "SearchResults",
+    "SectionItem",
     "SourceRef",
     "TrendPoint",
     "TrendStats",
@@ -90,14 +106,18 @@ __all__ = [
     "YearTotals",
     "clean",
     "explain_coverage",
+    "find_terms",
     "get_meds",
     "health_summary",
     "latest_vitals",
     "list_conditions",
+    "list_documents",
     "list_encounters",
     "list_immunizations",
     "list_labs",
+    "lookup",
     "named_metrics",
+    "read_document",
     "record_text",
     "search_records",
     "summarize_trends",
