@@ -22,6 +22,8 @@ EXPORTED = [
     "ClaimsSummary",
     "ConditionItem",
     "ConditionList",
+    "ConditionOverview",
+    "ConditionOverviewItem",
     "CoverageEntry",
     "CoveragePeriod",
     "CoverageView",
@@ -37,7 +39,9 @@ EXPORTED = [
     "LabDay",
     "LabResult",
     "LabResults",
+    "MeasureView",
     "MedicationItem",
+    "MedicationUse",
     "MedicationsView",
     "Mention",
     "PlanCopays",
@@ -45,6 +49,7 @@ EXPORTED = [
     "PlanOption",
     "PreviousPeriod",
     "Reader",
+    "Reading",
     "RecentClaim",
     "RecordText",
     "ReferenceRange",
@@ -61,6 +66,7 @@ EXPORTED = [
     "Withheld",
     "YearTotals",
     "clean",
+    "condition_overview",
     "explain_coverage",
     "find_terms",
     "get_meds",
@@ -92,6 +98,7 @@ VIEWS: list[tuple[Callable[..., Any], dict[str, Any]]] = [
     (records.health_summary, {}),
     (records.latest_vitals, {}),
     (records.list_documents, {}),
+    (records.condition_overview, {}),
 ]
 IDS = [f.__name__ for f, _ in VIEWS]
 

@@ -42,6 +42,7 @@ ARGUMENTS: dict[str, list[dict[str, Any]]] = {
     # The bundled records hold no documents: tests/records/test_documents.py checks the window
     # of both document tools over a vault that has some.
     "read_document": [{"id": "DocumentReference/none"}],
+    "condition_overview": [{}, {"condition": "high blood pressure"}, {"condition": "diabetes"}],
 }
 
 

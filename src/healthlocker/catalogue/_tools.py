@@ -14,6 +14,7 @@ from pydantic import Field
 from healthlocker.catalogue._spec import Arguments, ToolSpec
 from healthlocker.records import (
     ConditionList,
+    ConditionOverview,
     CoverageView,
     DocumentList,
     DocumentPage,
@@ -25,6 +26,7 @@ from healthlocker.records import (
     PlanOption,
     SearchResults,
     TrendView,
+    condition_overview,
     explain_coverage,
     get_meds,
     health_summary,
@@ -141,6 +143,17 @@ class SearchArguments(Arguments):
 
 class SummaryArguments(Arguments):
     pass
+
+
+class OverviewArguments(Arguments):
+    condition: Annotated[
+        str | None,
+        Field(
+            description="Only this condition, e.g. 'diabetes', 'high blood pressure', "
+            "'chronic kidney disease' (default: every one recorded)",
+            max_length=100,
+        ),
+    ] = None
 
 
 class DocumentsArguments(Arguments):
@@ -307,5 +320,20 @@ TOOLS: tuple[ToolSpec, ...] = (
         view=read_document,
         output=DocumentPage,
         warm=(),
+    ),
+    ToolSpec(
+        name="condition_overview",
+        title="Long-term conditions overview",
+        purpose="an overview of your long-term conditions with the measures that follow them",
+        description="For each recorded, active long-term condition (diabetes, high blood "
+        "pressure, high cholesterol, chronic kidney disease, heart failure, asthma/COPD, "
+        "hypothyroidism, obesity, atrial fibrillation): the measures that follow it with the "
+        "latest value and date, the trend over the last readings and how it sits against a "
+        "named guideline's typical target (not a personal target), the medications recorded "
+        "for it, and gaps as facts ('no HbA1c recorded in the last 12 months'). Describes "
+        "recorded conditions only; never diagnose.",
+        input=OverviewArguments,
+        view=condition_overview,
+        output=ConditionOverview,
     ),
 )

@@ -20,6 +20,14 @@ from healthlocker.records._clinical import (
     list_immunizations,
 )
 from healthlocker.records._common import Reader, RecordText, SourceRef, clean, record_text
+from healthlocker.records._conditions import (
+    ConditionOverview,
+    ConditionOverviewItem,
+    MeasureView,
+    MedicationUse,
+    Reading,
+    condition_overview,
+)
 from healthlocker.records._coverage import (
     ClaimsSummary,
     ClaimTotals,
@@ -66,6 +74,8 @@ __all__ = [
     "ClaimsSummary",
     "ConditionItem",
     "ConditionList",
+    "ConditionOverview",
+    "ConditionOverviewItem",
     "CoverageEntry",
     "CoveragePeriod",
     "CoverageView",
@@ -81,7 +91,9 @@ __all__ = [
     "LabDay",
     "LabResult",
     "LabResults",
+    "MeasureView",
     "MedicationItem",
+    "MedicationUse",
     "MedicationsView",
     "Mention",
     "PlanCopays",
@@ -89,6 +101,7 @@ __all__ = [
     "PlanOption",
     "PreviousPeriod",
     "Reader",
+    "Reading",
     "RecentClaim",
     "RecordText",
     "ReferenceRange",
@@ -105,6 +118,7 @@ __all__ = [
     "Withheld",
     "YearTotals",
     "clean",
+    "condition_overview",
     "explain_coverage",
     "find_terms",
     "get_meds",
