@@ -32,6 +32,8 @@ SAMPLE_OF = {
     / "myfitnesspal"
     / "Exercise-Summary-2024-03-04-to-2024-03-07.csv",
     "peloton": ROOT / "samples" / "peloton" / "jdoe_workouts.csv",
+    "dexcom-clarity": ROOT / "samples" / "cgm" / "Clarity_Export_Doe_Jane_2024-03-18_101502.csv",
+    "libreview": ROOT / "samples" / "cgm" / "ErikaBeispiel_glucose_5-11-2024.csv",
     "ccda": next((ROOT / "samples" / "ccda").glob("*.xml")),
     "shlink": ROOT / "tests" / "connectors" / "data" / "shl" / "ig-example-link.txt",
 }
@@ -44,6 +46,8 @@ def test_formats_keeps_working_as_the_tuple_of_names_it_was() -> None:
         "apple-health",
         "myfitnesspal",
         "peloton",
+        "dexcom-clarity",
+        "libreview",
         "ccda",
         "shlink",
     )
@@ -132,7 +136,7 @@ def test_a_fhir_file_import_loads_neither_the_http_stack_nor_other_readers() -> 
     )
     assert "healthlocker.connectors.fhir._json" in loaded
     assert not {m for m in loaded if m.split(".")[0] in ("httpx2", "httpcore", "h11")}
-    others = ("smart", "apple", "ccda", "wellness")
+    others = ("smart", "apple", "ccda", "wellness", "cgm")
     assert not {
         m for m in loaded if m.startswith("healthlocker.connectors.") and m.split(".")[2] in others
     }
@@ -195,7 +199,7 @@ def test_importing_the_samples_folder_finds_every_format_and_lists_what_it_passe
         "opendroid-sampleexport-2.xml",
         "opendroid-sampleexport.xml",
     ]
-    assert summary["file_count"] == 24
+    assert summary["file_count"] == 28  # 24, and the four CGM exports of samples/cgm
     why = {Path(s["path"]).name: s["why"] for s in summary["skipped"]}
     assert set(why) == {"SOURCES.md", "route_2019-06-11_3.00pm.gpx"}
     assert why["SOURCES.md"].startswith("not a format this version imports")

@@ -131,6 +131,30 @@ FORMATS: Mapping[str, Format] = MappingProxyType(
                 sniff="wellness._peloton:sniff",
             ),
             Format(
+                name="dexcom-clarity",
+                label="Dexcom Clarity CGM CSV",
+                kinds=frozenset({"text"}),
+                suffixes=(".csv",),
+                reader="cgm._dexcom:read_dexcom",
+                sniff="cgm._dexcom:sniff",
+                self_validating=True,
+                # Exports are named after the time they were made: one source for them all, so
+                # overlapping exports land on the same readings.
+                source="dexcom-clarity",
+                options=("time_zone",),
+            ),
+            Format(
+                name="libreview",
+                label="LibreView (FreeStyle Libre) CGM CSV",
+                kinds=frozenset({"text"}),
+                suffixes=(".csv",),
+                reader="cgm._libreview:read_libreview",
+                sniff="cgm._libreview:sniff",
+                self_validating=True,
+                source="libreview",
+                options=("time_zone",),
+            ),
+            Format(
                 name="ccda",
                 label="C-CDA XML",
                 kinds=frozenset({"xml"}),

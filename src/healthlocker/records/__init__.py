@@ -48,6 +48,13 @@ from healthlocker.records._documents import (
 )
 from healthlocker.records._flags import ReferenceRange
 from healthlocker.records._glossary import GlossaryEntry, find_terms, lookup
+from healthlocker.records._glucose import (
+    GlucoseDay,
+    GlucoseStats,
+    GlucoseTargets,
+    TimeInRanges,
+    glucose_stats,
+)
 from healthlocker.records._labs import LabResult, LabResults, list_labs
 from healthlocker.records._meds import AllergyItem, MedicationItem, MedicationsView, get_meds
 from healthlocker.records._metrics import named_metrics
@@ -85,6 +92,9 @@ __all__ = [
     "EncounterItem",
     "EncounterList",
     "GlossaryEntry",
+    "GlucoseDay",
+    "GlucoseStats",
+    "GlucoseTargets",
     "HealthSummary",
     "ImmunizationItem",
     "ImmunizationList",
@@ -110,6 +120,7 @@ __all__ = [
     "SearchResults",
     "SectionItem",
     "SourceRef",
+    "TimeInRanges",
     "TrendPoint",
     "TrendStats",
     "TrendView",
@@ -122,6 +133,7 @@ __all__ = [
     "explain_coverage",
     "find_terms",
     "get_meds",
+    "glucose_stats",
     "health_summary",
     "latest_vitals",
     "list_conditions",

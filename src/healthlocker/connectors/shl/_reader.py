@@ -56,7 +56,7 @@ def read_shlink(path: Path, options: ReadOptions) -> Iterator[Item]:
             digest.update(len(plain).to_bytes(8, "big") + plain)
             kind = content_type or cty
             if kind == FHIR_JSON:
-                items += document_items(_json(plain, place), place)
+                items += document_items(_json(plain, place), place, tolerance=options.tolerance)
             elif kind == CARD:
                 items += _cards(_json(plain, place), http, keys, options, place)
             elif kind == API_ACCESS:
@@ -204,7 +204,7 @@ def _cards(
                 "(`--unverified` imports it anyway)",
                 where=place,
             )
-        items += document_items(_bundle_of(claims, place), place)
+        items += document_items(_bundle_of(claims, place), place, tolerance=options.tolerance)
     return items
 
 
