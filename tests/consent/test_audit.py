@@ -23,9 +23,22 @@ PERSON = SAMPLES / "synthea" / "Alexis_Toy_68cd1181-6359-4047-a77f-a165d7912480.
 INFO = Implementation(name="tester", version="1")
 
 
+# A note of the same person, so read_document has a document to read.
+NOTE = {
+    "resourceType": "DocumentReference",
+    "id": "note",
+    "status": "current",
+    "subject": {"reference": "Patient/68cd1181-6359-4047-a77f-a165d7912480"},
+    "date": "2020-01-02T10:00:00Z",
+    "content": [{"attachment": {"contentType": "text/plain", "data": "UGF0aWVudCBzZWVuLg=="}}],
+}
+
+
 @pytest.fixture
-def granted(vault: Vault) -> Vault:
-    assert import_paths(vault, [PERSON]).ok
+def granted(vault: Vault, tmp_path: Path) -> Vault:
+    note = tmp_path / "note.json"
+    note.write_text(json.dumps(NOTE))
+    assert import_paths(vault, [PERSON, note]).ok
     GrantStore(vault).add(client="tester", tool="all", duration=timedelta(hours=1))
     return vault
 
@@ -37,7 +50,11 @@ async def test_grantable_names_are_exactly_what_the_server_offers(granted: Vault
     assert sorted(tools) == sorted(TOOLS)
 
 
-ARGS = {"summarize_trends": {"metric": "body_weight"}, "search_records": {"query": "pain"}}
+ARGS = {
+    "summarize_trends": {"metric": "body_weight"},
+    "search_records": {"query": "pain"},
+    "read_document": {"id": "DocumentReference/note"},
+}
 
 
 @pytest.mark.anyio
