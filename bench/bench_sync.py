@@ -16,6 +16,14 @@ run, a fresh vault is created and linked (connect is not timed), then timed:
     ``$everything``, Observation and CarePlan asked once per category (what a real Epic sync
     costs in requests), into another fresh vault.
 
+Memory (issue 18): ``--stream N`` instead syncs a synthetic record of N resources (the
+synthetic person of ``bench/synth.py``, its resources repeated under fresh ids until there are
+N) from a plain local FHIR server in a child process, ``$everything`` paged at 100, into a
+fresh vault, and prints the sync's time and this process's peak RSS (before and after the
+sync): the sync streams, so the peak should not grow with N. Nothing is written.
+
+    .venv/bin/python bench/bench_sync.py --stream 500000
+
 Reported per measurement (median of the runs): wall time, HTTP requests, time waiting on the
 server (request sent to body read, gateway hop included) and the rest: our own code
 (JSON parsing, validation, sealing, SQLite). Writes (or replaces) the ``## SMART sync``
@@ -41,7 +49,7 @@ sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
 from connectors.smart.servers import SmartBench, patient_of  # noqa: E402
 from healthlocker.connectors import connect_link, sync_link  # noqa: E402
 from healthlocker.store import Vault  # noqa: E402
-from helpers import SAMPLES, load_json  # noqa: E402
+from helpers import SAMPLES, free_port, load_json  # noqa: E402
 
 MAIN = "Austin_Spencer_29195483-ce99-4a73-9cee-2d6728078472.json"
 EXTRA = "Adalberto_Hartmann_44ec4447-9e2c-4eb9-bd4f-0bdb416b806e.json"
@@ -209,11 +217,139 @@ def write_section(text: str) -> None:
     path.write_text(updated, encoding="utf-8")
 
 
+def _template() -> tuple[str, list[dict[str, Any]]]:
+    from bench.synth import Person
+
+    person = Person().build()
+    resources = [r for rs in person.files.values() for r in rs]
+    return person.patient, [r for r in resources if r["resourceType"] != "Patient"]
+
+
+def _serve(port: int, total: int, ready: Any) -> None:
+    """The synthetic record's server: metadata, its Patient and ``$everything`` by offset."""
+    import json
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs, urlsplit
+
+    patient, template = _template()
+    base = f"http://127.0.0.1:{port}/fhir"
+    capability = {
+        "resourceType": "CapabilityStatement", "status": "active", "kind": "instance",
+        "fhirVersion": "4.0.1", "format": ["json"], "date": "2024-01-01",
+        "rest": [{"mode": "server", "operation": [
+            {"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}
+        ], "resource": [{"type": "Patient", "interaction": [{"code": "read"}]}]}],
+    }  # fmt: skip
+
+    def page(offset: int, count: int) -> dict[str, Any]:
+        entries = [{"resource": {"resourceType": "Patient", "id": patient}}] if offset == 0 else []
+        for i in range(offset, min(offset + count, total)):
+            copy, n = divmod(i, len(template))
+            original = template[n]
+            entries.append({"resource": {**original, "id": f"{original['id']}-{copy}"}})
+        bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "entry": entries}
+        if offset + count < total:
+            nxt = f"{base}/Patient/{patient}/$everything?_count={count}&_offset={offset + count}"
+            bundle["link"] = [{"relation": "next", "url": nxt}]
+        return bundle
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            url = urlsplit(self.path)
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            if url.path.endswith("/metadata"):
+                doc: dict[str, Any] = capability
+            else:
+                doc = page(int(query.get("_offset", 0)), int(query.get("_count", 100)))
+            body = json.dumps(doc).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/fhir+json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    ready.set()
+    server.serve_forever()
+
+
+def _rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class _Sampler:
+    """This process's highest RSS while it runs (sampled every 20 ms): the peak of the sync
+    alone, not of the key derivation before it."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, _rss_mib())
+
+    def __enter__(self) -> _Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def stream(total: int) -> None:
+    """Sync *total* synthetic resources into a fresh vault; print time and peak RSS."""
+    import multiprocessing
+
+    from bench.synth import Person
+    from healthlocker.connectors import Link, LinkStore
+
+    fork = multiprocessing.get_context("fork")  # before this process grows: a lean child
+    port, ready = free_port(), fork.Event()
+    child = fork.Process(target=_serve, args=(port, total, ready), daemon=True)
+    child.start()
+    try:
+        ready.wait(120)
+        with tempfile.TemporaryDirectory() as tmp:
+            vault = Vault.create(Path(tmp) / "v", passphrase="bench passphrase")
+            LinkStore(vault).save(Link(
+                name="synthetic", fhir_base=f"http://127.0.0.1:{port}/fhir", client_id="bench",
+                authorize_url="http://127.0.0.1/authorize", token_url="http://127.0.0.1/token",
+                patient=Person().patient, scope="launch/patient patient/*.rs",
+                access_token="bench", expires_at="2999-01-01T00:00:00+00:00",
+            ))  # fmt: skip
+            before = _rss_mib()
+            with _Sampler() as sampler:
+                result = sync_link(vault, "synthetic", deadline=None)
+            vault.close()
+    finally:
+        child.kill()
+    print(
+        f"{sum(result.fetched.values()):,} resources ({result.added:,} added) in "
+        f"{result.elapsed:.1f} s, {result.stats.requests:,} requests; RSS {before:.0f} MiB "
+        f"before the sync, {sampler.peak:.0f} MiB at its peak"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--stream", type=int, metavar="N", help="memory of an N-resource sync")
     args = parser.parse_args()
+    if args.stream:
+        stream(args.stream)
+        return 0
     results, held = measure(args.runs)
     text = render(results, held, args.runs)
     print(text)

@@ -16,7 +16,7 @@ from healthlocker.errors import (
     VaultExistsError,
     VaultNotFoundError,
 )
-from healthlocker.store import Vault, export_bundle
+from healthlocker.store import BatchResult, Vault, export_bundle
 from helpers import SAMPLES, load_json, sample_files, vault_file
 
 
@@ -261,3 +261,33 @@ def test_version_moves_with_resource_writes_only_also_from_another_process(vault
         assert vault.version() != moved
     finally:
         other.close()
+
+
+def test_a_resource_repeated_in_a_batch_is_kept_once_the_last_copy_winning(vault: Vault) -> None:
+    """What a sync whose searches overlap sends: each (type, id) stored and counted once."""
+
+    def obs(value: float) -> tuple[str, dict[str, object]]:
+        quantity = {"value": value, "unit": "mg/dL"}
+        return "test", {"resourceType": "Observation", "id": "o1", "status": "final",
+                        "code": {"text": "x"}, "valueQuantity": quantity}  # fmt: skip
+
+    def batch(*values: float) -> BatchResult:
+        items = [obs(v) for v in values]
+        return vault.import_batch(items, source="s", kind="test", name=str(values), file_digest=
+                                  json.dumps(values).encode())  # fmt: skip
+
+    first = batch(1.0, 2.0, 2.0)
+    assert (first.added, first.updated, first.unchanged, first.repeated) == (1, 0, 0, 2)
+    assert first.by_type == {"Observation": 1}
+    [stored] = vault.resources("Observation")
+    assert stored.resource["valueQuantity"]["value"] == 2.0
+    # The first copy matches the stored one, the last does not: one update, none unchanged.
+    second = batch(2.0, 3.0)
+    assert (second.added, second.updated, second.unchanged) == (0, 1, 0)
+    # The last copy matches the stored one after a changed one: as stored, so one more update.
+    third = batch(4.0, 3.0, 3.0)
+    assert (third.added, third.updated, third.unchanged, third.repeated) == (0, 1, 0, 2)
+    [stored] = vault.resources("Observation")
+    assert stored.resource["valueQuantity"]["value"] == 3.0
+    again = batch(3.0, 3.0)
+    assert (again.updated, again.unchanged, again.by_type) == (0, 1, {"Observation": 1})

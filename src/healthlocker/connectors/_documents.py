@@ -48,8 +48,7 @@ def add_text(resource: dict[str, Any]) -> str | None:
     entries = resource.get(place)
     if not isinstance(entries, list):
         return None
-    attachments = [_attachment(e, place) for e in entries]
-    found = [a for a in attachments if a is not None and isinstance(a.get("data"), str)]
+    found = [a for a in attachments_of(resource) if isinstance(a.get("data"), str)]
     if not found or any(_is_text(a) for a in found):
         return None
     chosen = next((a for a in found if supported(a.get("contentType"))), found[0])
@@ -73,6 +72,15 @@ def add_text(resource: dict[str, Any]) -> str | None:
         text["title"] = chosen["title"]
     entries.append({"attachment": text} if place == "content" else text)
     return EXTRACTED
+
+
+def attachments_of(resource: dict[str, Any]) -> list[dict[str, Any]]:
+    """The attachments of a DocumentReference or a DiagnosticReport (none for anything else)."""
+    place = _PLACES.get(str(resource.get("resourceType")))
+    entries = resource.get(place) if place else None
+    if not isinstance(entries, list):
+        return []
+    return [a for a in (_attachment(e, place or "") for e in entries) if a is not None]
 
 
 def _attachment(entry: Any, place: str) -> dict[str, Any] | None:

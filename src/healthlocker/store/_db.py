@@ -67,6 +67,9 @@ class Database:
         self.txn = 0  # counts outermost transactions: which one is open (see State)
         self.undone = False
         self._after: list[Callable[[], None]] = []
+        # A stage's open chunk (see _stage), committed before a vault transaction begins: a
+        # sync's item generator may write (a refreshed token) between two staged items.
+        self.flush_stage: Callable[[], None] | None = None
 
     # -- statements ------------------------------------------------------------------------
 
@@ -95,6 +98,8 @@ class Database:
         conn = self._conn
         depth = self._depth
         savepoint = f"hl_{depth}"
+        if not depth and self.flush_stage is not None:
+            self.flush_stage()
         with guarded():
             conn.execute(f"SAVEPOINT {savepoint}" if depth else "BEGIN IMMEDIATE")
         if not depth:

@@ -28,6 +28,7 @@ CREATE TABLE stage.rows (
     month_tag BLOB, digest BLOB NOT NULL, body BLOB NOT NULL);
 CREATE TABLE stage.terms (seq INTEGER NOT NULL, tag BLOB NOT NULL);
 CREATE INDEX stage.terms_seq ON terms (seq);
+CREATE TABLE stage.seen (rkey BLOB PRIMARY KEY) WITHOUT ROWID;
 """
 
 
@@ -47,11 +48,32 @@ def import_lock(folder: Path | None, on_wait: Notice | None) -> Iterator[None]:
             if on_wait is not None:
                 on_wait("waiting for another import or forget in this vault to finish")
             fcntl.flock(fd, fcntl.LOCK_EX)
-        for stale in folder.glob(".stage-*.db*"):  # left by a killed import; ours is not made
-            stale.unlink(missing_ok=True)
+        _clear(folder)  # left by a killed import; ours is not made yet
         yield
     finally:
         os.close(fd)
+
+
+def clear_stale(folder: Path | None) -> None:
+    """Delete the stage a killed import left, unless an import is running now (on open)."""
+    if folder is None or not (folder / ".import.lock").exists():
+        return
+    import fcntl
+
+    fd = os.open(folder / ".import.lock", os.O_RDWR | os.O_NOFOLLOW)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return  # an import holds it: its stage is alive
+        _clear(folder)
+    finally:
+        os.close(fd)
+
+
+def _clear(folder: Path) -> None:
+    for stale in folder.glob(".stage-*.db*"):
+        stale.unlink(missing_ok=True)
 
 
 Row = tuple[bytes, bytes | None, bytes, bytes]  # type tag, month tag, digest, sealed body
@@ -71,11 +93,20 @@ class Stage:
             db.execute("PRAGMA stage.synchronous = OFF")
             db.script(_STAGE)
         self._pending = 0
+        db.flush_stage = self.finish
 
     def find(self, rkey: bytes) -> tuple[int, bytes] | None:
         """The sequence number and digest of a row this batch already staged, or None."""
         found = self._db.one("SELECT seq, digest FROM stage.rows WHERE rkey = ?", (rkey,))
         return None if found is None else (found[0], found[1])
+
+    def first_sight(self, rkey: bytes) -> bool:
+        """Whether this batch meets *rkey* for the first time (a repeat is counted once)."""
+        with guarded():
+            self._begin()
+            cur = self._db.execute("INSERT OR IGNORE INTO stage.seen VALUES (?)", (rkey,))
+            self._commit_every()
+        return cur.rowcount == 1
 
     def add(self, rkey: bytes, old_id: int | None, row: Row, terms: list[bytes]) -> None:
         """Stage a row (a new one, or a new version of stored row *old_id*)."""
@@ -153,6 +184,7 @@ class Stage:
 
     def close(self) -> None:
         """Detach and delete the stage (after the batch was published or abandoned)."""
+        self._db.flush_stage = None
         if self._db.in_transaction:
             self._db.execute("ROLLBACK")
         with contextlib.suppress(Exception):

@@ -25,7 +25,7 @@ from healthlocker.store._query import Reader, StoredResource
 from healthlocker.store._schema import FORMAT, connect, create_tables
 from healthlocker.store._sealed import SealedTable, Table
 from healthlocker.store._sources import SourceInfo, Sources, now
-from healthlocker.store._stage import Notice
+from healthlocker.store._stage import Notice, clear_stale
 from healthlocker.store._state import Counter, State, new_record
 from healthlocker.store._tables import TABLES
 from healthlocker.store._types import Item
@@ -136,6 +136,7 @@ class Vault:
             db.close()
             raise
         vault._writer.on_wait = on_wait
+        clear_stale(folder)  # what an import killed mid-way left (sealed rows; never used)
         return vault
 
     @classmethod

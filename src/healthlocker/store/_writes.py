@@ -31,7 +31,8 @@ class BatchResult:
     updated: int = 0
     unchanged: int = 0
     skipped_file: bool = False
-    by_type: dict[str, int] = field(default_factory=dict)
+    by_type: dict[str, int] = field(default_factory=dict)  # distinct resources per type
+    repeated: int = 0  # items repeating one met earlier in the batch (the last copy kept)
 
     @property
     def total(self) -> int:
@@ -84,6 +85,9 @@ class Writer:
 
         A batch whose file digest this source already holds is skipped whole; a resource equal
         to the stored one is left untouched, so importing the same input twice changes nothing.
+        A resource met twice in the batch is kept once (the last copy) and counted once
+        (``repeated`` counts the repeats). *items* may be a generator that fetches as it goes
+        (a sync): the stage's open chunk is committed before any vault transaction it starts.
         ``validated=True`` says every item already passed :func:`validate_resource` (in a
         worker, over bytes with this very digest); then only the basics are checked here.
         The batch is staged first and moved into the vault in one short transaction (see
@@ -184,12 +188,15 @@ class Writer:
         rkey = keys.tag(f"{source_id}|{rtype}/{rid}")
         body = dumps(resource)
         digest = keys.digest(source_id.encode() + b"|" + body)[:16]
-        result.by_type[rtype] = result.by_type.get(rtype, 0) + 1
+        first = batch.stage.first_sight(rkey)  # a repeat is counted once, the last one kept
+        if first:
+            result.by_type[rtype] = result.by_type.get(rtype, 0) + 1
+        else:
+            result.repeated += 1
         staged = batch.stage.find(rkey)
         stored = None
         if staged is not None:
             if staged[1] == digest:
-                result.unchanged += 1
                 return
         elif not batch.new:
             stored = self._db.one(
@@ -197,8 +204,11 @@ class Writer:
                 (source_id, rkey),
             )
             if stored is not None and stored[1] == digest:
-                result.unchanged += 1
+                result.unchanged += first
                 return
+            if not first:  # its first copy matched the stored one; this one does not
+                result.unchanged -= 1
+                first = True
         type_tag = keys.term_tag(f"type|{rtype}")
         batch.types[type_tag] = rtype
         date = clinical_date(resource)
@@ -210,13 +220,12 @@ class Writer:
         terms = [keys.term_tag(f"{rtype}|{term}") for term in index_terms(resource)]
         if staged is not None:
             batch.stage.replace(staged[0], row, terms)
-            result.updated += 1
         else:
             batch.stage.add(rkey, stored[0] if stored else None, row, terms)
             if stored is None:
-                result.added += 1
+                result.added += first
             else:
-                result.updated += 1
+                result.updated += first
 
     def forget(self, label: str | None, tables: Iterable[SealedTable]) -> list[str]:
         """Crypto-erase one source (or all, with None), and what each table keeps of it.

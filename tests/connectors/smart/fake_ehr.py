@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -173,5 +174,8 @@ def complete(vault: Vault, fake: FakeEhr) -> None:
 
 
 def nothing_stored(vault: Vault) -> None:
+    """Nothing of the failed sync: no source, the cursor unmoved, its stage deleted."""
     assert vault.sources() == []
     assert LinkStore(vault).get("ehr").cursor is None
+    if vault.path is not None:
+        assert list(Path(vault.path).parent.glob(".stage-*")) == []

@@ -142,6 +142,10 @@ def bounded(timeout: httpx2.Timeout, left: float) -> httpx2.Timeout:
     )
 
 
+class TooLarge(SyncError):
+    """An answer over its size cap."""
+
+
 def read_capped(
     response: httpx2.Response, *, until: float, label: str, cap: int = MAX_BODY
 ) -> bytes:
@@ -151,7 +155,7 @@ def read_capped(
     for chunk in response.iter_bytes():
         body += chunk
         if len(body) > cap:
-            raise SyncError(f"{label}: an answer over {cap // 2**20} MiB")
+            raise TooLarge(f"{label}: an answer over {cap // 2**20} MiB")
         if time.monotonic() > until:
             raise httpx2.ReadTimeout("past the limit")
     return bytes(body)
@@ -223,6 +227,14 @@ class FhirHttp:
             raise SyncError(f"{label}: the server's answer is not a FHIR resource")
         return doc, answer.headers
 
+    def fetch_bytes(self, url: httpx2.URL, *, what: str, cap: int) -> Answer | Refusal:
+        """Any answer of at most *cap* bytes (else :class:`TooLarge`), or the server's
+        :class:`Refusal`; the same origin and address rules as every request."""
+        answer = self._send(url, what, cap)
+        if answer.status in REFUSALS:
+            return Refusal.of(answer, (*self.redact, self._sent))
+        return answer
+
     def _check(self, url: httpx2.URL, label: str, why: str) -> tuple[httpx2.URL, list[str]]:
         url = normalise_url(url, label)
         if not self.origin.allows(url):
@@ -233,10 +245,10 @@ class FhirHttp:
         addresses = check_address(url, allow_local=self.origin.loopback, resolve=self.net.resolve)
         return url, addresses
 
-    def _send(self, url: httpx2.URL, label: str) -> Answer:
+    def _send(self, url: httpx2.URL, label: str, cap: int = MAX_BODY) -> Answer:
         why = "a link to"
         for _ in range(MAX_REDIRECTS + 1):
-            answer = self._attempt(url, label, why)
+            answer = self._attempt(url, label, why, cap)
             if answer.status not in _REDIRECTS:
                 return answer
             location = answer.headers.get("location")
@@ -246,11 +258,11 @@ class FhirHttp:
             why = "a redirect to"
         raise SyncError(f"{label}: too many redirects")
 
-    def _attempt(self, url: httpx2.URL, label: str, why: str) -> Answer:
+    def _attempt(self, url: httpx2.URL, label: str, why: str, cap: int) -> Answer:
         refreshed = False
         for attempt in range(MAX_RETRIES + 1):
             checked, addresses = self._check(url, label, why)  # resolved afresh, used at once
-            answer = self._once(checked, addresses, label)
+            answer = self._once(checked, addresses, label, cap)
             status = answer.status
             if status == 401 and self.tokens is not None and not refreshed:
                 refreshed = True
@@ -281,7 +293,7 @@ class FhirHttp:
             "it is stored (`healthlocker sync --deadline SECONDS` allows more time)"
         )
 
-    def _once(self, url: httpx2.URL, addresses: list[str], label: str) -> Answer:
+    def _once(self, url: httpx2.URL, addresses: list[str], label: str, cap: int) -> Answer:
         headers = {"Accept": FHIR_JSON}
         if self.tokens is not None:
             self._sent = self.tokens.token()
@@ -293,7 +305,7 @@ class FhirHttp:
         try:
             for i, target in enumerate(targets):
                 try:
-                    answer = self._exchange(target, headers, label, limit)
+                    answer = self._exchange(target, headers, label, (limit, cap))
                     break
                 except httpx2.ConnectError:
                     if i == len(targets) - 1:
@@ -316,7 +328,10 @@ class FhirHttp:
             "stopped (nothing of this sync is stored)"
         )
 
-    def _exchange(self, target: Aimed, headers: dict[str, str], label: str, limit: float) -> Answer:
+    def _exchange(
+        self, target: Aimed, headers: dict[str, str], label: str, until: tuple[float, int]
+    ) -> Answer:
+        limit, cap = until
         timeout = bounded(self.net.timeout, limit - time.monotonic())
         with self._client.stream(
             "GET",
@@ -325,7 +340,7 @@ class FhirHttp:
             extensions=target.extensions,
             timeout=timeout,
         ) as response:
-            body = read_capped(response, until=limit, label=label)
+            body = read_capped(response, until=limit, label=label, cap=cap)
             return Answer(response.status_code, response.headers, body)
 
     def _backoff(self, answer: Answer, attempt: int, label: str) -> None:

@@ -9,24 +9,29 @@ previous successful sync began. Every search pages with ``_count`` and follows `
 longer honours (an expired paging session) makes us ask that search again from its first page.
 
 A server's refusal of one search (400, 403, …) is recorded in that type's outcome and the sync
-goes on. Everything fetched is held until the sync has finished, then validated and stored by
-``Vault.import_batch`` in one transaction: a sync that fails at any point stores nothing, and
-the cursor moves only after a successful store.
+goes on. The fetching is the item generator of one ``Vault.import_batch``: each resource is
+validated and staged as its page comes (a document given by ``url`` fetched first, see
+``_attachments``), nothing held in memory, and the whole moved in by one transaction at the
+end: a sync that fails at any point stores nothing, and the cursor moves only after the batch
+is in. The store keeps a resource two searches return once (the last copy) and counts each
+type's distinct resources. No batch digest: the content is known only at the end (see
+docs/connect.md), so a sync is never skipped as "imported already".
 """
 
 from __future__ import annotations
 
 import email.utils
-import hashlib
-import json
+import itertools
+import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from healthlocker.connectors._documents import with_text
 from healthlocker.connectors.smart._answers import Refusal
+from healthlocker.connectors.smart._attachments import Attachments
 from healthlocker.connectors.smart._http import FhirHttp, Stats
 from healthlocker.connectors.smart._outcomes import SearchOutcome, TypeOutcome, notes
 from healthlocker.connectors.smart._recipes import (
@@ -59,6 +64,7 @@ class SyncResult:
     types: dict[str, TypeOutcome] = field(default_factory=dict)  # what came of each type
     batch: BatchResult | None = None
     cursor: str | None = None
+    attachments: dict[str, int] = field(default_factory=dict)  # url-only documents: outcomes
     stats: Stats = field(default_factory=Stats)
     elapsed: float = 0.0
 
@@ -86,6 +92,7 @@ class SyncResult:
             "added": self.added,
             "updated": self.updated,
             "unchanged": self.unchanged,
+            **({"attachments": self.attachments} if self.attachments else {}),
             "requests": self.stats.requests,
             "retries": self.stats.retries,
             "token_refreshes": self.stats.refreshes,
@@ -108,11 +115,12 @@ def _server_time(headers: Any) -> datetime:
     return when.astimezone(UTC)
 
 
-class _Collector:
+class _Counter:
+    """The sync's caps, counted as pages and resources arrive (nothing is held here)."""
+
     def __init__(self, name: str) -> None:
         self.name = name
-        self.resources: dict[tuple[str, str], dict[str, Any]] = {}
-        self.fetched: dict[str, int] = {}
+        self.resources = 0
         self.pages = 0
 
     def page(self) -> None:
@@ -120,26 +128,14 @@ class _Collector:
         if self.pages > MAX_PAGES:
             raise LimitError(f"{self.name}: over {MAX_PAGES:,} pages in one sync")
 
-    def add(self, resource: dict[str, Any]) -> None:
+    def item(self, resource: dict[str, Any]) -> Item:
         rtype, rid = resource.get("resourceType"), resource.get("id")
         if not isinstance(rtype, str) or not isinstance(rid, str) or not rid:
             raise SyncError(f"{self.name}: the server sent a resource without type or id")
-        if (rtype, rid) not in self.resources:
-            self.fetched[rtype] = self.fetched.get(rtype, 0) + 1
-        self.resources[(rtype, rid)] = resource
-        if len(self.resources) > MAX_RESOURCES:
+        self.resources += 1
+        if self.resources > MAX_RESOURCES:
             raise LimitError(f"{self.name}: over {MAX_RESOURCES:,} resources in one sync")
-
-    def items(self) -> Iterator[Item]:
-        for (rtype, rid), resource in sorted(self.resources.items()):
-            yield f"{self.name}: {rtype}/{rid}", resource
-
-    def digest(self) -> bytes:
-        h = hashlib.sha256(f"smart|{self.name}|".encode())
-        for (rtype, rid), resource in sorted(self.resources.items()):
-            h.update(f"{rtype}/{rid}\n".encode())
-            h.update(json.dumps(resource, sort_keys=True, separators=(",", ":")).encode())
-        return h.digest()
+        return f"{self.name}: {rtype}/{rid}", resource
 
 
 def _entries(bundle: dict[str, Any], label: str) -> Iterator[dict[str, Any]]:
@@ -173,13 +169,16 @@ class _Run:
     on_first_page: bool = True
 
 
+Fetching = Generator[Item, None, TypeOutcome]  # yields items as they come; returns the outcome
+
+
 class _Fetcher:
-    """Runs searches (every page of each) into one collector."""
+    """Runs searches (every page of each), yielding each resource as its page comes in."""
 
     def __init__(
         self,
         http: FhirHttp,
-        collector: _Collector,
+        counter: _Counter,
         *,
         patient: str,
         since: dict[str, str],
@@ -187,18 +186,19 @@ class _Fetcher:
         progress: Progress | None,
     ) -> None:
         self.http = http
-        self.collector = collector
+        self.counter = counter
         self.patient = patient
         self.since = since
         self.count = count
         self.progress = progress
+        self.attachments = Attachments(http)
 
-    def _run(self, ref: str, params: dict[str, str], label: str) -> _Run:
+    def _run(self, ref: str, params: dict[str, str], label: str) -> Generator[Item, None, _Run]:
         run = _Run()
         url: str | None = ref
         query: dict[str, str] | None = params
         while url is not None:
-            self.collector.page()
+            self.counter.page()
             found = self.http.fetch(url, query, what=label)
             if isinstance(found, Refusal):
                 run.refusal = found
@@ -209,7 +209,7 @@ class _Fetcher:
                 raise SyncError(f"{label}: the server's answer is not a Bundle")
             total = bundle.get("total") if isinstance(bundle.get("total"), int) else None
             for resource in _entries(bundle, label):
-                self.collector.add(resource)
+                yield self._item(resource)
                 run.resources += 1
             if self.progress is not None:
                 self.progress(label, run.resources, total)
@@ -217,12 +217,20 @@ class _Fetcher:
             url = _next_link(bundle)
         return run
 
-    def search(self, ref: str, params: dict[str, str], label: str, query: str) -> SearchOutcome:
-        """Every page of one search; asked again from the start if a next link fails."""
+    def _item(self, resource: dict[str, Any]) -> Item:
+        item = self.counter.item(resource)
+        self.attachments.fill(resource)
+        return item
+
+    def search(
+        self, ref: str, params: dict[str, str], label: str, query: str
+    ) -> Generator[Item, None, SearchOutcome]:
+        """Every page of one search; asked again from the start if a next link fails (what
+        the first run yielded comes again: the store keeps each resource once, the last copy)."""
         outcome = SearchOutcome(query)
         why = ""
         for _ in range(MAX_RESTARTS + 1):
-            run = self._run(ref, params, label)
+            run = yield from self._run(ref, params, label)
             outcome.resources = run.resources
             if run.refusal is None:
                 return outcome
@@ -236,59 +244,93 @@ class _Fetcher:
             f"({why}); nothing of this sync is stored, try again"
         )
 
-    def search_type(self, rtype: str, param: str, query: Query) -> SearchOutcome:
+    def search_type(
+        self, rtype: str, param: str, query: Query
+    ) -> Generator[Item, None, SearchOutcome]:
         params = {param: self.patient, **dict(query), "_count": self.count, **self.since}
         label = " ".join([rtype, *(v.rsplit("|", 1)[-1] for _, v in query)])
-        return self.search(rtype, params, label, query_text(query))
+        return (yield from self.search(rtype, params, label, query_text(query)))
 
-    def fetch_type(self, chosen: TypePlan) -> TypeOutcome:
+    def fetch_type(self, chosen: TypePlan) -> Fetching:
         rtype = chosen.rtype
-        searches = [self.search_type(rtype, chosen.param, q) for q in chosen.queries]
+        searches = []
+        for q in chosen.queries:
+            searches.append((yield from self.search_type(rtype, chosen.param, q)))
         why = chosen.how
         first = searches[0]
         if chosen.fallback and len(searches) == 1 and first.status in FALLBACK_STATUSES:
             why = f"asked by category: the server refused a plain search ({first.refused})"
-            searches += [self.search_type(rtype, chosen.param, q) for q in chosen.fallback]
+            for q in chosen.fallback:
+                searches.append((yield from self.search_type(rtype, chosen.param, q)))
         answered = [s for s in searches if s.refused is None]
         refused = next((s.refused for s in reversed(searches) if s.refused), None)
         return TypeOutcome(
             rtype,
             "fetched" if answered else "refused",
-            resources=self.collector.fetched.get(rtype, 0),
             why=why if answered else refused,
             searches=searches,
         )
 
-    def fetch_patient(self, grants: Grants) -> TypeOutcome:
+    def fetch_patient(self, grants: Grants) -> Fetching:
         access = grants.access("Patient")
         if access.search:
             params = {"_id": self.patient, **self.since}
-            searches = [self.search("Patient", params, "Patient", f"_id={self.patient}")]
+            search = yield from self.search("Patient", params, "Patient", f"_id={self.patient}")
+            searches = [search]
         elif access.read:
             found = self.http.fetch(f"Patient/{self.patient}", what="Patient")
             if isinstance(found, Refusal):
                 searches = [SearchOutcome("read", refused=found.why, status=found.status)]
             else:
-                self.collector.add(found[0])
+                yield self._item(found[0])
                 searches = [SearchOutcome("read", resources=1)]
         else:
             return TypeOutcome("Patient", "not-granted", why="the granted scopes do not cover it")
         searches[0].query = searches[0].query.replace(self.patient, "[patient]")
         refused = searches[0].refused
-        outcome = "refused" if refused else "fetched"
-        resources = self.collector.fetched.get("Patient", 0)
-        return TypeOutcome("Patient", outcome, resources, refused, searches)
+        return TypeOutcome("Patient", "refused" if refused else "fetched", 0, refused, searches)
 
-    def everything(self) -> SearchOutcome:
+    def everything(self) -> Generator[Item, None, SearchOutcome]:
         ref = f"Patient/{self.patient}/$everything"
-        return self.search(ref, {"_count": self.count}, "Patient", "$everything")
+        return (yield from self.search(ref, {"_count": self.count}, "Patient", "$everything"))
+
+    def record(
+        self, caps: Capabilities, grants: Grants, rules: Rules, everything: bool
+    ) -> Generator[Item, None, dict[str, TypeOutcome] | None]:
+        """Every resource of the record; the outcome per type (None: by ``$everything``)."""
+        if everything:
+            search = yield from self.everything()
+            if search.refused is None:
+                return None
+        types = {"Patient": (yield from self.fetch_patient(grants))}
+        plans, skipped = plan(caps, grants, rules)
+        types |= {t.rtype: t for t in skipped}
+        for chosen in plans:
+            types[chosen.rtype] = yield from self.fetch_type(chosen)
+        return types
 
 
-def _everything_outcomes(collector: _Collector) -> dict[str, TypeOutcome]:
-    return {
-        rtype: TypeOutcome(rtype, "fetched", n, why="from $everything")
-        for rtype, n in collector.fetched.items()
-    }
+def _counted(
+    types: dict[str, TypeOutcome] | None, fetched: dict[str, int]
+) -> dict[str, TypeOutcome]:
+    """Each type's outcome with its count of distinct resources stored (or seen unchanged)."""
+    if types is None:  # $everything
+        return {
+            rtype: TypeOutcome(rtype, "fetched", n, why="from $everything")
+            for rtype, n in fetched.items()
+        }
+    for rtype, outcome in types.items():
+        outcome.resources = fetched.get(rtype, 0)
+    return types
+
+
+class _Outcome:
+    """What the record generator returned, once it has run to its end."""
+
+    types: dict[str, TypeOutcome] | None = None
+
+    def drain(self, source: Generator[Item, None, dict[str, TypeOutcome] | None]) -> Iterator[Item]:
+        self.types = yield from source
 
 
 def fetch_and_store(
@@ -304,7 +346,10 @@ def fetch_and_store(
     use_everything: bool = True,
     progress: Progress | None = None,
 ) -> SyncResult:
-    """One sync: fetch what is new for *patient*, store it as one batch; raise on any failure."""
+    """One sync: fetch what is new for *patient*, store it as one batch; raise on any failure.
+
+    The fetching is the batch's item generator: each page is validated and staged as it comes,
+    the whole moved in at the end (see the module's doc)."""
     started = time.perf_counter()
     grants = grants or Grants(())
     rules = rules or Rules()
@@ -313,34 +358,30 @@ def fetch_and_store(
         raise SyncError(f"{name}: the server's /metadata is not a CapabilityStatement")
     server_now = _server_time(headers)
     caps = Capabilities.of(statement)
-    collector = _Collector(name)
     since = {"_lastUpdated": f"ge{cursor}"} if cursor else {}
     fetcher = _Fetcher(
-        http, collector, patient=patient, since=since, count=str(page_size), progress=progress
+        http, _Counter(name), patient=patient, since=since, count=str(page_size), progress=progress
     )
     everything = (
         use_everything and caps.everything and cursor is None and rules.everything
     ) and grants.everything
-    types: dict[str, TypeOutcome] = {}
-    if everything and fetcher.everything().refused is None:
-        types = _everything_outcomes(collector)
-    else:
-        everything = False
-        types["Patient"] = fetcher.fetch_patient(grants)
-        plans, skipped = plan(caps, grants, rules)
-        types |= {t.rtype: t for t in skipped}
-        types |= {p.rtype: fetcher.fetch_type(p) for p in plans}
-    result = SyncResult(name, "everything" if everything else "search", cursor is not None)
-    if collector.resources:
+    outcome = _Outcome()
+    items = outcome.drain(fetcher.record(caps, grants, rules, everything))
+    first = next(items, None)  # nothing at all: no batch (and no source made for nothing)
+    result = SyncResult(name, "search", cursor is not None)
+    if first is not None:
         result.batch = vault.import_batch(
-            with_text(collector.items()),
+            with_text(itertools.chain([first], items)),
             source=name,
             kind=KIND,
             name=f"sync {server_now.isoformat(timespec='seconds')}",
-            file_digest=collector.digest(),
+            file_digest=os.urandom(32),  # never "imported already": see docs/connect.md
         )
-    result.fetched = dict(sorted(collector.fetched.items()))
-    result.types = dict(sorted(types.items()))
+    fetched = dict(sorted(result.batch.by_type.items())) if result.batch else {}
+    result.strategy = "everything" if outcome.types is None else "search"
+    result.fetched = fetched
+    result.types = dict(sorted(_counted(outcome.types, fetched).items()))
+    result.attachments = dict(sorted(fetcher.attachments.outcomes.items()))
     result.cursor = server_now.strftime("%Y-%m-%dT%H:%M:%SZ")
     result.stats = http.stats
     result.elapsed = time.perf_counter() - started
