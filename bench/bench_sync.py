@@ -241,14 +241,16 @@ def _serve(port: int, total: int, ready: Any) -> None:
         ], "resource": [{"type": "Patient", "interaction": [{"code": "read"}]}]}],
     }  # fmt: skip
 
+    others = total - 1  # and the Patient: *total* in all
+
     def page(offset: int, count: int) -> dict[str, Any]:
         entries = [{"resource": {"resourceType": "Patient", "id": patient}}] if offset == 0 else []
-        for i in range(offset, min(offset + count, total)):
+        for i in range(offset, min(offset + count, others)):
             copy, n = divmod(i, len(template))
             original = template[n]
             entries.append({"resource": {**original, "id": f"{original['id']}-{copy}"}})
         bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "entry": entries}
-        if offset + count < total:
+        if offset + count < others:
             nxt = f"{base}/Patient/{patient}/$everything?_count={count}&_offset={offset + count}"
             bundle["link"] = [{"relation": "next", "url": nxt}]
         return bundle
