@@ -6,36 +6,29 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 from healthlocker.errors import StoreError
 from healthlocker.store._vault import Vault
 
 
-def export_bundle(vault: Vault, out: Path) -> int:
-    """Write a ``collection`` Bundle of every resource to *out*; return how many.
+def export_bundle(vault: Vault, out: Path | TextIO) -> int:
+    """Write a ``collection`` Bundle of every resource to *out*, a file or a text stream (say,
+    standard output); return how many.
 
-    Streams entry by entry into a private (0600) temporary file beside *out*, renamed into
-    place at the end, so a failed export leaves no half-written file behind.
+    A file is streamed entry by entry into a private (0600) temporary file beside it, renamed
+    into place at the end, so a failed export leaves no half-written file behind.
     """
+    if not isinstance(out, Path):
+        return _write_bundle(vault, out)
     out = out.expanduser()
     if out.is_dir():
         raise StoreError(f"{out} is a folder; give a file name for the export")
     tmp = out.with_name(f".{out.name}.partial")
-    count = 0
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            stamp = datetime.now(UTC).isoformat(timespec="seconds")
-            f.write(
-                f'{{"resourceType":"Bundle","type":"collection","timestamp":"{stamp}","entry":['
-            )
-            for resource in vault.iter_all():
-                f.write("," if count else "")
-                f.write(
-                    json.dumps({"resource": resource}, ensure_ascii=False, separators=(",", ":"))
-                )
-                count += 1
-            f.write("]}\n")
+            count = _write_bundle(vault, f)
         os.replace(tmp, out)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -43,4 +36,16 @@ def export_bundle(vault: Vault, out: Path) -> int:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    return count
+
+
+def _write_bundle(vault: Vault, f: TextIO) -> int:
+    count = 0
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    f.write(f'{{"resourceType":"Bundle","type":"collection","timestamp":"{stamp}","entry":[')
+    for resource in vault.iter_all():
+        f.write("," if count else "")
+        f.write(json.dumps({"resource": resource}, ensure_ascii=False, separators=(",", ":")))
+        count += 1
+    f.write("]}\n")
     return count
