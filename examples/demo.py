@@ -1,11 +1,13 @@
 """The main job on the bundled sample data: a real MCP client session against healthlocker.
 
 Run it with ``scripts/demo``. In a throwaway folder (deleted at the end) it creates a vault,
-imports the bundled Synthea and Blue Button samples with the ``healthlocker`` command, then
-starts ``healthlocker serve`` over stdio through the official MCP SDK client -- exactly as an
-assistant spawns it from its MCP config -- calls each tool, answers the consent prompt the
-first call of each tool raises (standing in for the person), and prints the answers, the
-grants that made and the audit log of the session.
+imports one person's records with the ``healthlocker`` command -- the EHR export (a FHIR
+Bundle) of one synthetic Synthea patient, which holds their labs, medications, conditions,
+visits and also their insurance claims and coverage -- then starts ``healthlocker serve`` over
+stdio through the official MCP SDK client, exactly as an assistant spawns it from its MCP
+config, calls each tool, answers the consent prompt the first call of each tool raises
+(standing in for the person), and prints the answers, the grants that made and the audit log
+of the session. Every answer is about that one person.
 """
 
 from __future__ import annotations
@@ -96,13 +98,14 @@ def main() -> None:
             "HEALTHLOCKER_HOME": str(Path(tmp) / "vault"),
             "HEALTHLOCKER_PASSPHRASE": "demo passphrase, not a real one",
         }
-        # One person's records, so answers read as one person's (the samples hold six).
+        # One person, so every answer is about one person: the samples hold six Synthea
+        # patients and other, unrelated people (Blue Button, C-CDA, Apple Health...).
         person = (
             SAMPLES / "synthea" / "Adalberto_Hartmann_44ec4447-9e2c-4eb9-bd4f-0bdb416b806e.json"
         )
+        print("One synthetic person's records: the EHR export of Adalberto Hartmann (Synthea).")
         healthlocker("init", env=env)
         healthlocker("import", str(person), "--source", "sample-ehr", env=env)
-        healthlocker("import", str(SAMPLES / "bluebutton"), "--source", "sample-medicare", env=env)
         anyio.run(session, env)
         healthlocker("grants", env=env)
         healthlocker("audit", env=env)

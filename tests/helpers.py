@@ -16,7 +16,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples" / "fhir"
 PASSPHRASE = "correct horse battery staple"
-# Where scripts/setup installs the Node tools the tests drive (tools/node/package.json).
+# Where scripts/setup --test installs the Node tools the tests drive (tools/node/package.json).
 NODE_MODULES = ROOT / "tools" / "node" / "node_modules"
 
 
@@ -24,7 +24,7 @@ def node_binary() -> Path:
     """The Node 22 runtime from tools/node (the system Node may be older than the tools need)."""
     found = sorted(NODE_MODULES.glob("node-linux-*/bin/node"))
     if not found:
-        raise RuntimeError("no Node runtime in tools/node; run scripts/setup")
+        raise RuntimeError("no Node runtime in tools/node; run scripts/setup --test")
     return found[0]
 
 

@@ -93,3 +93,26 @@ def test_quick_start_has_exactly_two_commands() -> None:
     assert lines == ["./scripts/demo", "./scripts/test"]
     ci = (ROOT / ".ci" / "run").read_text()
     assert "./scripts/test" in ci
+
+
+def test_the_demo_runs_and_is_about_one_person() -> None:
+    """examples/demo.py, the README's main job, end to end (scripts/demo runs it after the
+    set-up): one person's records, every tool call answered, the audit intact."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "demo.py")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = done.stdout
+    assert "One synthetic person's records" in out
+    assert out.count("$ healthlocker import ") == 1
+    assert "Imported 1 of 1 file(s)" in out
+    assert out.count("\n>>> ") == 8
+    assert "The audit log is intact: 8 entries" in out
+    assert out.rstrip().endswith("Done; the throwaway vault is deleted.")

@@ -41,8 +41,8 @@ def chromium() -> str:
     found = os.environ.get("CHROMIUM") or shutil.which("chromium")
     if not found:
         pytest.fail(
-            "no Chromium for the browser test: run scripts/setup as root where apt-get works "
-            "(it installs Debian's chromium), or set CHROMIUM to a Chromium binary"
+            "no Chromium for the browser test: run scripts/setup --test as root where apt-get "
+            "works (it installs Debian's chromium), or set CHROMIUM to a Chromium binary"
         )
     return found
 
