@@ -96,23 +96,16 @@ def test_quick_start_has_exactly_two_commands() -> None:
 
 
 def test_the_demo_runs_and_is_about_one_person() -> None:
-    """examples/demo.py, the README's main job, end to end (scripts/demo runs it after the
-    set-up): one person's records, every tool call answered, the audit intact."""
-    import subprocess
-    import sys
-
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "demo.py")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    """`healthlocker demo`, the README's main job (scripts/demo), end to end: one person's
+    records, every tool call answered, the audit intact, nothing left behind."""
+    done = run_cli("demo")
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout
-    assert "One synthetic person's records" in out
+    assert out.startswith("One synthetic person's records")
     assert out.count("$ healthlocker import ") == 1
     assert "Imported 1 of 1 file(s)" in out
     assert out.count("\n>>> ") == 8
     assert "The audit log is intact: 8 entries" in out
     assert out.rstrip().endswith("Done; the throwaway vault is deleted.")
+    [vault] = re.findall(r"Created an encrypted vault in (\S+) ", out)
+    assert not Path(vault).exists()
