@@ -553,11 +553,13 @@ class OneByOne:
 def commit_cost(home: Path, calls: int = 1000, rounds: int = 2) -> tuple[float, float]:
     """Calls/s of the gated path (grant check, constant view, audit) from 50 threads, with
     one commit per entry and with group commit, alternated; medians."""
+    import dataclasses
     from concurrent.futures import ThreadPoolExecutor
     from datetime import timedelta
 
     from pydantic import BaseModel
 
+    from healthlocker.catalogue import tool
     from healthlocker.consent import ConsentGate, GrantStore
     from healthlocker.server._state import ServerState
     from healthlocker.store import Vault
@@ -566,6 +568,7 @@ def commit_cost(home: Path, calls: int = 1000, rounds: int = 2) -> tuple[float, 
         answer: str = "ok"
 
     view = Constant()
+    meds = dataclasses.replace(tool("get_meds"), view=lambda reader, **_: view)
     vault = Vault.open(home, prompt=None)
     try:
         GrantStore(vault).add(client="bench", tool="all", duration=timedelta(hours=1))
@@ -576,7 +579,7 @@ def commit_cost(home: Path, calls: int = 1000, rounds: int = 2) -> tuple[float, 
                 state = ServerState(vault, OneByOne(gate) if name == "one" else gate, None)
 
                 def call(i: int, state: ServerState = state) -> None:
-                    state.run(client="bench", tool="get_meds", arguments={}, call=lambda v, w: view)
+                    state.run(client="bench", tool=meds, args=meds.input())
 
                 start = time.perf_counter()
                 with ThreadPoolExecutor(CLIENTS) as pool:

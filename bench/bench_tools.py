@@ -114,17 +114,17 @@ def _short(value: Any) -> str:
 
 
 def scenarios() -> list[Scenario]:
-    # The very functions the tools call, wherever the records package keeps them.
-    from healthlocker.server import _tools
+    # The very functions the tools call: each catalogued tool's view.
+    from healthlocker.catalogue import tool
 
     list_labs, get_meds, explain_coverage = (
-        _tools.list_labs,
-        _tools.get_meds,
-        _tools.explain_coverage,
+        tool("list_labs").view,
+        tool("get_meds").view,
+        tool("explain_coverage").view,
     )
-    summarize_trends, list_conditions = _tools.summarize_trends, _tools.list_conditions
-    list_immunizations, list_encounters = _tools.list_immunizations, _tools.list_encounters
-    search_records, health_summary = _tools.search_records, _tools.health_summary
+    summarize_trends, list_conditions = tool("summarize_trends").view, tool("list_conditions").view
+    list_immunizations, list_encounters = tool("list_immunizations").view, tool("list_visits").view
+    search_records, health_summary = tool("search_records").view, tool("health_summary").view
 
     question = "How much did my plan pay for my care last year?"
     return [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -12,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples" / "fhir"
@@ -26,6 +29,18 @@ def node_binary() -> Path:
     if not found:
         raise RuntimeError("no Node runtime in tools/node; run scripts/setup --test")
     return found[0]
+
+
+def chromium() -> str:
+    """Debian's chromium (or $CHROMIUM), for the browser tests. Missing is a failure, not a
+    skip: CI has root apt."""
+    found = os.environ.get("CHROMIUM") or shutil.which("chromium")
+    if not found:
+        pytest.fail(
+            "no Chromium for the browser tests: run scripts/setup --test as root where apt-get "
+            "works (it installs Debian's chromium), or set CHROMIUM to a Chromium binary"
+        )
+    return found
 
 
 def free_port() -> int:
@@ -130,3 +145,12 @@ def run_in_terminal(
             process.kill()
             process.wait()
     return process.returncode, out.decode(), (err + rest).decode()
+
+
+def scoped_call(view: Any, reader: Any, **kwargs: Any) -> Any:
+    """Call a records view as the server does: the window and the person in a ``Scope`` (which
+    checks them), every other argument as the view's own."""
+    from healthlocker.records import Scope
+
+    scope = {k: kwargs.pop(k) for k in ("window_start", "patient") if k in kwargs}
+    return view(Scope(reader, **scope), **kwargs)

@@ -68,7 +68,7 @@ def test_every_cli_command_and_setting_is_in_the_readme() -> None:
 
 
 def test_every_serve_option_and_scope_is_in_the_remote_docs() -> None:
-    from healthlocker.consent import TOOLS
+    from healthlocker.catalogue import TOOL_NAMES as TOOLS
 
     remote = (ROOT / "docs" / "remote.md").read_text()
     commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]

@@ -4,6 +4,7 @@ Every error a user can cause or meet derives from :class:`HealthLockerError`; it
 what happened and what to do next, and never contains health data::
 
     HealthLockerError
+    ├── ArgumentError               a tool or view argument out of range or form (also a ValueError)
     ├── StoreError                  the vault: opening, unlocking, reading, writing
     │   ├── VaultNotFoundError      no vault where one was expected (run `healthlocker init`)
     │   ├── VaultExistsError        `init` over an existing vault
@@ -15,22 +16,30 @@ what happened and what to do next, and never contains health data::
     │   ├── ParseError              malformed JSON/NDJSON/XML/CSV, with file and place
     │   ├── LimitError              over an explicit cap (size, depth, entries, members)
     │   ├── ValidationError         a resource fails FHIR validation, with entry and element path
-    │   └── SyncError               a linked FHIR API (SMART on FHIR): HTTP failures, bad answers
-    │       ├── AuthError           authorisation refused, expired or malformed (connect again)
-    │       ├── OriginError         a URL off the approved FHIR origin, or a private address
-    │       └── LinkNotFoundError   `sync`/`forget` named an API that is not linked
-    └── ConsentError                a tool call no live grant allows
+    │   ├── SyncError               a linked FHIR API (SMART on FHIR): HTTP failures, bad answers
+    │   │   ├── AuthError           authorisation refused, expired or malformed (connect again)
+    │   │   ├── OriginError         a URL off the approved FHIR origin, or a private address
+    │   │   └── LinkNotFoundError   `sync`/`forget` named an API that is not linked
+    │   └── ShlError                a SMART Health Link: passcode, expiry, files, keys, signatures
+    ├── ConsentError                a tool call no live grant allows
+    │   ├── RefusedError            no grant, and no way to ask the person (names the command)
+    │   └── DeclinedError           the person said no, or dismissed the consent prompt
+    └── ShareError                  `healthlocker share`: what, how long, passcode, which share
 
 The CLI turns any of these into one line on stderr and exit status 1; nothing else is caught
-there, so a bug still shows its traceback.
+there, so a bug still shows its traceback. The MCP server maps them, in one place
+(``server/_edge.py``), to tool, prompt and resource errors with the same message; anything else
+is a bug, logged (its type and place only) and reported opaquely.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "ArgumentError",
     "AuthError",
     "ConnectorError",
     "ConsentError",
+    "DeclinedError",
     "HealthLockerError",
     "InputFormatError",
     "IntegrityError",
@@ -38,6 +47,9 @@ __all__ = [
     "LinkNotFoundError",
     "OriginError",
     "ParseError",
+    "RefusedError",
+    "ShareError",
+    "ShlError",
     "SourceNotFoundError",
     "StoreError",
     "SyncError",
@@ -50,6 +62,13 @@ __all__ = [
 
 class HealthLockerError(Exception):
     """Root of every error healthlocker raises on purpose."""
+
+
+class ArgumentError(HealthLockerError, ValueError):
+    """An argument a caller (an assistant, or a library user) can correct; the message says how.
+
+    Also a ``ValueError``, so library code that caught those keeps working.
+    """
 
 
 class StoreError(HealthLockerError):
@@ -116,5 +135,22 @@ class LinkNotFoundError(SyncError):
     pass
 
 
+class ShlError(ConnectorError):
+    """A SMART Health Link that cannot be imported: nothing of it is stored."""
+
+
 class ConsentError(HealthLockerError):
     """A tool call that no live grant allows; the message names the command that would."""
+
+
+class RefusedError(ConsentError):
+    """No live grant covers the call and the person could not be asked: the message names the
+    exact `healthlocker grant` command that would allow it."""
+
+
+class DeclinedError(ConsentError):
+    """The person answered the consent prompt with no (or dismissed it): no data was read."""
+
+
+class ShareError(HealthLockerError):
+    """A share (a SMART Health Link made from the vault) that cannot be made or found."""

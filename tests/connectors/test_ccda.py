@@ -26,6 +26,7 @@ from healthlocker.connectors import ReadOptions, detect_format, import_paths
 from healthlocker.connectors.ccda._reader import looks_like, read_ccda
 from healthlocker.connectors.ccda._types import ts
 from healthlocker.records import (
+    Scope,
     get_meds,
     list_conditions,
     list_encounters,
@@ -130,7 +131,7 @@ def _patient(vault: Vault, family: str) -> str:
 def test_vital_signs_feed_the_trends(sample_vault: Vault) -> None:
     angelina = _patient(sample_vault, "Barton704")
     weights = summarize_trends(
-        sample_vault, metric="body_weight", since="2020-03-12", patient=angelina
+        Scope(sample_vault, patient=angelina), metric="body_weight", since="2020-03-12"
     )
     # Angelina, line 1293: <value xsi:type="PQ" value="20.1" unit="kg"/> on 2020-03-12
     assert [(p.start[:10], p.value) for p in weights.points] == [("2020-03-12", 20.1)]

@@ -12,8 +12,9 @@ import pytest
 from mcp import Client
 from mcp.types import Implementation
 
+from healthlocker.catalogue import TOOL_NAMES as TOOLS
 from healthlocker.connectors import import_paths
-from healthlocker.consent import TOOLS, AuditLog, GrantStore
+from healthlocker.consent import AuditLog, GrantStore
 from healthlocker.server import build_server
 from healthlocker.store import Vault
 from helpers import PASSPHRASE, SAMPLES, run_cli

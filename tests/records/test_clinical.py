@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from healthlocker.connectors import import_paths
+from healthlocker.errors import ArgumentError
+from healthlocker.records import Scope
 from healthlocker.records._clinical import list_conditions, list_encounters, list_immunizations
 from healthlocker.records._search import search_records
 from healthlocker.records._summary import age_band, health_summary
@@ -73,13 +75,25 @@ def test_conditions_per_patient_and_window(loaded_vault: Vault) -> None:
     records = _of_type("Condition")
     patient = Counter(_person(r) for r in records).most_common(1)[0][0]
     assert patient
-    mine = list_conditions(loaded_vault, status="all", patient=patient)
+    mine = list_conditions(Scope(loaded_vault, patient=patient), status="all")
     assert mine.total == sum(1 for r in records if _person(r) == patient)
     cut = "2015-01-01"
-    recent = list_conditions(loaded_vault, status="all", window_start=cut)
-    assert recent.total == sum(1 for r in records if (clinical_date(r) or "")[:10] >= cut)
-    assert all((c.onset or "") >= cut for c in recent.conditions)
+    recent = list_conditions(Scope(loaded_vault, window_start=cut), status="all")
+    # Dated from the cut on, or still going on then (no end, or an end after it): issue 14.
+    inside = [r for r in records if (clinical_date(r) or "")[:10] >= cut or _ongoing(r, cut)]
+    assert recent.total == len(inside)
+    assert all((c.onset or "") >= cut or (c.abated or "9") >= cut for c in recent.conditions)
+    assert any((c.onset or "") < cut for c in recent.conditions)  # the ongoing ones
+    assert recent.withheld is not None
+    assert recent.withheld.count == len(records) - len(inside) > 0
     assert "condition" in recent.render()
+    assert f"outside the period you allowed (before {cut})" in recent.render()
+
+
+def _ongoing(r: dict[str, Any], cut: str) -> bool:
+    """A condition still going on at *cut*: the samples' conditions end with abatementDateTime,
+    and an active one has none."""
+    return r.get("abatementDateTime", "9999")[:10] >= cut
 
 
 # --- immunizations ----------------------------------------------------------------------------
@@ -102,7 +116,7 @@ def test_immunizations(loaded_vault: Vault) -> None:
     assert dates == sorted(dates, reverse=True)
     since = list_immunizations(loaded_vault, since="2019-01-01")
     assert since.total == sum(1 for r in records if r["occurrenceDateTime"][:10] >= "2019-01-01")
-    window = list_immunizations(loaded_vault, since="2010-01-01", window_start="2019-01-01")
+    window = list_immunizations(Scope(loaded_vault, window_start="2019-01-01"), since="2010-01-01")
     assert window.total == since.total
     assert len(view.render().splitlines()) <= 12
 
@@ -146,7 +160,9 @@ def test_encounters_limit_order_and_dates(loaded_vault: Vault) -> None:
     since, until = "2015-01-01", "2016-12-31"
     ranged = list_encounters(loaded_vault, since=since, until=until, limit=200)
     assert ranged.total == sum(1 for r in records if since <= r["period"]["start"][:10] <= until)
-    windowed = list_encounters(loaded_vault, since=since, window_start="2016-01-01", limit=200)
+    windowed = list_encounters(
+        Scope(loaded_vault, window_start="2016-01-01"), since=since, limit=200
+    )
     assert all((e.date or "") >= "2016-01-01" for e in windowed.encounters)
     assert len(view.render().splitlines()) <= 6
 
@@ -202,11 +218,13 @@ def test_search_matches_names_and_codes(loaded_vault: Vault, query: str) -> None
 
 
 def test_search_window_and_patient(loaded_vault: Vault) -> None:
-    view = search_records(loaded_vault, query="influenza", limit=200, window_start="2019-01-01")
+    view = search_records(
+        Scope(loaded_vault, window_start="2019-01-01"), query="influenza", limit=200
+    )
     assert view.hits
     assert all((h.date or "") >= "2019-01-01" for h in view.hits)
     patient = view.hits[0].patient
-    mine = search_records(loaded_vault, query="influenza", limit=200, patient=patient)
+    mine = search_records(Scope(loaded_vault, patient=patient), query="influenza", limit=200)
     assert {h.patient for h in mine.hits} == {patient}
 
 
@@ -298,14 +316,14 @@ def _personal_strings() -> set[str]:
 def test_health_summary_has_no_name_address_or_identifiers(
     loaded_vault: Vault, patient: str | None
 ) -> None:
-    dump = json.dumps(health_summary(loaded_vault, patient=patient).model_dump(mode="json"))
+    dump = json.dumps(health_summary(Scope(loaded_vault, patient=patient)).model_dump(mode="json"))
     leaked = [s for s in _personal_strings() if re.search(rf"\b{re.escape(s)}\b", dump)]
     assert leaked == []
 
 
 def test_health_summary_of_someone_without_clinical_records(loaded_vault: Vault) -> None:
     record = load_json(SAMPLES / "bluebutton" / "patientRead.json")
-    view = health_summary(loaded_vault, patient=f"Patient/{record['id']}")
+    view = health_summary(Scope(loaded_vault, patient=f"Patient/{record['id']}"))
     # The synthetic beneficiary "died" on the day of birth: the age band is the age at death.
     assert record["deceasedDateTime"][:10] == record["birthDate"]
     assert (view.sex, view.age_band, view.deceased) == (record["gender"], "under 1", True)
@@ -317,11 +335,17 @@ def test_health_summary_of_someone_without_clinical_records(loaded_vault: Vault)
 def test_health_summary_window(loaded_vault: Vault) -> None:
     whole = health_summary(loaded_vault)
     cut = "2020-01-01"
-    recent = health_summary(loaded_vault, patient=whole.patient, window_start=cut)
+    recent = health_summary(Scope(loaded_vault, patient=whole.patient, window_start=cut))
     assert sum(recent.counts.values()) < sum(whole.counts.values())
     assert all(d.date >= cut for d in recent.recent_lab_dates)
     assert all(v.date >= cut for v in recent.latest_vitals)
-    assert all((c.onset or "") >= cut for c in recent.active_conditions)
+    # Active conditions and medications are ongoing: part of any period, however old their onset.
+    assert [c.name for c in recent.active_conditions] == [c.name for c in whole.active_conditions]
+    assert all(c.abated is None for c in recent.active_conditions)
+    assert recent.active_medications == whole.active_medications
+    assert recent.withheld is not None
+    assert recent.withheld.before == cut
+    assert recent.withheld.count >= sum(whole.counts.values()) - sum(recent.counts.values())
 
 
 @pytest.mark.parametrize(
@@ -341,7 +365,9 @@ def test_age_bands(birth: str, band: str) -> None:
 # --- hand-built edge cases --------------------------------------------------------------------
 
 
-def test_undated_records_are_hidden_by_a_window(vault: Vault, tmp_path: Path) -> None:
+def test_undated_records_are_hidden_by_a_window_unless_ongoing(
+    vault: Vault, tmp_path: Path
+) -> None:
     subject = {"reference": "Patient/p1"}
     records = [
         {"resourceType": "Condition", "id": "c1", "subject": subject, "code": {"text": "Asthma"}},
@@ -378,7 +404,18 @@ def test_undated_records_are_hidden_by_a_window(vault: Vault, tmp_path: Path) ->
     # No clinical status: active unless it has ended; refuted ones are not active.
     assert [c.name for c in list_conditions(vault).conditions] == ["Asthma"]
     assert list_conditions(vault, status="all").total == 3
-    assert [c.name for c in list_conditions(vault, window_start="2000-01-01").conditions] == []
+    # Asthma has no date, but is still going on: part of any period (issue 14). "Old thing"
+    # ended in 2001: inside a period from 2000, outside one from 2002, and counted there.
+    assert [
+        c.name for c in list_conditions(Scope(vault, window_start="2000-01-01")).conditions
+    ] == ["Asthma"]
+    later = list_conditions(Scope(vault, window_start="2002-01-01"), status="all")
+    assert sorted(c.name or "" for c in later.conditions) == ["Asthma", "Ruled out"]
+    assert later.withheld is not None
+    assert (later.withheld.count, later.withheld.before) == (1, "2002-01-01")
+    assert "1 older condition is outside the period you allowed (before 2002-01-01)" in (
+        later.render()
+    )
     (visit,) = list_encounters(vault).encounters
     assert (visit.encounter_class, visit.reason, visit.locations) == (
         "virtual",
@@ -386,7 +423,10 @@ def test_undated_records_are_hidden_by_a_window(vault: Vault, tmp_path: Path) ->
         ["Video call"],
     )
     assert search_records(vault, query="asthma").total == 1
-    assert search_records(vault, query="asthma", window_start="2000-01-01").total == 0
+    assert search_records(Scope(vault, window_start="2000-01-01"), query="asthma").total == 1
+    old_thing = search_records(Scope(vault, window_start="2002-01-01"), query="old thing")
+    assert old_thing.total == 0
+    assert old_thing.withheld is not None and old_thing.withheld.count == 1
 
 
 @pytest.mark.parametrize(
@@ -398,10 +438,10 @@ def test_undated_records_are_hidden_by_a_window(vault: Vault, tmp_path: Path) ->
         (lambda v: list_encounters(v, since="2024-02-01", until="2024-01-01"), "on or before"),
         (lambda v: search_records(v, query="  "), "1 to 100 characters"),
         (lambda v: search_records(v, query="x", limit=500), "1 to 200"),
-        (lambda v: health_summary(v, window_start="soon"), "ISO date"),
-        (lambda v: health_summary(v, patient="a/b"), "Patient id"),
+        (lambda v: health_summary(Scope(v, window_start="soon")), "ISO date"),
+        (lambda v: health_summary(Scope(v, patient="a/b")), "Patient id"),
     ],
 )
 def test_bad_arguments_raise_value_error(vault: Vault, call: Any, message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ArgumentError, match=message):
         call(vault)

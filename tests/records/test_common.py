@@ -6,9 +6,8 @@ from typing import Any
 
 import pytest
 
-from healthlocker.records import SourceRef, VitalSign, summarize_trends
+from healthlocker.records import Scope, SourceRef, VitalSign, summarize_trends
 from healthlocker.records._common import (
-    Resolver,
     check_count,
     check_date,
     check_patient,
@@ -20,6 +19,7 @@ from healthlocker.records._common import (
     patient_of,
     ref_id,
 )
+from healthlocker.records._scope import Resolver
 from healthlocker.store import StoredResource, Vault
 
 SOURCE = SourceRef(resource="Observation/1", origin="test")
@@ -148,7 +148,7 @@ def test_resolver_names_parties_and_loads_each_type_once() -> None:
             {"resourceType": "Organization", "id": "o1", "name": "Acme"},
         ]
     )
-    resolve = Resolver(reader, "2024-01-01")
+    resolve = Resolver(Scope(reader, window_start="2024-01-01"))
     assert resolve.party("Practitioner/p1") == "Lee"
     assert resolve.party("https://fhir.example/Organization/o1") == "Acme"
     assert resolve.party("Organization/p1") is None

@@ -11,10 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from healthlocker.records import PlanOption, explain_coverage
+from healthlocker.errors import ArgumentError
+from healthlocker.records import PlanOption, Scope, explain_coverage
 from healthlocker.records._policies import mask_id
 from healthlocker.store import StoredResource, Vault, clinical_date
-from helpers import SAMPLES, load_json
+from helpers import SAMPLES, load_json, scoped_call
 
 BB = "https://bluebutton.cms.gov/resources/variables/"
 BB_PATIENT = "567834"
@@ -150,7 +151,7 @@ def test_totals_by_type_and_by_year(loaded_vault: Vault) -> None:
 
 
 def test_unknown_amounts_are_null_not_zero(loaded_vault: Vault) -> None:
-    view = explain_coverage(loaded_vault, patient=BB_PATIENT, recent=100)
+    view = explain_coverage(Scope(loaded_vault, patient=BB_PATIENT), recent=100)
     home_health = next(t for t in view.claims.by_type if t.type == "Home health")
     assert home_health.totals.patient_paid is None
     assert home_health.totals.claims_without == {"allowed": 1, "patient_paid": 1}
@@ -163,7 +164,7 @@ def test_unknown_amounts_are_null_not_zero(loaded_vault: Vault) -> None:
 def test_blue_button_claims_follow_the_mapping(loaded_vault: Vault) -> None:
     ids = {f"ExplanationOfBenefit/{i}" for i in _eobs("bluebutton")}
     expected = {i: e for i, e in _expected().items() if i in ids}
-    view = explain_coverage(loaded_vault, patient=BB_PATIENT, recent=100)
+    view = explain_coverage(Scope(loaded_vault, patient=BB_PATIENT), recent=100)
     got = {c.source.resource: c for c in view.recent_claims}
     assert set(got) == set(expected)
     assert {c.source.origin for c in got.values()} == {"bluebutton"}
@@ -191,7 +192,7 @@ def test_duplicated_blue_button_eobs_are_counted_once(loaded_vault: Vault) -> No
     copies = [r for r in _resources("bluebutton") if r["resourceType"] == "ExplanationOfBenefit"]
     unique = {r["id"]: r for r in copies}
     assert len(copies) > len(unique)
-    view = explain_coverage(loaded_vault, patient=BB_PATIENT)
+    view = explain_coverage(Scope(loaded_vault, patient=BB_PATIENT))
     assert view.claims.count == len(unique) == 8
     billed = sum(_bluebutton_expected(e)["billed"] for e in unique.values())
     assert view.claims.totals.billed == pytest.approx(billed, abs=0.011)
@@ -251,15 +252,25 @@ def test_mask_never_reveals_a_whole_id(member: str) -> None:
 def test_window_start_hides_older_claims_and_coverage(loaded_vault: Vault) -> None:
     window = "2016-01-01"
     rows = [e for e in _expected().items() if e[1]["year"] >= 2016]
-    view = explain_coverage(loaded_vault, window_start=window, since="1900-01-01", recent=100)
+    view = explain_coverage(
+        Scope(loaded_vault, window_start=window), since="1900-01-01", recent=100
+    )
     assert view.claims.count == len(rows)
     assert view.claims.period.start is not None
     assert view.claims.period.start >= window
     assert all(c.date is not None and c.date >= window for c in view.recent_claims)
     assert view.claims.totals.billed == _sum([r for _, r in rows], "billed")
     refs = {c.source.resource for c in view.coverage}
-    assert "Coverage/part-c-567834" not in refs  # undated: invisible under a window
+    # Undated, but in force: coverage still in force belongs to any period (issue 14).
+    assert "Coverage/part-c-567834" in refs
     assert "ExplanationOfBenefit/outpatient-1234567890" not in view.model_dump_json()
+    assert view.withheld is not None and view.withheld.before == window
+    later = explain_coverage(Scope(loaded_vault, window_start="2021-01-01"))
+    shown = {c.source.resource for c in later.coverage}
+    assert "Coverage/part-a-567834" not in shown  # cancelled, dated 2020: before the period
+    assert {f"Coverage/part-{p}-567834" for p in "bcd"} <= shown
+    assert later.withheld is not None
+    assert later.withheld.by_kind["coverage records"] == 1
 
 
 def test_since_until_select_claims(loaded_vault: Vault) -> None:
@@ -498,8 +509,8 @@ def test_bad_plans_raise_value_error(change: dict[str, Any], message: str) -> No
     ],
 )
 def test_bad_arguments_raise_value_error(kwargs: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        explain_coverage(FakeReader([]), **kwargs)
+    with pytest.raises(ArgumentError, match=message):
+        scoped_call(explain_coverage, FakeReader([]), **kwargs)
 
 
 def test_no_claims_gives_empty_totals() -> None:
@@ -526,7 +537,7 @@ def test_through_a_real_vault(vault: Vault, tmp_path: Path) -> None:
     path.write_text(json.dumps(bundle), encoding="utf-8")
     report = import_paths(vault, [path], source="hand")
     assert report.ok, [f.error for f in report.files]
-    view = explain_coverage(vault, window_start="2023-03-01")
+    view = explain_coverage(Scope(vault, window_start="2023-03-01"))
     assert [c.source.resource for c in view.recent_claims] == [
         "ExplanationOfBenefit/fill",
         "ExplanationOfBenefit/stay",
@@ -534,8 +545,13 @@ def test_through_a_real_vault(vault: Vault, tmp_path: Path) -> None:
     assert {c.source.origin for c in view.recent_claims} == {"hand"}
     assert view.recent_claims[0].provider == "Dr. Hand"
     assert view.claims.totals.allowed == 10_300
-    assert view.coverage == []  # dated 2020-01-01 by its period start: before the window
-    view = explain_coverage(vault, window_start="2019-01-01")
+    # Dated 2020-01-01 by its period start, but in force (no end): part of the period.
+    assert [(c.payer, c.member_id, c.claims) for c in view.coverage] == [
+        ("Acme Health", "…6789", 2)
+    ]
+    assert view.withheld is not None
+    assert view.withheld.by_kind == {"claims": 1}  # the visit of 2023-02-01
+    view = explain_coverage(Scope(vault, window_start="2019-01-01"))
     assert [(c.payer, c.member_id, c.claims) for c in view.coverage] == [
         ("Acme Health", "…6789", 3)
     ]

@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 
 from healthlocker.connectors import import_paths
+from healthlocker.errors import ArgumentError
+from healthlocker.records import Reader, Scope
 from healthlocker.records._catalog import CRITICAL_NOTICE, lookup, search
 from healthlocker.records._labs import MAX_LIMIT, LabResult, LabResults, list_labs
 from healthlocker.store import StoredResource, Vault, clinical_date, index_terms
-from helpers import SAMPLES, load_json
+from helpers import SAMPLES, load_json, scoped_call
 
 LOINC = "http://loinc.org"
 V3 = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
@@ -70,7 +72,7 @@ def _day(res: dict[str, Any]) -> str:
     return str(res["effectiveDateTime"])[:10]
 
 
-def _all(vault: Vault, **kwargs: Any) -> LabResults:
+def _all(vault: Reader, **kwargs: Any) -> LabResults:
     return list_labs(vault, limit=MAX_LIMIT, **kwargs)
 
 
@@ -186,16 +188,16 @@ def test_window_start_hides_older_results(loaded_vault: Vault) -> None:
     start = days[len(days) // 2]
     expected = sum(d >= start for d in days)
     assert 0 < expected < len(days)
-    out = _all(loaded_vault, window_start=start)
+    out = _all(Scope(loaded_vault, window_start=start))
     assert out.total == expected
     assert all((r.date or "") >= start for r in out.results)
     # An earlier `since` cannot reach behind the window; a later one narrows further.
-    assert _all(loaded_vault, window_start=start, since=days[0]).total == expected
+    assert _all(Scope(loaded_vault, window_start=start), since=days[0]).total == expected
     later = days[3 * len(days) // 4]
-    assert _all(loaded_vault, window_start=start, since=later).total == sum(
+    assert _all(Scope(loaded_vault, window_start=start), since=later).total == sum(
         d >= later for d in days
     )
-    assert _all(loaded_vault, window_start="2100-01-01").total == 0
+    assert _all(Scope(loaded_vault, window_start="2100-01-01")).total == 0
 
 
 def test_limit_total_and_truncated(loaded_vault: Vault) -> None:
@@ -238,9 +240,9 @@ def test_sex_specific_ranges_follow_each_patient(loaded_vault: Vault) -> None:
 def test_patient_filter(loaded_vault: Vault) -> None:
     subjects = Counter(r["subject"]["reference"].removeprefix("urn:uuid:") for r in _sample_labs())
     pid, count = subjects.most_common()[-1]
-    assert _all(loaded_vault, patient=pid).total == count
-    assert _all(loaded_vault, patient=f"Patient/{pid}").total == count
-    assert _all(loaded_vault, patient="nobody").total == 0
+    assert _all(Scope(loaded_vault, patient=pid)).total == count
+    assert _all(Scope(loaded_vault, patient=f"Patient/{pid}")).total == count
+    assert _all(Scope(loaded_vault, patient="nobody")).total == 0
 
 
 def test_synthea_total_protein_oddity_is_compared_as_labelled(loaded_vault: Vault) -> None:
@@ -588,7 +590,7 @@ def test_undated_results_are_hidden_by_a_window(vault: Vault, tmp_path: Path) ->
         "Observation/undated",
         "Observation/old",
     }
-    windowed = list_labs(vault, window_start="2020-01-01")
+    windowed = list_labs(Scope(vault, window_start="2020-01-01"))
     assert [r.source.resource for r in windowed.results] == ["Observation/dated"]
 
 
@@ -613,5 +615,5 @@ def test_undated_results_are_hidden_by_a_window(vault: Vault, tmp_path: Path) ->
     ],
 )
 def test_bad_arguments_raise_value_error(kwargs: dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match=r"must be|give since"):
-        list_labs(FakeReader([obs(value=85)]), **kwargs)
+    with pytest.raises(ArgumentError, match=r"must be|give since"):
+        scoped_call(list_labs, FakeReader([obs(value=85)]), **kwargs)

@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 
 from healthlocker.connectors import import_paths
+from healthlocker.errors import ArgumentError
+from healthlocker.records import Scope
 from healthlocker.records._common import ref_id
 from healthlocker.records._dosage import dosage_words
 from healthlocker.records._meds import get_meds
 from healthlocker.store import Vault
-from helpers import SAMPLES, load_json
+from helpers import SAMPLES, load_json, scoped_call
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 
@@ -49,13 +51,13 @@ def test_active_medications_per_patient(loaded_vault: Vault) -> None:
     for patient in {_uuid(r["subject"]) for r in requests}:
         mine = [r for r in requests if _uuid(r["subject"]) == patient]
         active = [r for r in mine if r["status"] in ("active", "on-hold")]
-        view = get_meds(loaded_vault, patient=patient)
+        view = get_meds(Scope(loaded_vault, patient=patient))
         assert Counter(m.name for m in view.medications) == Counter(
             _name(r["medicationCodeableConcept"]) for r in active
         )
         assert {m.patient for m in view.medications} <= {f"Patient/{patient}"}
         assert all(m.kind == "prescription" and m.status == "active" for m in view.medications)
-        every = get_meds(loaded_vault, status="all", patient=f"Patient/{patient}")
+        every = get_meds(Scope(loaded_vault, patient=f"Patient/{patient}"), status="all")
         assert len(every.medications) == len(mine)
 
 
@@ -120,12 +122,26 @@ def test_allergies_from_the_samples(loaded_vault: Vault) -> None:
 
 def test_window_start_hides_older_records(loaded_vault: Vault) -> None:
     cut = "2019-01-01"
-    view = get_meds(loaded_vault, status="all", window_start=cut)
-    requests = [r for r in _of_type("MedicationRequest") if r["authoredOn"][:10] >= cut]
-    assert len(view.medications) == len(requests)
-    assert all((m.started or "") >= cut for m in view.medications)
-    allergies = [r for r in _of_type("AllergyIntolerance") if r["recordedDate"][:10] >= cut]
+    view = get_meds(Scope(loaded_vault, window_start=cut), status="all")
+    # From the cut on, or still taken (active, no end): ongoing state is in any period.
+    every = _of_type("MedicationRequest")
+    requests = [r for r in every if r["authoredOn"][:10] >= cut or r["status"] == "active"]
+    assert any(r["authoredOn"][:10] < cut for r in requests)  # the ongoing ones
+    assert len(view.medications) == len(requests) < len(every)
+    assert all((m.started or "") >= cut or m.status == "active" for m in view.medications)
+    allergies = [
+        r
+        for r in _of_type("AllergyIntolerance")
+        if r["recordedDate"][:10] >= cut or _code(r["clinicalStatus"]) == "active"
+    ]
     assert len(view.allergies) == len(allergies)
+    assert view.withheld is not None
+    assert view.withheld.by_kind == {"prescriptions": len(every) - len(requests)}
+    assert f"{len(every) - len(requests)} older prescriptions are outside" in view.render()
+
+
+def _code(concept: dict[str, Any]) -> str:
+    return str(concept["coding"][0]["code"])
 
 
 def test_render_is_short(loaded_vault: Vault) -> None:
@@ -236,6 +252,7 @@ def _records() -> list[dict[str, Any]]:
             "subject": subject,
             "code": {"text": "Hypertension"},
             "onsetDateTime": "2023-01-01",
+            "abatementDateTime": "2023-03-01",
         },
         {
             "resourceType": "MedicationRequest",
@@ -372,17 +389,27 @@ def test_allergy_status_and_reactions(built: Vault) -> None:
 
 
 def test_window_hides_the_reason_condition_too(built: Vault) -> None:
-    view = get_meds(built, window_start="2023-06-01")
-    assert [m.source.resource for m in view.medications] == ["MedicationRequest/mr1"]
-    assert view.medications[0].reason is None  # Condition/c1 (2023-01-01) is outside the window
-    assert view.allergies == []
-    later = get_meds(built, window_start="2022-06-01")
+    view = get_meds(Scope(built, window_start="2023-06-01"))
+    # ms1 began in 2023-05 and has no end: still taken, so part of the period (issue 14).
+    assert [m.source.resource for m in view.medications] == [
+        "MedicationRequest/mr1",
+        "MedicationStatement/ms1",
+    ]
+    assert view.medications[0].reason is None  # Condition/c1 (2023-01 to 03) is outside
+    assert [a.substance for a in view.allergies] == ["Penicillin"]  # active: ongoing
+    assert view.withheld is None  # nothing listed was left out: c1 is only looked up
+    later = get_meds(Scope(built, window_start="2022-06-01"))
     assert later.medications[0].reason == "Hypertension"
+    stopped = get_meds(Scope(built, window_start="2023-06-01"), status="all")
+    assert "MedicationRequest/mr2" not in {m.source.resource for m in stopped.medications}
+    # mr2 (stopped, 2022), the resolved and the refuted allergy (2020); never those in error.
+    assert stopped.withheld is not None
+    assert stopped.withheld.by_kind == {"prescriptions": 1, "allergies": 2}
 
 
 def test_patient_filter(built: Vault) -> None:
-    assert get_meds(built, patient="someone-else").medications == []
-    assert len(get_meds(built, patient="p1").medications) == 2
+    assert get_meds(Scope(built, patient="someone-else")).medications == []
+    assert len(get_meds(Scope(built, patient="p1")).medications) == 2
 
 
 @pytest.mark.parametrize(
@@ -396,5 +423,5 @@ def test_patient_filter(built: Vault) -> None:
 def test_bad_arguments_raise_value_error(
     built: Vault, kwargs: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(ValueError, match=message):
-        get_meds(built, **kwargs)
+    with pytest.raises(ArgumentError, match=message):
+        scoped_call(get_meds, built, **kwargs)

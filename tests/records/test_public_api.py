@@ -12,10 +12,12 @@ import pytest
 from pydantic import BaseModel
 
 import healthlocker.records as records
+from healthlocker.errors import ArgumentError
 from healthlocker.store import StoredResource
 
 EXPORTED = [
     "AllergyItem",
+    "Answer",
     "ClaimTotals",
     "ClaimsSummary",
     "ConditionItem",
@@ -25,6 +27,9 @@ EXPORTED = [
     "CoverageView",
     "EncounterItem",
     "EncounterList",
+    "GlucoseDay",
+    "GlucoseStats",
+    "GlucoseTargets",
     "HealthSummary",
     "ImmunizationItem",
     "ImmunizationList",
@@ -41,24 +46,29 @@ EXPORTED = [
     "RecentClaim",
     "RecordText",
     "ReferenceRange",
+    "Scope",
     "SearchHit",
     "SearchResults",
     "SourceRef",
+    "TimeInRanges",
     "TrendPoint",
     "TrendStats",
     "TrendView",
     "TypeTotals",
     "VitalSign",
+    "Withheld",
     "YearTotals",
     "clean",
     "explain_coverage",
     "get_meds",
+    "glucose_stats",
     "health_summary",
     "latest_vitals",
     "list_conditions",
     "list_encounters",
     "list_immunizations",
     "list_labs",
+    "named_metrics",
     "record_text",
     "search_records",
     "summarize_trends",
@@ -97,14 +107,29 @@ def test_every_view_function_is_exported() -> None:
 
 
 @pytest.mark.parametrize(("view", "needs"), VIEWS, ids=IDS)
-def test_view_functions_take_a_reader_then_keywords_and_a_window(
+def test_view_functions_take_a_reader_then_keywords_and_no_window(
     view: Callable[..., Any], needs: dict[str, Any]
 ) -> None:
+    """The period and the person come only in the reader (a Scope): no view takes them as
+    arguments, so none can be called with, or forget, a window of its own."""
     params = list(inspect.signature(view).parameters.values())
     assert params[0].name == "reader"
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params[1:])
-    assert "window_start" in {p.name for p in params}
-    assert "patient" in {p.name for p in params}
+    assert "window_start" not in {p.name for p in params}
+    assert "patient" not in {p.name for p in params}
+    with pytest.raises(TypeError):
+        view(EmptyReader(), **needs, window_start="2024-01-01")
+
+
+@pytest.mark.parametrize(("view", "needs"), [v for v in VIEWS if v[0] is not records.latest_vitals])
+def test_every_view_answers_with_what_its_scope_withheld(
+    view: Callable[..., Any], needs: dict[str, Any]
+) -> None:
+    assert view(EmptyReader(), **needs).withheld is None  # nothing to leave out
+    scope = records.Scope(EmptyReader(), window_start="2024-01-01", patient="p1")
+    answer = view(scope, **needs)
+    assert isinstance(answer, records.Answer)
+    assert answer.withheld is None
 
 
 @pytest.mark.parametrize(("view", "needs"), VIEWS, ids=IDS)
@@ -128,8 +153,8 @@ def test_views_render_short_text(view: Callable[..., Any], needs: dict[str, Any]
 def test_every_view_rejects_bad_dates_and_patients_alike(
     view: Callable[..., Any], needs: dict[str, Any], bad: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(ValueError, match=message):
-        view(EmptyReader(), **needs, **bad)
+    with pytest.raises(ArgumentError, match=message):
+        view(records.Scope(EmptyReader(), **bad), **needs)
 
 
 @pytest.mark.parametrize(

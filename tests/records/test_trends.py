@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 
+from healthlocker.errors import ArgumentError
+from healthlocker.records import Scope
 from healthlocker.records._trends import METRICS, TrendView, latest_vitals, summarize_trends
 from healthlocker.store import StoredResource, Vault, clinical_date, index_terms
-from helpers import SAMPLES, load_json
+from helpers import SAMPLES, load_json, scoped_call
 
 LOINC = "http://loinc.org"
 _ids = itertools.count()
@@ -109,7 +111,7 @@ def test_sample_series_per_patient(
     assert len(series) >= 5
     for patient, samples in series.items():
         view = summarize_trends(
-            loaded_vault, metric=metric, patient=patient, granularity=granularity
+            Scope(loaded_vault, patient=patient), metric=metric, granularity=granularity
         )
         expected = _expected_points(samples, granularity)
         assert view.patient == patient
@@ -126,7 +128,7 @@ def test_blood_pressure_gives_systolic_and_diastolic(loaded_vault: Vault) -> Non
     assert series
     for patient, samples in series.items():
         view = summarize_trends(
-            loaded_vault, metric="blood_pressure", patient=patient, granularity="year"
+            Scope(loaded_vault, patient=patient), metric="blood_pressure", granularity="year"
         )
         expected = _expected_points(samples, "year")
         assert view.unit == "mm[Hg]"
@@ -157,7 +159,9 @@ def test_several_people_the_most_recent_is_shown_and_said(loaded_vault: Vault) -
     assert view.patient == newest
     assert any(f"showing {newest}" in n for n in view.notes)
     other = next(p for p in series if p != newest)
-    picked = summarize_trends(loaded_vault, metric="body_weight", patient=other.split("/")[1])
+    picked = summarize_trends(
+        Scope(loaded_vault, patient=other.split("/")[1]), metric="body_weight"
+    )
     assert picked.patient == other
     assert not any("showing" in n for n in picked.notes)
 
@@ -165,8 +169,12 @@ def test_several_people_the_most_recent_is_shown_and_said(loaded_vault: Vault) -
 def test_lab_by_loinc_code_or_by_name(loaded_vault: Vault) -> None:
     series = _series("2339-0")  # Glucose in Synthea
     patient = max(series, key=lambda p: len(series[p]))
-    by_code = summarize_trends(loaded_vault, metric="2339-0", patient=patient, granularity="year")
-    by_name = summarize_trends(loaded_vault, metric="glucose", patient=patient, granularity="year")
+    by_code = summarize_trends(
+        Scope(loaded_vault, patient=patient), metric="2339-0", granularity="year"
+    )
+    by_name = summarize_trends(
+        Scope(loaded_vault, patient=patient), metric="glucose", granularity="year"
+    )
     expected = _expected_points(series[patient], "year")
     for view in (by_code, by_name):
         assert view.unit == "mg/dL"
@@ -181,13 +189,15 @@ def test_window_start_hides_older_samples(loaded_vault: Vault) -> None:
     days = sorted(s[0] for s in series[patient])
     cut = days[len(days) // 2]
     view = summarize_trends(
-        loaded_vault, metric="body_weight", patient=patient, granularity="day", window_start=cut
+        Scope(loaded_vault, patient=patient, window_start=cut),
+        metric="body_weight",
+        granularity="day",
     )
     assert [p.start for p in view.points] == sorted({d for d in days if d >= cut})
     assert view.source_count == sum(1 for d in days if d >= cut)
     # A `since` before the window is moved up to it; the previous period lies outside it.
     early = summarize_trends(
-        loaded_vault, metric="body_weight", patient=patient, since=days[0], window_start=cut
+        Scope(loaded_vault, patient=patient, window_start=cut), metric="body_weight", since=days[0]
     )
     assert early.since == cut
     assert early.previous_period is None
@@ -413,11 +423,10 @@ def test_previous_period_of_the_same_length() -> None:
     assert (prev.start, prev.end, prev.mean, prev.points) == ("2024-01-01", "2024-01-10", 80, 10)
     assert prev.change_in_mean == pytest.approx(-2.0)
     cut = summarize_trends(
-        reader,
+        Scope(reader, window_start="2024-01-06"),
         metric="body_weight",
         since="2024-01-11",
         until="2024-01-20",
-        window_start="2024-01-06",
     )
     assert cut.previous_period is not None
     assert cut.previous_period.start == "2024-01-06"
@@ -438,7 +447,7 @@ def test_latest_vitals() -> None:
     reader = FakeReader(
         [obs("2024-01-01", "29463-7", 70), obs("2024-03-01", "29463-7", 160, "[lb_av]")]
     )
-    (weight,) = latest_vitals(reader, patient="Patient/p1")
+    (weight,) = latest_vitals(Scope(reader, patient="Patient/p1"))
     assert (weight.date, weight.value, weight.unit) == ("2024-03-01", 72.5748, "kg")
 
 
@@ -463,5 +472,5 @@ def test_five_years_of_daily_points_summarise_by_month() -> None:
     ],
 )
 def test_bad_arguments_raise_value_error(kwargs: dict[str, Any], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        summarize_trends(FakeReader([obs("2024-01-01", "29463-7", 70)]), **kwargs)
+    with pytest.raises(ArgumentError, match=message):
+        scoped_call(summarize_trends, FakeReader([obs("2024-01-01", "29463-7", 70)]), **kwargs)

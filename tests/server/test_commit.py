@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from pydantic import BaseModel
 
+from healthlocker.catalogue import tool
 from healthlocker.consent import AuditEvent, AuditLog, ConsentGate, GrantStore, OpenGate
 from healthlocker.server._commit import GroupCommit
 from healthlocker.server._state import ServerState
@@ -67,6 +70,14 @@ class View(BaseModel):
     n: int
 
 
+def constant(reader: Any, **arguments: Any) -> View:
+    """A view that reads nothing: its number is the call's limit."""
+    return View(n=arguments.get("limit", 1))
+
+
+LABS = dataclasses.replace(tool("list_labs"), view=constant)  # type: ignore[arg-type]
+
+
 def test_concurrent_calls_are_each_audited_once_in_an_intact_chain(vault: Vault) -> None:
     GrantStore(vault).add(client="tester", tool="all", duration=timedelta(hours=1))
     state = ServerState(vault, ConsentGate, None)
@@ -74,22 +85,21 @@ def test_concurrent_calls_are_each_audited_once_in_an_intact_chain(vault: Vault)
 
     def call(i: int) -> int:
         entered.wait()
-        view = state.run(
-            client="tester", tool="list_labs", arguments={"limit": i}, call=lambda v, w: View(n=i)
-        )
+        view = state.run(client="tester", tool=LABS, args=LABS.input(limit=i))
         assert isinstance(view, View)
         return view.n
 
     with ThreadPoolExecutor(8) as pool:
-        assert sorted(pool.map(call, range(40))) == list(range(40))
+        assert sorted(pool.map(call, range(1, 41))) == list(range(1, 41))
     log = AuditLog(vault)
     entries = log.entries()
-    assert sorted(e.event.arguments["limit"] for e in entries) == list(range(40))
+    assert sorted(e.event.arguments["limit"] for e in entries) == list(range(1, 41))
     assert {e.event.outcome for e in entries} == {"allowed"}
     assert log.verify() == []
 
 
 def test_a_call_whose_entry_cannot_be_written_returns_no_data(vault: Vault) -> None:
     state = ServerState(vault, BatchGate(), None)
+    bad = dataclasses.replace(LABS, name="bad")
     with pytest.raises(OSError, match="disk full"):
-        state.run(client="tester", tool="bad", arguments={}, call=lambda v, w: View(n=1))
+        state.run(client="tester", tool=bad, args=bad.input())

@@ -49,6 +49,27 @@ async def test_stdio_session(served_home: Path, mode: str, version: str) -> None
 
 
 @pytest.mark.anyio
+async def test_resources_and_prompts_read_under_the_clients_own_name(served_home: Path) -> None:
+    """Regression: over stdio the summary resource read as client "local", which holds no
+    grant, though the client that asked ("stdio-test") does."""
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "healthlocker.cli", "serve"], env=_env(served_home)
+    )
+    info = Implementation(name="stdio-test", version="1")
+    async with Client(params, mode="legacy", client_info=info) as client:
+        summary = await client.read_resource("healthlocker://summary")
+        assert summary.contents[0].text.startswith("Health summary")  # type: ignore[union-attr]
+        labs = await client.get_prompt("explain_my_labs", {"test": "glucose"})
+        assert "Glucose" in labs.messages[0].content.text  # type: ignore[union-attr]
+    said = run_cli("audit", "--json", "--client", "stdio-test", home=served_home)
+    entries = json.loads(said.stdout)
+    assert [(e["tool"], e["outcome"], e["arguments"]["via"]) for e in entries[-2:]] == [
+        ("health_summary", "allowed", "healthlocker://summary"),
+        ("list_labs", "allowed", "the prompt explain_my_labs"),
+    ]
+
+
+@pytest.mark.anyio
 async def test_wrong_passphrase_is_a_clear_tool_error(served_home: Path) -> None:
     params = StdioServerParameters(
         command=sys.executable,

@@ -3,8 +3,8 @@
 One module per command group, each command's arguments declared beside its handler
 (``_command.command``): ``_vault`` (init, status, passphrase, keyring), ``_records`` (import,
 sources, export, forget), ``_links`` (connect, sync), ``_serve`` (serve), ``_setup`` (setup),
-``_consent`` (grant, grants, revoke, audit), ``_demo`` (demo). A handler returns a
-``Result`` that prints itself, or with ``--json`` gives its ``public()`` form.
+``_share`` (share), ``_consent`` (grant, grants, revoke, audit), ``_demo`` (demo). A handler
+returns a ``Result`` that prints itself, or with ``--json`` gives its ``public()`` form.
 
 Exit status: 0 success, 1 a failure the message explains, 2 wrong usage. A HealthLockerError
 becomes one line on stderr, never a traceback. Tables and summaries go to stdout; progress goes
@@ -19,14 +19,14 @@ import sys
 from collections.abc import Sequence
 
 from healthlocker import __version__
-from healthlocker.cli import _consent, _demo, _links, _records, _serve, _setup, _vault
+from healthlocker.cli import _consent, _demo, _links, _records, _serve, _setup, _share, _vault
 from healthlocker.cli._command import Parser, UsageError, add_all, emit
 from healthlocker.errors import HealthLockerError
 
 __all__ = ["build_parser", "main"]
 
 # The order `healthlocker --help` lists them in.
-_GROUPS = (_vault, _records, _links, _serve, _setup, _consent, _demo)
+_GROUPS = (_vault, _records, _links, _serve, _setup, _share, _consent, _demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

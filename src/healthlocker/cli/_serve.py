@@ -37,8 +37,7 @@ from healthlocker.errors import HealthLockerError
 )
 def serve(args: argparse.Namespace) -> Result:
     if args.http:
-        from healthlocker.server import serve_http
-        from healthlocker.server._http import HttpConfig
+        from healthlocker.server import HttpConfig, serve_http
 
         if args.ephemeral or args.client:
             raise HealthLockerError(
@@ -55,8 +54,10 @@ def serve(args: argparse.Namespace) -> Result:
         _check_port(args.host, args.port)
         serve_http(home=args.home, config=config, workers=args.workers, prompt=prompt)
         return Said("")
+    from healthlocker.consent import check_client
     from healthlocker.server import serve_stdio
 
+    client = None if args.client is None else check_client(args.client)
     if sys.stdin.isatty():
         # A person ran it by hand: say why nothing seems to happen (stderr: stdout is MCP's).
         print(
@@ -66,7 +67,7 @@ def serve(args: argparse.Namespace) -> Result:
             file=sys.stderr,
             flush=True,
         )
-    serve_stdio(home=args.home, client=args.client, ephemeral=args.ephemeral)
+    serve_stdio(home=args.home, client=client, ephemeral=args.ephemeral)
     return Said("")
 
 

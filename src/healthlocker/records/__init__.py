@@ -1,8 +1,11 @@
 """Records: pure functions from stored FHIR resources to the views the tools return.
 
 No ``mcp`` here: every view is usable as a library and testable without a server. Each public
-function takes a ``Reader`` (a ``healthlocker.store.Vault`` is one) and keyword-only arguments,
-and returns a pydantic model whose ``render()`` gives a short plain-text rendering.
+function takes a ``Reader`` and keyword-only arguments, and returns an ``Answer`` (a pydantic
+model whose ``render()`` gives a plain-text rendering). The reader is a ``Scope`` -- one period of
+records and, optionally, one person, as the server builds it from the person's consent -- or a
+plain ``healthlocker.store.Vault`` (all records of everyone). What a scope left out is in the
+answer's ``withheld``.
 """
 
 from healthlocker.records._clinical import (
@@ -27,10 +30,19 @@ from healthlocker.records._coverage import (
     explain_coverage,
 )
 from healthlocker.records._flags import ReferenceRange
+from healthlocker.records._glucose import (
+    GlucoseDay,
+    GlucoseStats,
+    GlucoseTargets,
+    TimeInRanges,
+    glucose_stats,
+)
 from healthlocker.records._labs import LabResult, LabResults, list_labs
 from healthlocker.records._meds import AllergyItem, MedicationItem, MedicationsView, get_meds
+from healthlocker.records._metrics import named_metrics
 from healthlocker.records._plans import PlanCopays, PlanEstimate, PlanOption
 from healthlocker.records._policies import CoverageEntry, CoveragePeriod
+from healthlocker.records._scope import Scope
 from healthlocker.records._search import SearchHit, SearchResults, search_records
 from healthlocker.records._summary import HealthSummary, LabDay, health_summary
 from healthlocker.records._trends import (
@@ -42,9 +54,11 @@ from healthlocker.records._trends import (
     latest_vitals,
     summarize_trends,
 )
+from healthlocker.records._view import Answer, Withheld
 
 __all__ = [
     "AllergyItem",
+    "Answer",
     "ClaimTotals",
     "ClaimsSummary",
     "ConditionItem",
@@ -54,6 +68,9 @@ __all__ = [
     "CoverageView",
     "EncounterItem",
     "EncounterList",
+    "GlucoseDay",
+    "GlucoseStats",
+    "GlucoseTargets",
     "HealthSummary",
     "ImmunizationItem",
     "ImmunizationList",
@@ -70,24 +87,29 @@ __all__ = [
     "RecentClaim",
     "RecordText",
     "ReferenceRange",
+    "Scope",
     "SearchHit",
     "SearchResults",
     "SourceRef",
+    "TimeInRanges",
     "TrendPoint",
     "TrendStats",
     "TrendView",
     "TypeTotals",
     "VitalSign",
+    "Withheld",
     "YearTotals",
     "clean",
     "explain_coverage",
     "get_meds",
+    "glucose_stats",
     "health_summary",
     "latest_vitals",
     "list_conditions",
     "list_encounters",
     "list_immunizations",
     "list_labs",
+    "named_metrics",
     "record_text",
     "search_records",
     "summarize_trends",

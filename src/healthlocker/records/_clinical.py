@@ -3,44 +3,40 @@
 Several people: a vault may hold the records of more than one person (the bundled samples hold
 six Synthea patients and one Blue Button beneficiary). Every item carries ``patient``
 (``Patient/id``, from the resource's subject or patient reference) so an assistant can tell
-them apart, and every function takes an optional ``patient`` filter: a Patient id, with or
-without the ``Patient/`` prefix.
+them apart; a ``Scope`` with a patient keeps one person's.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from datetime import date
 
 from pydantic import Field
 
 from healthlocker.records._common import (
     SNOMED,
-    Reader,
-    Resolver,
     SourceRef,
     as_dict,
     bullets,
+    check_choice,
     check_count,
-    check_date,
-    check_patient,
     check_span,
     clean,
     concept_code,
     concept_name,
+    condition_is_active,
     day,
     first_day,
-    for_patient,
-    later_of,
     names_of,
     patient_of,
     source_of,
     status_code,
 )
-from healthlocker.records._view import View
+from healthlocker.records._scope import Resolver, Scope, scoped
+from healthlocker.records._view import Answer, View
 from healthlocker.store import StoredResource
 
 CVX = "http://hl7.org/fhir/sid/cvx"
-_ACTIVE_CONDITION = frozenset({"active", "recurrence", "relapse"})
 _ENCOUNTER_CLASS = {
     "AMB": "ambulatory",
     "EMER": "emergency",
@@ -72,12 +68,12 @@ class ConditionItem(View):
     source: SourceRef
 
 
-class ConditionList(View):
+class ConditionList(Answer):
     status: str = Field(description="Which conditions are listed: active or all")
     conditions: list[ConditionItem] = Field(description="Newest onset first")
     total: int
 
-    def render(self) -> str:
+    def describe(self) -> str:
         items = [
             f"{c.name or '(unnamed)'} ({c.clinical_status or 'status unknown'}"
             f"{', since ' + c.onset if c.onset else ''})"
@@ -100,42 +96,26 @@ def _condition(stored: StoredResource) -> ConditionItem:
     )
 
 
-def list_conditions(
-    reader: Reader,
-    *,
-    status: str = "active",
-    patient: str | None = None,
-    window_start: str | None = None,
-) -> ConditionList:
+def _keeps_condition(stored: StoredResource, status: str) -> bool:
+    r = stored.resource
+    if status_code(r.get("verificationStatus")) == "entered-in-error":
+        return False
+    return status == "all" or condition_is_active(r)
+
+
+@scoped
+def list_conditions(reader: Scope, *, status: str = "active") -> ConditionList:
     """Conditions (problems, diagnoses) as recorded, newest onset first.
 
     ``active`` lists conditions whose clinical status is active, recurrence or relapse (or not
     recorded, with no end date), leaving out refuted ones; ``all`` lists every one. Conditions
     entered in error are never listed.
     """
-    if status not in ("active", "all"):
-        raise ValueError("status must be 'active' or 'all'")
-    window_start = check_date(window_start, "window_start")
-    items = []
-    for stored in for_patient(
-        reader.resources("Condition", since=window_start), check_patient(patient)
-    ):
-        item = _condition(stored)
-        if item.verification_status == "entered-in-error":
-            continue
-        if status == "active" and not _is_active_condition(item, stored.resource):
-            continue
-        items.append(item)
+    check_choice(status, "status", ("active", "all"))
+    keep = functools.partial(_keeps_condition, status=status)
+    items = [_condition(s) for s in reader.resources("Condition", where=keep) if keep(s)]
     items.sort(key=lambda c: c.onset or "", reverse=True)
     return ConditionList(status=status, conditions=items, total=len(items))
-
-
-def _is_active_condition(item: ConditionItem, resource: dict[str, Any]) -> bool:
-    if item.verification_status == "refuted":
-        return False
-    if item.clinical_status is None:
-        return not any(k.startswith("abatement") for k in resource)
-    return item.clinical_status in _ACTIVE_CONDITION
 
 
 # --- immunizations --------------------------------------------------------------------------
@@ -150,28 +130,21 @@ class ImmunizationItem(View):
     source: SourceRef
 
 
-class ImmunizationList(View):
+class ImmunizationList(Answer):
     immunizations: list[ImmunizationItem] = Field(description="Newest first")
     total: int
 
-    def render(self) -> str:
+    def describe(self) -> str:
         items = [f"{i.date or '?'} {i.vaccine or '(unnamed)'}" for i in self.immunizations[:10]]
         return bullets(f"{self.total} immunization(s)", items, self.total - 10)
 
 
-def list_immunizations(
-    reader: Reader,
-    *,
-    since: str | None = None,
-    patient: str | None = None,
-    window_start: str | None = None,
-) -> ImmunizationList:
+@scoped
+def list_immunizations(reader: Scope, *, since: str | date | None = None) -> ImmunizationList:
     """Vaccines given (or recorded as not done), newest first."""
-    since = later_of(check_date(since, "since"), check_date(window_start, "window_start"))
+    since = check_span(since, None)[0]
     items = []
-    for stored in for_patient(
-        reader.resources("Immunization", since=since), check_patient(patient)
-    ):
+    for stored in reader.resources("Immunization", since=since):
         r = stored.resource
         items.append(
             ImmunizationItem(
@@ -205,12 +178,12 @@ class EncounterItem(View):
     source: SourceRef
 
 
-class EncounterList(View):
+class EncounterList(Answer):
     encounters: list[EncounterItem] = Field(description="Newest first, at most `limit`")
     total: int = Field(description="How many matched before the limit")
     truncated: bool = Field(description="True when more matched than are listed")
 
-    def render(self) -> str:
+    def describe(self) -> str:
         items = [
             f"{e.date or '?'} {e.type or 'visit'}"
             + (f" ({e.reason})" if e.reason else "")
@@ -254,23 +227,19 @@ def _encounter(stored: StoredResource, resolve: Resolver) -> EncounterItem:
     )
 
 
+@scoped
 def list_encounters(
-    reader: Reader,
+    reader: Scope,
     *,
-    since: str | None = None,
-    until: str | None = None,
+    since: str | date | None = None,
+    until: str | date | None = None,
     limit: int = 20,
-    patient: str | None = None,
-    window_start: str | None = None,
 ) -> EncounterList:
     """Visits (encounters), newest first, with type, reason, setting, clinicians and place."""
     since, until = check_span(since, until)
     check_count(limit, "limit", 1, 200)
-    since = later_of(since, check_date(window_start, "window_start"))
-    stored = for_patient(
-        reader.resources("Encounter", since=since, until=until), check_patient(patient)
-    )
+    stored = reader.resources("Encounter", since=since, until=until)
     stored = sorted(stored, key=lambda s: s.date or "", reverse=True)
-    resolve = Resolver(reader, window_start)
+    resolve = Resolver(reader)
     items = [_encounter(s, resolve) for s in stored[:limit]]
     return EncounterList(encounters=items, total=len(stored), truncated=len(stored) > limit)

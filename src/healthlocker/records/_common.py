@@ -1,5 +1,6 @@
 """What every view shares: the reader protocol, citations, record text, argument checks,
-record shapes (concepts, dates, references, people) and numbers for reading."""
+record shapes (concepts, dates, references, people, what is still going on) and numbers for
+reading."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any, Protocol
 
 from pydantic import ConfigDict, Field
 
+from healthlocker.errors import ArgumentError
 from healthlocker.records._view import View
 from healthlocker.store import StoredResource
 
@@ -24,8 +26,7 @@ LABEL_CAP = 200
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
-# Reference data with no clinical date: looked up whatever the consent window.
-_UNDATED = frozenset({"Practitioner", "PractitionerRole", "Organization", "Location", "Medication"})
+_ACTIVE_CONDITION = frozenset({"active", "recurrence", "relapse"})
 
 # Control characters, bidirectional overrides/isolates and zero-width characters: they can hide
 # or reorder text an assistant reads, so they never pass from a record into an answer.
@@ -90,9 +91,11 @@ def source_of(stored: StoredResource) -> SourceRef:
 
 
 def check_date(value: Any, name: str) -> str | None:
-    """*value* if it is an ISO date (YYYY-MM-DD); ValueError saying so otherwise."""
+    """*value* as an ISO date (YYYY-MM-DD; a ``date`` is written so); ArgumentError otherwise."""
     if value is None:
         return None
+    if isinstance(value, date):
+        return value.isoformat()[:10]
     if isinstance(value, str) and _DATE.match(value):
         try:
             date.fromisoformat(value)
@@ -100,23 +103,23 @@ def check_date(value: Any, name: str) -> str | None:
             pass
         else:
             return value
-    raise ValueError(f"{name} must be an ISO date like 2024-01-31, got {str(value)[:40]!r}")
+    raise ArgumentError(f"{name} must be an ISO date like 2024-01-31, got {str(value)[:40]!r}")
 
 
 def check_span(since: Any, until: Any) -> tuple[str | None, str | None]:
     """*since* and *until*, checked as ISO dates and in order."""
     since, until = check_date(since, "since"), check_date(until, "until")
     if since and until and since > until:
-        raise ValueError(
+        raise ArgumentError(
             f"since ({since}) is after until ({until}); since must be on or before until"
         )
     return since, until
 
 
 def check_count(value: Any, name: str, low: int, high: int) -> int:
-    """*value* if it is a whole number from *low* to *high*; ValueError saying so otherwise."""
+    """*value* if it is a whole number from *low* to *high*; ArgumentError saying so otherwise."""
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+        raise ArgumentError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
     return value
 
 
@@ -126,8 +129,16 @@ def check_patient(patient: Any) -> str | None:
         return None
     pid = str(patient).strip().removeprefix("Patient/")
     if not _FHIR_ID.match(pid):
-        raise ValueError("patient must be a Patient id like 'Patient/abc-123' or 'abc-123'")
+        raise ArgumentError("patient must be a Patient id like 'Patient/abc-123' or 'abc-123'")
     return f"Patient/{pid}"
+
+
+def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
+    """*value* if it is one of *choices*; ArgumentError naming them otherwise."""
+    if value not in choices:
+        words = " or ".join(f"'{c}'" for c in choices)
+        raise ArgumentError(f"{name} must be {words}, got {str(value)[:40]!r}")
+    return str(value)
 
 
 # --- record shapes --------------------------------------------------------------------------
@@ -207,6 +218,37 @@ def later_of(a: str | None, b: str | None) -> str | None:
     return max(a, b)
 
 
+def medication_dates(r: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """When a prescription or medication statement started and ends (or ended), where recorded:
+    its own dates, the dispense validity period, or the dosage's timing bounds."""
+    validity = as_dict(as_dict(r.get("dispenseRequest")).get("validityPeriod"))
+    effective = as_dict(r.get("effectivePeriod"))
+    bounds: dict[str, Any] = {}
+    for dosage in r.get("dosageInstruction") or r.get("dosage") or ():
+        repeat = as_dict(as_dict(as_dict(dosage).get("timing")).get("repeat"))
+        bounds = as_dict(repeat.get("boundsPeriod")) or bounds
+    started = first_day(
+        r.get("authoredOn"),
+        effective.get("start"),
+        r.get("effectiveDateTime"),
+        r.get("whenHandedOver"),
+        validity.get("start"),
+        bounds.get("start"),
+    )
+    return started, first_day(effective.get("end"), validity.get("end"), bounds.get("end"))
+
+
+def condition_is_active(r: Mapping[str, Any]) -> bool:
+    """Whether a Condition is still going on: active, recurrence or relapse (or no status and no
+    end recorded), and neither refuted nor entered in error."""
+    if status_code(r.get("verificationStatus")) in ("refuted", "entered-in-error"):
+        return False
+    clinical = status_code(r.get("clinicalStatus"))
+    if clinical is None:
+        return not any(k.startswith("abatement") for k in r)
+    return clinical in _ACTIVE_CONDITION
+
+
 # --- references and people ------------------------------------------------------------------
 
 
@@ -273,41 +315,6 @@ def human_name(resource: Mapping[str, Any]) -> str | None:
             if text and (shown := clean(text)):
                 return shown
     return None
-
-
-class Resolver:
-    """Looks referenced resources up (each type loaded once; dated types within the window)."""
-
-    def __init__(self, reader: Reader, window_start: str | None) -> None:
-        self._reader = reader
-        self._window_start = window_start
-        self._by_id: dict[str, dict[str, dict[str, Any]]] = {}
-
-    def get(self, reference: Any, rtype: str) -> dict[str, Any] | None:
-        rid = ref_id(reference, rtype)
-        if rid is None:
-            return None
-        if rtype not in self._by_id:
-            since = None if rtype in _UNDATED else self._window_start
-            stored = self._reader.resources(rtype, since=since)
-            self._by_id[rtype] = {s.id: s.resource for s in stored}
-        return self._by_id[rtype].get(rid)
-
-    def name(self, reference: Any, *types: str) -> str | None:
-        """The display of a reference, else the name of the resource it points to."""
-        if not isinstance(reference, dict):
-            return None
-        if reference.get("display"):
-            return clean(reference["display"])
-        for rtype in types:
-            target = self.get(reference, rtype)
-            if target is not None:
-                return human_name(target) or concept_name(target.get("code"))
-        return None
-
-    def party(self, reference: str) -> str | None:
-        """The name of the stored Practitioner or Organization *reference* points to."""
-        return self.name({"reference": reference}, "Practitioner", "Organization")
 
 
 # --- text for reading (render text; structured content keeps full values) ------------------

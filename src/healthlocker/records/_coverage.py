@@ -5,36 +5,33 @@ contained in claims (Synthea); claims are ExplanationOfBenefit resources, read a
 ``_claims`` (the amount mapping is in ``docs/coverage.md``). With ``plans``, each plan's yearly cost
 is estimated from the person's own claims, as in ``_plans``.
 
-``since``/``until`` select claims by date. ``window_start`` (the consent window) hides claims
-and stored Coverage dated before it, and Coverage without a period.
+``since``/``until`` select claims by date. The scope's period hides claims dated before it;
+coverage still in force belongs to any period.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import Field
 
+from healthlocker.errors import ArgumentError
 from healthlocker.records._claims import Claim, parse_claim
 from healthlocker.records._common import (
-    Reader,
-    Resolver,
     SourceRef,
     check_count,
-    check_date,
-    check_patient,
     check_span,
     clean,
     contained,
     fmt_money,
-    for_patient,
-    later_of,
 )
 from healthlocker.records._plans import PlanEstimate, PlanOption, compare_plans, parse_plans
 from healthlocker.records._policies import CoverageEntry, CoveragePeriod, coverage_entries
-from healthlocker.records._view import View
+from healthlocker.records._scope import Resolver, Scope, scoped
+from healthlocker.records._view import Answer, View
 from healthlocker.store import StoredResource
 
 MAX_RECENT = 100
@@ -99,7 +96,7 @@ class RecentClaim(View):
     source: SourceRef
 
 
-class CoverageView(View):
+class CoverageView(Answer):
     """Insurance coverage, claims and (when plans are given) a plan comparison."""
 
     question: str | None = Field(description="The question asked, echoed (cleaned, capped)")
@@ -113,7 +110,7 @@ class CoverageView(View):
     cheapest: str | None = Field(description="Name of the cheapest plan, if plans were given")
     notes: list[str] = Field(description="Caveats about these numbers; pass them on")
 
-    def render(self) -> str:
+    def describe(self) -> str:
         def m(value: float | None) -> str:
             return "unknown" if value is None else fmt_money(value, self.currency)
 
@@ -141,37 +138,36 @@ class CoverageView(View):
         return "\n".join(lines)
 
 
+@scoped
 def explain_coverage(
-    reader: Reader,
+    reader: Scope,
     *,
     question: str | None = None,
     plans: Sequence[PlanOption | Mapping[str, Any]] | None = None,
-    since: str | None = None,
-    until: str | None = None,
+    since: str | date | None = None,
+    until: str | date | None = None,
     recent: int = 10,
-    window_start: str | None = None,
-    patient: str | None = None,
 ) -> CoverageView:
-    """Coverage, claim totals, recent claims, and an estimate per plan when plans are given.
-
-    *patient* (a Patient id, with or without ``Patient/``) keeps one person's claims and
-    coverage, for a vault that holds several people's records.
-    """
-    _check_args(since, until, window_start, recent, question)
+    """Coverage, claim totals, recent claims, and an estimate per plan when plans are given."""
+    since, until = check_span(since, until)
+    check_count(recent, "recent", 0, MAX_RECENT)
+    if question is not None and not isinstance(question, str):
+        raise ArgumentError("question must be text, e.g. 'What did I pay for my hospital stay?'")
     options = parse_plans(plans)
-    wanted = check_patient(patient)
-    claim_since = later_of(since, window_start)
-    eobs = reader.resources("ExplanationOfBenefit", since=claim_since, until=until)
-    stored = for_patient(eobs, wanted)
+    stored = reader.resources(
+        "ExplanationOfBenefit",
+        since=since,
+        until=until,
+        where=lambda s: s.resource.get("status") not in _SKIPPED_STATUS,
+    )
     notes: list[str] = []
-    names = Resolver(reader, window_start).party
+    names = Resolver(reader).party
     claims, inline = _read_claims(stored, names, notes)
     currency = _currency(claims, notes)
     claims = [c for c in claims if c.currency in (None, currency)]
     inline = {k: v for k, v in inline.items() if v[1].currency in (None, currency)}
-    coverage, labels = coverage_entries(reader, names, window_start, wanted, claims, inline)
-    sent = for_patient(reader.resources("Claim", since=claim_since, until=until), wanted)
-    _claim_notes(claims, stored, sent, notes)
+    coverage, labels = coverage_entries(reader, names, claims, inline)
+    _claim_notes(claims, stored, reader.lookup("Claim", since=since, until=until), notes)
     estimates = compare_plans(options, claims, currency) if options else []
     ordered = sorted(claims, key=lambda c: (c.date or "", c.source.resource), reverse=True)
     return CoverageView(
@@ -184,14 +180,6 @@ def explain_coverage(
         cheapest=estimates[0].name if estimates else None,
         notes=notes,
     )
-
-
-def _check_args(since: Any, until: Any, window_start: Any, recent: Any, question: Any) -> None:
-    check_span(since, until)
-    check_date(window_start, "window_start")
-    check_count(recent, "recent", 0, MAX_RECENT)
-    if question is not None and not isinstance(question, str):
-        raise ValueError("question must be text, e.g. 'What did I pay for my hospital stay?'")
 
 
 def _read_claims(

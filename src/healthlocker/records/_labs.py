@@ -8,21 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import Field
 
+from healthlocker.errors import ArgumentError
 from healthlocker.records._catalog import Bounds, CatalogEntry, Flag, by_name, lookup, search
 from healthlocker.records._common import (
     LOINC,
-    Reader,
     RecordText,
     SourceRef,
     as_dict,
+    check_choice,
     check_count,
-    check_date,
-    check_patient,
     check_span,
     clean,
     codes_of,
@@ -30,13 +29,13 @@ from healthlocker.records._common import (
     concept_name,
     day,
     fmt_lab,
-    later_of,
     record_text,
     ref_id,
     source_of,
 )
 from healthlocker.records._flags import ReferenceRange, comparable_value, flag_result, read_value
-from healthlocker.records._view import View
+from healthlocker.records._scope import Scope, scoped
+from healthlocker.records._view import Answer, View
 from healthlocker.store import StoredResource
 
 MAX_LIMIT = 200
@@ -69,7 +68,7 @@ class LabResult(View):
     source: SourceRef = Field(description="The stored resource this result comes from")
 
 
-class LabResults(View):
+class LabResults(Answer):
     """Lab results, newest first."""
 
     results: list[LabResult] = Field(description="Results, newest first, at most `limit`")
@@ -77,7 +76,7 @@ class LabResults(View):
     truncated: bool = Field(description="True when more results matched than are shown")
     next_hint: str | None = Field(description="How to see the results that were left out")
 
-    def render(self) -> str:
+    def describe(self) -> str:
         if not self.results:
             return "No lab results match."
         shown = len(self.results)
@@ -97,35 +96,39 @@ class LabResults(View):
         return "\n".join(lines)
 
 
+@scoped
 def list_labs(
-    reader: Reader,
+    reader: Scope,
     *,
     test: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
+    since: str | date | None = None,
+    until: str | date | None = None,
     abnormal_only: bool = False,
     limit: int = 50,
     sex: str | None = None,
-    patient: str | None = None,
-    window_start: str | None = None,
 ) -> LabResults:
-    """Laboratory results, newest first, optionally filtered by test, dates, person and flag.
+    """Laboratory results, newest first, optionally filtered by test, dates and flag.
 
     *sex* (``male``/``female``) picks sex-specific typical ranges; by default it is read from
-    the Patient each result belongs to. *patient* (a Patient id) keeps one person's results.
+    the Patient each result belongs to.
     """
-    needle = _check_args(test, since, until, limit, sex, window_start)
+    since, until = check_span(since, until)
+    needle = _check_args(test, limit, sex)
     query = _Query(
         needle=needle,
         known={c for e in search(needle) for c in e.codes} if needle is not None else set(),
-        patient=check_patient(patient),
         sex=sex,
         abnormal_only=abnormal_only,
     )
+    genders = {p.ref: p.resource.get("gender") for p in reader.lookup("Patient")}
     stored = reader.resources(
-        "Observation", terms=["cat||laboratory"], since=later_of(since, window_start), until=until
+        "Observation",
+        terms=["cat||laboratory"],
+        since=since,
+        until=until,
+        kind="lab results",
+        where=lambda item: any(True for _ in _rows(item, query, genders)),
     )
-    genders = {p.ref: p.resource.get("gender") for p in reader.resources("Patient")}
     rows = [row for item in stored for row in _rows(item, query, genders)]
     rows.sort(key=lambda row: row[:3], reverse=True)
     results = [row[3] for row in rows[:limit]]
@@ -142,7 +145,6 @@ def list_labs(
 class _Query:
     needle: str | None  # the test asked for, lower case
     known: set[str]  # codes of the catalog tests whose names match the needle
-    patient: str | None
     sex: str | None
     abnormal_only: bool
 
@@ -152,9 +154,7 @@ def _rows(
 ) -> Iterator[tuple[str, str, int, LabResult]]:
     """The results in one Observation that *query* keeps, with their sort keys."""
     subject = _subject(item.resource, genders)
-    if item.resource.get("status") in ("entered-in-error", "cancelled") or (
-        query.patient and subject != query.patient
-    ):
+    if item.resource.get("status") in ("entered-in-error", "cancelled"):
         return
     who = query.sex or genders.get(subject or "")
     for index, (part, codes) in enumerate(_parts(item.resource)):
@@ -186,24 +186,15 @@ def _cached_result(
     return result
 
 
-def _check_args(
-    test: str | None,
-    since: str | None,
-    until: str | None,
-    limit: int,
-    sex: str | None,
-    window_start: str | None,
-) -> str | None:
-    check_span(since, until)
-    check_date(window_start, "window_start")
+def _check_args(test: str | None, limit: int, sex: str | None) -> str | None:
     check_count(limit, "limit", 1, MAX_LIMIT)
-    if sex is not None and sex not in ("male", "female", "other", "unknown"):
-        raise ValueError(f"sex must be 'male', 'female', 'other' or 'unknown', got {sex!r}")
+    if sex is not None:
+        check_choice(sex, "sex", ("male", "female", "other", "unknown"))
     if test is None:
         return None
     needle = " ".join(str(test).lower().split())
     if not needle or len(needle) > 200:
-        raise ValueError(
+        raise ArgumentError(
             "test must be a LOINC code like '2345-7' or part of a test name like 'glucose'"
         )
     return needle

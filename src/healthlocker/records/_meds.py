@@ -1,8 +1,8 @@
 """Medications (prescriptions, statements, dispenses) with dosage in words, and allergies.
 
 Several people: a vault may hold the records of more than one person. Every item carries
-``patient`` (``Patient/id``, from its subject or patient reference) and ``get_meds`` takes an
-optional ``patient`` filter (a Patient id, with or without the ``Patient/`` prefix).
+``patient`` (``Patient/id``, from its subject or patient reference); a ``Scope`` with a patient
+keeps one person's.
 """
 
 from __future__ import annotations
@@ -13,25 +13,22 @@ from pydantic import Field
 
 from healthlocker.records._common import (
     RXNORM,
-    Reader,
-    Resolver,
     SourceRef,
-    as_dict,
-    check_date,
-    check_patient,
+    check_choice,
     clean,
     concept_code,
     concept_name,
     contained,
     first_day,
-    for_patient,
+    medication_dates,
     names_of,
     patient_of,
     source_of,
     status_code,
 )
 from healthlocker.records._dosage import dosage_words
-from healthlocker.records._view import View
+from healthlocker.records._scope import Resolver, Scope, scoped
+from healthlocker.records._view import Answer, View
 from healthlocker.store import StoredResource
 
 Kind = Literal["prescription", "statement", "dispense"]
@@ -80,12 +77,12 @@ class AllergyItem(View):
     source: SourceRef
 
 
-class MedicationsView(View):
+class MedicationsView(Answer):
     status: str = Field(description="Which medications are listed: active or all")
     medications: list[MedicationItem] = Field(description="Newest first")
     allergies: list[AllergyItem] = Field(description="Allergies and intolerances")
 
-    def render(self) -> str:
+    def describe(self) -> str:
         lines = [f"{len(self.medications)} {self.status} medication(s)"]
         for m in self.medications[:10]:
             how = f" — {m.dosage}" if m.dosage else ""
@@ -109,24 +106,6 @@ def _medication(r: dict[str, Any], resolve: Resolver) -> tuple[str | None, str |
     return concept_name(concept), concept_code(concept, RXNORM)
 
 
-def _dates(r: dict[str, Any]) -> tuple[str | None, str | None]:
-    validity = as_dict(as_dict(r.get("dispenseRequest")).get("validityPeriod"))
-    effective = as_dict(r.get("effectivePeriod"))
-    bounds: dict[str, Any] = {}
-    for dosage in r.get("dosageInstruction") or r.get("dosage") or ():
-        repeat = as_dict(as_dict(as_dict(dosage).get("timing")).get("repeat"))
-        bounds = as_dict(repeat.get("boundsPeriod")) or bounds
-    started = first_day(
-        r.get("authoredOn"),
-        effective.get("start"),
-        r.get("effectiveDateTime"),
-        r.get("whenHandedOver"),
-        validity.get("start"),
-        bounds.get("start"),
-    )
-    return started, first_day(effective.get("end"), validity.get("end"), bounds.get("end"))
-
-
 def _med_item(stored: StoredResource, resolve: Resolver) -> MedicationItem:
     r = stored.resource
     dosages = [
@@ -143,7 +122,7 @@ def _med_item(stored: StoredResource, resolve: Resolver) -> MedicationItem:
     )
     who = r.get("requester") or r.get("informationSource") or performer
     name, rxnorm = _medication(r, resolve)
-    started, ended = _dates(r)
+    started, ended = medication_dates(r)
     return MedicationItem(
         kind=_KINDS[stored.resource_type],
         name=name,
@@ -180,30 +159,25 @@ def _allergy(stored: StoredResource) -> AllergyItem:
     )
 
 
-def _allergies(
-    reader: Reader, status: str, who: str | None, since: str | None
-) -> list[AllergyItem]:
-    out = []
-    for stored in for_patient(reader.resources("AllergyIntolerance", since=since), who):
-        verification = status_code(stored.resource.get("verificationStatus"))
-        if verification == "entered-in-error":
-            continue
-        item = _allergy(stored)
-        if status == "active" and (
-            verification == "refuted" or item.status not in (None, "active")
-        ):
-            continue
-        out.append(item)
-    return sorted(out, key=lambda a: a.recorded or "", reverse=True)
+def _keeps_allergy(stored: StoredResource, status: str) -> bool:
+    r = stored.resource
+    verification = status_code(r.get("verificationStatus"))
+    if verification == "entered-in-error":
+        return False
+    return status == "all" or (
+        verification != "refuted" and status_code(r.get("clinicalStatus")) in (None, "active")
+    )
 
 
-def get_meds(
-    reader: Reader,
-    *,
-    status: str = "active",
-    patient: str | None = None,
-    window_start: str | None = None,
-) -> MedicationsView:
+def _keeps_medication(stored: StoredResource, status: str) -> bool:
+    state = stored.resource.get("status")
+    return state != "entered-in-error" and (
+        status == "all" or state in _ACTIVE[stored.resource_type]
+    )
+
+
+@scoped
+def get_meds(reader: Scope, *, status: str = "active") -> MedicationsView:
     """Medications, newest first, and allergies.
 
     ``active`` (the default) lists prescriptions (MedicationRequest) that are active or on
@@ -213,18 +187,21 @@ def get_meds(
     given by reference are resolved (contained ``#id`` or a stored Medication); prescribers
     and reasons are resolved to names.
     """
-    if status not in ("active", "all"):
-        raise ValueError("status must be 'active' or 'all'")
-    window_start = check_date(window_start, "window_start")
-    who = check_patient(patient)
-    resolve = Resolver(reader, window_start)
-    meds = []
-    for rtype, active in _ACTIVE.items():
-        for stored in for_patient(reader.resources(rtype, since=window_start), who):
-            state = stored.resource.get("status")
-            if state == "entered-in-error" or (status == "active" and state not in active):
-                continue
-            meds.append(_med_item(stored, resolve))
+    check_choice(status, "status", ("active", "all"))
+    resolve = Resolver(reader)
+    meds = [
+        _med_item(stored, resolve)
+        for rtype in _ACTIVE
+        for stored in reader.resources(rtype, where=lambda s: _keeps_medication(s, status))
+        if _keeps_medication(stored, status)
+    ]
     meds.sort(key=lambda m: m.started or "", reverse=True)
-    allergies = _allergies(reader, status, who, window_start)
+    allergies = [
+        _allergy(stored)
+        for stored in reader.resources(
+            "AllergyIntolerance", where=lambda s: _keeps_allergy(s, status)
+        )
+        if _keeps_allergy(stored, status)
+    ]
+    allergies.sort(key=lambda a: a.recorded or "", reverse=True)
     return MedicationsView(status=status, medications=meds, allergies=allergies)

@@ -31,7 +31,13 @@ fat                         HK …DietaryFatTotal         g               mean o
 fiber                       HK …DietaryFiber            g               mean of daily totals
 sugar                       HK …DietarySugar            g               mean of daily totals
 sodium                      HK …DietarySodium           mg              mean of daily totals
+glucose                     99504-3, 105272-9 (a CGM's  mg/dL           mean of sensor readings
+                            sensor readings)                            (scans left out)
 ==========================  ==========================  ==============  =======================
+
+``glucose`` is a continuous glucose monitor's readings (mmol/L read as mg/dL); with them, the
+trend also carries the consensus CGM metrics (``_glucose``). Asked for by that word alone with
+no sensor readings in reach, ``glucose`` is the lab test, as any other name.
 
 ``HK …X`` is HealthKit's identifier ``HKQuantityTypeIdentifierX``: Apple Health and MyFitnessPal
 imports code these nutrients with it, as no LOINC code for a day's intake of them could be
@@ -53,8 +59,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from healthlocker.errors import ArgumentError
 from healthlocker.records._catalog import CatalogEntry, convert, lookup, normalize_unit, search
-from healthlocker.records._common import Reader, as_dict, codes_of, concept_name
+from healthlocker.records._common import as_dict, codes_of, concept_name
+from healthlocker.records._glucose import CGM_CODES, MG_DL_PER_MMOL_L
+from healthlocker.records._scope import Scope
 from healthlocker.store import StoredResource
 
 SYSTOLIC, DIASTOLIC = "8480-6", "8462-4"
@@ -71,6 +80,7 @@ class Metric:
     types: tuple[str, ...] = ("Observation",)
     name_is: str | None = None  # a lab found by name and recorded without a LOINC code
     entry: CatalogEntry | None = None  # a lab the catalog knows: its unit and conversions
+    readings_only: bool = False  # a CGM's: on-demand scans (a ``method``) are left out
 
 
 METRICS: dict[str, Metric] = {
@@ -101,6 +111,7 @@ METRICS: dict[str, Metric] = {
     "fiber": Metric("Fiber eaten", (_HK + "DietaryFiber",), "g", "sum"),
     "sugar": Metric("Sugar eaten", (_HK + "DietarySugar",), "g", "sum"),
     "sodium": Metric("Sodium eaten", (_HK + "DietarySodium",), "mg", "sum"),
+    "glucose": Metric("Glucose (CGM)", tuple(sorted(CGM_CODES)), "mg/dL", readings_only=True),
 }
 _ALIASES = {
     "weight": "body_weight",
@@ -120,6 +131,9 @@ _ALIASES = {
     "exercise": "workouts",
     "carbs": "carbohydrates",
     "fibre": "fiber",
+    "cgm": "glucose",
+    "sensor_glucose": "glucose",
+    "interstitial_glucose": "glucose",
 }
 # Per target unit: recorded unit (case-folded UCUM code or common spelling) → (scale, offset).
 _F = (5 / 9, -160 / 9)
@@ -149,6 +163,7 @@ _CONVERT: dict[str, dict[str, tuple[float, float]]] = {
     },
     "g": {"g": (1, 0), "mg": (0.001, 0), "kg": (1000, 0)},
     "mg": {"mg": (1, 0), "g": (1000, 0), "ug": (0.001, 0)},
+    "mg/dL": {"mg/dl": (1, 0), "mmol/l": (MG_DL_PER_MMOL_L, 0)},
 }
 
 # One sample: (day, value, value2, recorded unit, resource).
@@ -158,18 +173,31 @@ Row = tuple[str, float | None, float | None, str, StoredResource]
 # --- which metric ---------------------------------------------------------------------------
 
 
-def find_metric(
-    reader: Reader, metric: str, window_start: str | None
-) -> tuple[str | None, Metric, list[str]]:
+def named_metrics() -> tuple[str, ...]:
+    """The metrics ``summarize_trends`` knows by name (any other metric is a lab)."""
+    return tuple(METRICS)
+
+
+def find_metric(reader: Scope, metric: str) -> tuple[str | None, Metric, list[str]]:
     """The named metric's key (None for a lab), the metric, and notes on other matches.
 
-    A named metric by name, alias or LOINC code; else a lab (see ``_lab``); ValueError when
+    A named metric by name, alias or LOINC code; else a lab (see ``_lab``); ArgumentError when
     nothing matches.
     """
     key = _named(metric)
+    if key == "glucose" and metric.strip().casefold() == "glucose":
+        if not _has_data(reader, METRICS[key].codes):
+            return None, *_lab(reader, metric)  # no sensor: the lab test, as before CGMs
+        return key, METRICS[key], [_GLUCOSE_LABS]
     if key is not None:
         return key, METRICS[key], []
-    return None, *_lab(reader, metric, window_start)
+    return None, *_lab(reader, metric)
+
+
+_GLUCOSE_LABS = (
+    "'glucose' is the glucose sensor's readings here; for lab glucose tests ask for 2345-7 "
+    "(serum or plasma) or 2339-0 (blood)"
+)
 
 
 def _named(metric: str) -> str | None:
@@ -181,32 +209,31 @@ def _named(metric: str) -> str | None:
     return next((k for k, m in METRICS.items() if metric.strip() in m.codes), None)
 
 
-def _has_data(reader: Reader, codes: tuple[str, ...], window_start: str | None) -> bool:
-    terms = [f"code||{c}" for c in codes]
-    return bool(reader.resources("Observation", terms=terms, since=window_start))
+def _has_data(reader: Scope, codes: tuple[str, ...]) -> bool:
+    return bool(reader.lookup("Observation", terms=[f"code||{c}" for c in codes]))
 
 
 def _from_catalog(entry: CatalogEntry) -> Metric:
     return Metric(entry.name, entry.codes, entry.unit, entry=entry)
 
 
-def _lab(reader: Reader, metric: str, window_start: str | None) -> tuple[Metric, list[str]]:
+def _lab(reader: Scope, metric: str) -> tuple[Metric, list[str]]:
     """A lab by LOINC code or part of its name (the catalog's names first, then the names
-    recorded); ValueError when nothing matches."""
+    recorded); ArgumentError when nothing matches."""
     text = metric.strip()
     if _LOINC.match(text):
         entry = lookup(text)
         return (_from_catalog(entry) if entry else Metric(text, (text,), None)), []
     known = search(text)
-    with_data = [e for e in known if _has_data(reader, e.codes, window_start)]
+    with_data = [e for e in known if _has_data(reader, e.codes)]
     if with_data:
         return _from_catalog(with_data[0]), _also(text, known, with_data[0])
-    found = _recorded(reader, text.casefold(), window_start)
+    found = _recorded(reader, text.casefold())
     if found is not None:
         return found
     if known:
         return _from_catalog(known[0]), _also(text, known, known[0])
-    raise ValueError(
+    raise ArgumentError(
         f"no such metric {text[:60]!r}: not a known metric, a LOINC code (like 2345-7) or the "
         f"name of a recorded test; known metrics: {', '.join(METRICS)}"
     )
@@ -217,12 +244,10 @@ def _also(text: str, known: list[CatalogEntry], chosen: CatalogEntry) -> list[st
     return [f"{text!r} also matches: {', '.join(others)}"] if others else []
 
 
-def _recorded(
-    reader: Reader, needle: str, window_start: str | None
-) -> tuple[Metric, list[str]] | None:
+def _recorded(reader: Scope, needle: str) -> tuple[Metric, list[str]] | None:
     """The recorded test whose name contains *needle*: an exact name first, else the commonest."""
     groups: dict[tuple[str | None, str], list[str]] = {}
-    for stored in reader.resources("Observation", since=window_start):
+    for stored in reader.lookup("Observation"):
         code = as_dict(stored.resource.get("code"))
         texts = [code.get("text"), *(as_dict(c).get("display") for c in code.get("coding") or ())]
         if any(isinstance(t, str) and needle in t.casefold() for t in texts):
@@ -286,18 +311,30 @@ def _sample(stored: StoredResource, m: Metric) -> Row | None:
     return None if value is None else (when[:10], value, None, unit, stored)
 
 
-def fetch(reader: Reader, m: Metric, since: str | None, until: str | None) -> list[Row]:
-    """The samples of *m* dated from *since* to *until* (every person's)."""
+def _row(stored: StoredResource, m: Metric) -> Row | None:
+    """The sample *stored* holds of *m*, or None (another test of the same code, or no value)."""
+    if m.name_is and (concept_name(stored.resource.get("code")) or "").casefold() != m.name_is:
+        return None
+    if m.readings_only and stored.resource.get("method") is not None:
+        return None
+    return _sample(stored, m)
+
+
+def fetch(reader: Scope, m: Metric, since: str | None, until: str | None) -> list[Row]:
+    """The samples of *m* dated from *since* to *until* (everyone's the scope may read)."""
     terms = [f"code||{c}" for c in m.codes]
+    kind = f"{m.label.lower()} records"
     rows = []
     for rtype in m.types:
-        for stored in reader.resources(rtype, terms=terms, since=since, until=until):
-            if (
-                m.name_is
-                and (concept_name(stored.resource.get("code")) or "").casefold() != m.name_is
-            ):
-                continue
-            if (row := _sample(stored, m)) is not None:
+        for stored in reader.resources(
+            rtype,
+            terms=terms,
+            since=since,
+            until=until,
+            kind=kind,
+            where=lambda s: _row(s, m) is not None,
+        ):
+            if (row := _row(stored, m)) is not None:
                 rows.append(row)
     return rows
 

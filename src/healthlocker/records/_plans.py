@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from healthlocker.errors import ArgumentError
 from healthlocker.records._claims import Claim, Setting
 from healthlocker.records._common import clean, fmt_money
 from healthlocker.records._view import View
@@ -124,13 +125,13 @@ class PlanEstimate(View):
 
 
 def parse_plans(plans: Sequence[PlanOption | Mapping[str, Any]] | None) -> list[PlanOption]:
-    """Validated plans; ValueError naming the plan and showing what a plan looks like."""
+    """Validated plans; ArgumentError naming the plan and showing what a plan looks like."""
     if plans is None:
         return []
     if isinstance(plans, str | bytes | Mapping) or not isinstance(plans, Sequence):
-        raise ValueError(f"plans must be a list of plans like {PLAN_EXAMPLE}")
+        raise ArgumentError(f"plans must be a list of plans like {PLAN_EXAMPLE}")
     if len(plans) > MAX_PLANS:
-        raise ValueError(f"plans: compare at most {MAX_PLANS} plans at a time")
+        raise ArgumentError(f"plans: compare at most {MAX_PLANS} plans at a time")
     out = []
     for i, plan in enumerate(plans):
         try:
@@ -138,12 +139,12 @@ def parse_plans(plans: Sequence[PlanOption | Mapping[str, Any]] | None) -> list[
         except ValidationError as exc:
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"]) or "plan"
-            raise ValueError(
+            raise ArgumentError(
                 f"plans[{i}].{where}: {err['msg']}; a plan looks like {PLAN_EXAMPLE}"
             ) from None
     names = [p.name.casefold() for p in out]
     if len(set(names)) != len(names):
-        raise ValueError("plans: each plan needs a different name")
+        raise ArgumentError("plans: each plan needs a different name")
     return out
 
 

@@ -16,14 +16,13 @@ from pydantic import Field
 
 from healthlocker.records._claims import Claim
 from healthlocker.records._common import (
-    Reader,
     SourceRef,
     clean,
     concept_name,
     day,
-    for_patient,
     source_of,
 )
+from healthlocker.records._scope import Scope
 from healthlocker.records._view import View
 
 _COVERAGE_TYPES = {
@@ -132,10 +131,8 @@ def _entry(
 
 
 def coverage_entries(
-    reader: Reader,
+    reader: Scope,
     names: Callable[[str], str | None],
-    window_start: str | None,
-    wanted: str | None,
     claims: list[Claim],
     contained: dict[str, tuple[dict[str, Any], Claim]],
 ) -> tuple[list[CoverageEntry], dict[str, str | None]]:
@@ -144,7 +141,7 @@ def coverage_entries(
     entries: list[CoverageEntry] = []
     labels: dict[str, str | None] = {}
     own: dict[str, CoverageEntry] = {}
-    for item in for_patient(reader.resources("Coverage", since=window_start), wanted):
+    for item in reader.resources("Coverage"):
         entry = _entry(item.resource, source_of(item), names)
         entry.claims = by_ref.get(item.ref, 0)
         entries.append(entry)

@@ -3,26 +3,25 @@ immunizations, allergies and visits whose name or code matches a few words."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from pydantic import Field
 
+from healthlocker.errors import ArgumentError
 from healthlocker.records._common import (
-    Reader,
-    Resolver,
     SourceRef,
     bullets,
     check_count,
-    check_date,
-    check_patient,
     clean,
     concept_name,
     day,
-    for_patient,
     patient_of,
     source_of,
 )
-from healthlocker.records._view import View
+from healthlocker.records._scope import Resolver, Scope, scoped
+from healthlocker.records._view import Answer, View
+from healthlocker.store import StoredResource
 
 _SEARCHED: dict[str, tuple[str, ...]] = {
     "Condition": ("code",),
@@ -45,13 +44,13 @@ class SearchHit(View):
     source: SourceRef
 
 
-class SearchResults(View):
+class SearchResults(Answer):
     query: str
     hits: list[SearchHit] = Field(description="Newest first, at most `limit`")
     total: int = Field(description="How many records matched before the limit")
     truncated: bool
 
-    def render(self) -> str:
+    def describe(self) -> str:
         items = [f"{h.date or '?'} {h.resource_type}: {h.name}" for h in self.hits[:10]]
         return bullets(f"{self.total} record(s) match {self.query!r}", items, len(self.hits) - 10)
 
@@ -81,14 +80,15 @@ def _matching_name(concepts: list[Any], needle: str) -> str | None:
     return None
 
 
-def search_records(
-    reader: Reader,
-    *,
-    query: str,
-    limit: int = 20,
-    patient: str | None = None,
-    window_start: str | None = None,
-) -> SearchResults:
+def _found(
+    stored: StoredResource, *, fields: tuple[str, ...], resolve: Resolver, needle: str
+) -> str | None:
+    """The name by which *stored* matches *needle*, or None."""
+    return _matching_name(_concepts(stored.resource, fields, resolve), needle)
+
+
+@scoped
+def search_records(reader: Scope, *, query: str, limit: int = 20) -> SearchResults:
     """Records whose name (or code) contains *query*, case-insensitively, newest first.
 
     Looks through conditions, medications, observations and lab results, reports, procedures,
@@ -96,15 +96,14 @@ def search_records(
     """
     needle = " ".join(str(query).split()).casefold()
     if not needle or len(needle) > 100:
-        raise ValueError("query must be 1 to 100 characters, e.g. 'cholesterol'")
+        raise ArgumentError("query must be 1 to 100 characters, e.g. 'cholesterol'")
     check_count(limit, "limit", 1, 200)
-    window_start = check_date(window_start, "window_start")
-    who = check_patient(patient)
-    resolve = Resolver(reader, window_start)
+    resolve = Resolver(reader)
     hits = []
     for rtype, fields in _SEARCHED.items():
-        for stored in for_patient(reader.resources(rtype, since=window_start), who):
-            name = _matching_name(_concepts(stored.resource, fields, resolve), needle)
+        name_of = functools.partial(_found, fields=fields, resolve=resolve, needle=needle)
+        for stored in reader.resources(rtype, where=name_of):
+            name = name_of(stored)
             if name:
                 hits.append(
                     SearchHit(

@@ -13,10 +13,7 @@ from pydantic import Field
 
 from healthlocker.records._clinical import ConditionItem, list_conditions
 from healthlocker.records._common import (
-    Reader,
     SourceRef,
-    check_date,
-    check_patient,
     clean,
     concept_name,
     for_patient,
@@ -25,8 +22,9 @@ from healthlocker.records._common import (
     source_of,
 )
 from healthlocker.records._meds import AllergyItem, MedicationItem, get_meds
+from healthlocker.records._scope import Scope, scoped
 from healthlocker.records._trends import VitalSign, latest_vitals
-from healthlocker.records._view import View
+from healthlocker.records._view import Answer, View
 from healthlocker.store import StoredResource
 
 # Where "the most recent data" is looked for when choosing whose summary to give.
@@ -50,7 +48,7 @@ class LabDay(View):
     sources: list[SourceRef] = Field(description="The results of that day (up to 12)")
 
 
-class HealthSummary(View):
+class HealthSummary(Answer):
     """One person at a glance: no name, address or identifiers, only what care needs."""
 
     patient: str | None = Field(description="Whose summary this is (Patient/id)")
@@ -67,7 +65,7 @@ class HealthSummary(View):
     recent_lab_dates: list[LabDay] = Field(description="The 5 most recent days with lab results")
     notes: list[str] = Field(description="How the summary was put together")
 
-    def render(self) -> str:
+    def describe(self) -> str:
         who = ", ".join(x for x in (self.age_band and f"age {self.age_band}", self.sex) if x)
         lines = [f"Health summary ({who or 'age and sex not recorded'})"]
         if self.active_conditions:
@@ -100,8 +98,8 @@ def age_band(birth: Any, until: date) -> str | None:
     return f"{max(low, 1)}-{low + 9}"
 
 
-def _demographics(reader: Reader, who: str | None) -> dict[str, Any]:
-    for stored in reader.resources("Patient"):
+def _demographics(reader: Scope, who: str | None) -> dict[str, Any]:
+    for stored in reader.lookup("Patient"):
         if who and stored.ref == who:
             r = stored.resource
             died = r.get("deceasedDateTime")
@@ -139,42 +137,45 @@ def _lab_days(stored: list[StoredResource]) -> list[LabDay]:
     return out
 
 
-def health_summary(
-    reader: Reader, *, patient: str | None = None, window_start: str | None = None
-) -> HealthSummary:
+def _whom(reader: Scope) -> tuple[str | None, list[str], set[str]]:
+    """The scope's person, else the one with the most recent clinical data (and a note); and
+    everyone the vault holds records about."""
+    people = set(reader.people())
+    if reader.patient is not None:
+        return reader.patient, [], people
+    latest: dict[str | None, str] = {}
+    for rtype in _CLINICAL_TYPES:
+        for stored in reader.lookup(rtype):
+            key, when = patient_of(stored.resource), stored.date or ""
+            latest[key] = max(latest.get(key, ""), when)
+    known: dict[str | None, str] = {k: v for k, v in latest.items() if k}
+    who, note = pick_patient(known or dict.fromkeys(people, ""))
+    return who, [note] if note else [], people | {k for k in known if k}
+
+
+@scoped
+def health_summary(reader: Scope) -> HealthSummary:
     """One person's summary: age band and sex (never name, address or identifiers), counts,
     active conditions and medications, allergies, latest vitals and recent lab days.
 
-    With several people in the vault and no ``patient``, the one with the most recent clinical
-    data is summarised and the notes say so.
+    With several people in the vault and no person in the scope, the one with the most recent
+    clinical data is summarised, the notes say so, and the others' records count as withheld.
     """
-    window_start = check_date(window_start, "window_start")
-    who = check_patient(patient)
-    by_type = {t: reader.resources(t, since=window_start) for t in _CLINICAL_TYPES}
-    latest: dict[str | None, str] = {}
-    for stored in (s for group in by_type.values() for s in group):
-        key, when = patient_of(stored.resource), stored.date or ""
-        latest[key] = max(latest.get(key, ""), when)
-    people = {s.ref for s in reader.resources("Patient")} | {k for k in latest if k}
-    notes = []
-    if who is None:
-        who, note = pick_patient(
-            {k: v for k, v in latest.items() if k} or dict.fromkeys(people, "")
-        )
-        notes += [note] if note else []
-    meds = get_meds(reader, patient=who, window_start=window_start)
-    labs = reader.resources("Observation", terms=["cat||laboratory"], since=window_start)
+    who, notes, people = _whom(reader)
+    if notes and who is not None:
+        reader = reader.narrow(who)
+    shown = {t: for_patient(reader.resources(t), who) for t in _CLINICAL_TYPES}
+    meds = get_meds(reader)
+    labs = reader.resources("Observation", terms=["cat||laboratory"])
     return HealthSummary(
         patient=who,
         people_in_vault=len(people),
         **_demographics(reader, who),
-        counts={t: n for t, group in by_type.items() if (n := len(for_patient(group, who)))},
-        active_conditions=list_conditions(
-            reader, patient=who, window_start=window_start
-        ).conditions,
+        counts={t: n for t, group in shown.items() if (n := len(group))},
+        active_conditions=list_conditions(reader).conditions,
         active_medications=meds.medications,
         allergies=meds.allergies,
-        latest_vitals=latest_vitals(reader, patient=who, window_start=window_start),
+        latest_vitals=latest_vitals(reader),
         recent_lab_dates=_lab_days([s for s in labs if patient_of(s.resource) == who]),
         notes=notes,
     )

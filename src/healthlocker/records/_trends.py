@@ -2,7 +2,7 @@
 
 Which metrics there are and how their samples are found and converted: ``_metrics``.
 
-Several people: trends are per person. ``patient`` (a Patient id) chooses whose; without it, and
+Several people: trends are per person. A ``Scope`` with a patient chooses whose; without one, and
 with data about several people, the one with the most recent data is shown and the notes say so.
 """
 
@@ -15,11 +15,10 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from healthlocker.errors import ArgumentError
 from healthlocker.records._common import (
     Reader,
     SourceRef,
-    check_date,
-    check_patient,
     check_span,
     fmt_number,
     later_of,
@@ -27,8 +26,10 @@ from healthlocker.records._common import (
     pick_patient,
     source_of,
 )
+from healthlocker.records._glucose import GlucoseStats, cgm_stats
 from healthlocker.records._metrics import METRICS, Metric, Row, fetch, find_metric, in_unit
-from healthlocker.records._view import View
+from healthlocker.records._scope import Scope, as_scope, scoped
+from healthlocker.records._view import Answer, View
 
 Granularity = Literal["day", "week", "month", "year"]
 GRANULARITIES: tuple[Granularity, ...] = ("day", "week", "month", "year")
@@ -68,7 +69,7 @@ class PreviousPeriod(View):
     change_in_mean: float | None = Field(description="This period's mean − that mean")
 
 
-class TrendView(View):
+class TrendView(Answer):
     metric: str = Field(description="The metric as understood (a named metric, or the lab)")
     label: str = Field(description="What is measured, in words")
     codes: list[str] = Field(description="The LOINC codes looked for")
@@ -88,11 +89,25 @@ class TrendView(View):
     sources: list[SourceRef] = Field(description=f"The newest {SOURCES_CAP} records used")
     source_count: int = Field(description="How many records the trend is built from")
     notes: list[str]
+    cgm: GlucoseStats | None = Field(
+        default=None,
+        description="For glucose from a CGM: the consensus metrics (time in ranges, GMI, CV, "
+        "% time active, per day)",
+    )
 
-    def render(self) -> str:
+    def describe(self) -> str:
         s, unit, n = self.stats, self.unit or "", fmt_number
         if not self.points:
             return f"{self.label}: no data" + (f" ({self.notes[-1]})" if self.notes else "")
+        if self.cgm is not None:  # its own three lines, then how the period went
+            slope = s.slope_per_month
+            per_month = f", {n(slope)} {unit}/month" if slope is not None else ""
+            return "\n".join([
+                self.cgm.render(),
+                f"{len(self.points)} {self.granularity} points ({self.aggregation}), change "
+                f"{n(s.change)} {unit}{per_month}",
+                *self.notes[:3],
+            ])  # fmt: skip
         slope = s.slope_per_month
         lines = [
             f"{self.label} ({unit}), {len(self.points)} {self.granularity} points "
@@ -216,7 +231,10 @@ def _stats(values: list[float], starts: list[str]) -> TrendStats:
 
 
 def _person(rows: list[Row], who: str | None) -> tuple[list[Row], str | None, list[str]]:
-    """The rows about one person: *who*, else the one with the most recent data."""
+    """The rows about one person: *who* (the scope's, whose rows these all are), else the one
+    with the most recent data."""
+    if who is not None:
+        return rows, who, []
     by: dict[str | None, list[Row]] = {}
     known: dict[Any, str | None] = {}  # reference → person: thousands of samples, few people
     for row in rows:
@@ -225,20 +243,18 @@ def _person(rows: list[Row], who: str | None) -> tuple[list[Row], str | None, li
         if key not in known:
             known[key] = patient_of(row[4].resource)
         by.setdefault(known[key], []).append(row)
-    if who is not None:
-        return by.get(who, []), who, []
     chosen, note = pick_patient({k: max(r[0] for r in v) for k, v in by.items()})
     return by.get(chosen, []), chosen, [note] if note else []
 
 
 def _previous(
-    reader: Reader,
+    reader: Scope,
     m: Metric,
     current: tuple[str, str, Granularity, str | None, str | None],
-    window_start: str | None,
     mean: float | None,
 ) -> tuple[PreviousPeriod | None, list[str]]:
     since, end, granularity, person, unit = current
+    window_start = reader.window_start
     first = date.fromisoformat(since)
     length = (date.fromisoformat(end) - first).days + 1
     start, last = (first - timedelta(days=length)).isoformat(), (first - timedelta(1)).isoformat()
@@ -248,7 +264,9 @@ def _previous(
     if window_start and start < window_start:
         start = window_start
         notes.append(f"The previous period is cut short at the data window ({window_start})")
-    rows = [r for r in fetch(reader, m, start, last) if patient_of(r[4].resource) == person]
+    rows = fetch(reader, m, start, last)
+    if reader.patient is None:
+        rows = [r for r in rows if patient_of(r[4].resource) == person]
     rows, _ = in_unit(rows, unit, m)
     points = _points(rows, m, granularity)
     if not points:
@@ -265,28 +283,27 @@ def _previous(
 
 
 def _check(
-    metric: Any, since: str | None, until: str | None, granularity: str | None
+    metric: Any, since: str | date | None, until: str | date | None, granularity: str | None
 ) -> tuple[str | None, str | None]:
     if not isinstance(metric, str) or not metric.strip() or len(metric) > 100:
-        raise ValueError(
+        raise ArgumentError(
             "metric must be a metric name (e.g. steps, body_weight), a LOINC code "
             "or part of a lab test's name"
         )
     since, until = check_span(since, until)
     if granularity is not None and granularity not in GRANULARITIES:
-        raise ValueError(f"granularity must be one of {', '.join(GRANULARITIES)} (or left out)")
+        raise ArgumentError(f"granularity must be one of {', '.join(GRANULARITIES)} (or left out)")
     return since, until
 
 
+@scoped
 def summarize_trends(
-    reader: Reader,
+    reader: Scope,
     *,
     metric: str,
-    since: str | None = None,
-    until: str | None = None,
+    since: str | date | None = None,
+    until: str | date | None = None,
     granularity: str | None = None,
-    patient: str | None = None,
-    window_start: str | None = None,
 ) -> TrendView:
     """A measure over time: points per day/week/month/year, statistics, the previous period.
 
@@ -297,11 +314,12 @@ def summarize_trends(
     workouts are counted per point.
     """
     since, until = _check(metric, since, until, granularity)
-    window_start = check_date(window_start, "window_start")
-    who = check_patient(patient)
-    since = later_of(since, window_start) if since else None
-    key, m, notes = find_metric(reader, metric, window_start)
-    rows, person, picked = _person(fetch(reader, m, since or window_start, until), who)
+    since = later_of(since, reader.window_start) if since else None
+    key, m, notes = find_metric(reader, metric)
+    rows, person, picked = _person(fetch(reader, m, since, until), reader.patient)
+    if picked and person is not None:  # several people: count the others' as withheld
+        reader = reader.narrow(person)
+        rows = fetch(reader, m, since, until)
     unit = m.unit or (Counter(r[3] for r in rows).most_common(1)[0][0] if rows else None)
     rows, dropped = in_unit(rows, unit, m)
     first, last = (min(r[0] for r in rows), max(r[0] for r in rows)) if rows else (None, None)
@@ -312,7 +330,7 @@ def summarize_trends(
     previous, previous_notes = None, list[str]()
     if since:
         current = (since, end or since, chosen, person, unit)
-        previous, previous_notes = _previous(reader, m, current, window_start, stats.mean)
+        previous, previous_notes = _previous(reader, m, current, stats.mean)
     used = list({r[4].ref: r[4] for r in sorted(rows, key=lambda r: r[0], reverse=True)}.values())
     return TrendView(
         metric=key or m.label,
@@ -332,6 +350,7 @@ def summarize_trends(
         sources=[source_of(s) for s in used[:SOURCES_CAP]],
         source_count=len(used),
         notes=picked + notes + _caveats(m, chosen, bool(rows)) + dropped + previous_notes,
+        cgm=cgm_stats((s.resource for s in used), since, until) if key == "glucose" else None,
     )
 
 
@@ -350,18 +369,13 @@ def _caveats(m: Metric, granularity: Granularity, has_rows: bool) -> list[str]:
     return notes
 
 
-def latest_vitals(
-    reader: Reader, *, patient: str | None = None, window_start: str | None = None
-) -> list[VitalSign]:
-    """The latest weight, blood pressure, BMI and heart rate of a person, where recorded."""
-    window_start = check_date(window_start, "window_start")
-    patient = check_patient(patient)
+def latest_vitals(reader: Reader) -> list[VitalSign]:
+    """The latest weight, blood pressure, BMI and heart rate (of the scope's person, if any)."""
+    scope = as_scope(reader)
     out = []
     for key in ("body_weight", "blood_pressure", "bmi", "heart_rate"):
         m = METRICS[key]
-        rows = [r for r in fetch(reader, m, window_start, None) if r[1] is not None]
-        if patient is not None:
-            rows = [r for r in rows if patient_of(r[4].resource) == patient]
+        rows = [r for r in fetch(scope, m, None, None) if r[1] is not None]
         rows, _ = in_unit(rows, m.unit, m)
         if rows:
             d, v, v2, _unit, stored = max(rows, key=lambda r: r[4].date or "")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import copy
+from abc import abstractmethod
 from typing import Any
 
-from pydantic import BaseModel, GetJsonSchemaHandler
+from pydantic import BaseModel, Field, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
@@ -90,3 +91,38 @@ class View(BaseModel):
                 name: _inline(compact_nullable(prop), handler) for name, prop in properties.items()
             }
         return schema
+
+
+class Withheld(View):
+    """What the answer leaves out: records outside the allowed period, or about someone else."""
+
+    count: int = Field(description="How many records this answer leaves out")
+    before: str | None = Field(
+        description="First day of the period the person allowed; the records left out by it "
+        "are older (or undated), and not ongoing"
+    )
+    by_kind: dict[str, int] = Field(description="How many of each kind of record were left out")
+    other_people: int = Field(
+        description="How many of them are about someone other than the person asked for"
+    )
+    note: str = Field(description="The same in words: pass it on, so none means none")
+
+
+class Answer(View):
+    """A tool's whole answer: its structure, and a text rendering complete on its own."""
+
+    withheld: Withheld | None = Field(
+        default=None,
+        description="What the consent window or the person chosen left out; absent when nothing",
+    )
+
+    def render(self) -> str:
+        """The text an assistant reads: the view's own words, with what was withheld second."""
+        lines = self.describe().split("\n")
+        if self.withheld is not None:
+            lines.insert(1, self.withheld.note)
+        return "\n".join(lines)
+
+    @abstractmethod
+    def describe(self) -> str:
+        """The view in a few lines of plain text (the first one says what it holds)."""

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from mcp import MCPError
-from mcp.server.mcpserver import Context, MCPServer, UserMessage
-from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.server.mcpserver import MCPServer, UserMessage
 from pydantic import Field
 
 from healthlocker import __version__
+from healthlocker.catalogue import PROMPTS, RESOURCES, tool
 from healthlocker.consent import ConsentGate, Gate
-from healthlocker.errors import HealthLockerError
 from healthlocker.server._consent import client_of
+from healthlocker.server._edge import Edge, checked, edge
 from healthlocker.server._state import GateFactory, ServerState, VaultOpener
-from healthlocker.server._tools import register_tools
+from healthlocker.server._tools import audit_failed, tools
 from healthlocker.store import Vault
-
-REFUSED = -32001  # implementation-defined JSON-RPC error: no grant covers the prompt's reads
 
 INSTRUCTIONS = """\
 healthlocker answers from the person's own health records, kept in their encrypted vault: lab
@@ -48,6 +45,7 @@ def build_server(
         state = vault
     else:
         state = ServerState(vault, gate or ConsentGate, client)
+    registered = tools(state)
     server = MCPServer(
         "healthlocker",
         title="healthlocker",
@@ -55,49 +53,38 @@ def build_server(
         instructions=INSTRUCTIONS,
         version=__version__,
         log_level=log_level,
+        tools=registered,
+        middleware=[
+            Edge(
+                {t.name: t.fn_metadata.validate_arguments for t in registered},
+                lambda name, arguments: audit_failed(state, name, arguments),
+            )
+        ],
         **(mcp_options or {}),
     )
     server.state = state  # type: ignore[attr-defined]
-    register_tools(server, state)
     _register_prompts(server, state)
+    _register_resources(server, state)
     return server
 
 
-def _gated(state: ServerState, **kwargs: Any) -> Any:
-    """A prompt's read, gated like the tool whose data it uses; a refusal is a clear error."""
-    try:
-        return state.run(**kwargs)
-    except (PermissionError, HealthLockerError, ValueError) as exc:
-        raise MCPError(REFUSED, str(exc)) from None
-
-
 def _register_prompts(server: MCPServer, state: ServerState) -> None:
-    from healthlocker.records import health_summary, list_labs
+    """The prompts of the catalogue. Each read is the catalogued tool's call: consented (by a
+    live grant: a prompt cannot ask) and audited as that tool, for this client."""
+    specs = {p.name: p for p in PROMPTS}
+    visit, labs_prompt = specs["prepare_for_visit"], specs["explain_my_labs"]
+    labs, summary = tool("list_labs"), tool("health_summary")
 
-    @server.prompt(
-        name="prepare_for_visit",
-        title="Prepare for a visit",
-        description="Questions to ask at an upcoming appointment, grounded in recent results, "
-        "active medications and open conditions.",
-    )
+    @server.prompt(name=visit.name, title=visit.title, description=visit.description)
     def prepare_for_visit(
-        ctx: Context,
         reason: Annotated[str, Field(description="Why the visit (optional)")] = "",
     ) -> list[UserMessage]:
-        summary = _gated(
-            state,
-            client=client_of(state, ctx),
-            tool="health_summary",
-            arguments={"reason": bool(reason)},
-            call=lambda v, w: health_summary(v, window_start=w),
-        )
-        labs = _gated(
-            state,
-            client=client_of(state, ctx),
-            tool="list_labs",
-            arguments={"labs": True},
-            call=lambda v, w: list_labs(v, limit=15, window_start=w),
-        )
+        with edge("prompt", visit.name):
+            client, via = client_of(state), f"the prompt {visit.name}"
+            overview = state.run(client=client, tool=summary, args=summary.input(), via=via)
+            recent = state.run(
+                client=client, tool=labs, args=checked(labs.input, {"limit": 15}), via=via
+            )
         ask = f" The visit is about: {reason.strip()[:300]}." if reason.strip() else ""
         return [
             UserMessage(
@@ -105,53 +92,51 @@ def _register_prompts(server: MCPServer, state: ServerState) -> None:
                 "records below, suggest clear questions to ask my clinician, things to mention, "
                 "and what to bring. Point out results flagged outside their range and "
                 "medications I should review, citing each source. Do not diagnose.\n\n"
-                f"My health summary:\n{summary.render()}\n\n"
-                f"My recent lab results:\n{labs.render()}"
+                f"My health summary:\n{overview.render()}\n\n"
+                f"My recent lab results:\n{recent.render()}"
             )
         ]
 
     @server.prompt(
-        name="explain_my_labs",
-        title="Explain my labs",
-        description="A plain-language walk through recent lab results: what each test "
-        "measures, whether it is in range, and what to ask about.",
+        name=labs_prompt.name, title=labs_prompt.title, description=labs_prompt.description
     )
     def explain_my_labs(
-        ctx: Context,
         test: Annotated[str, Field(description="A test name or LOINC code (optional)")] = "",
     ) -> list[UserMessage]:
-        labs = _gated(
-            state,
-            client=client_of(state, ctx),
-            tool="list_labs",
-            arguments={"test": test or None},
-            call=lambda v, w: list_labs(v, test=test or None, limit=25, window_start=w),
-        )
+        with edge("prompt", labs_prompt.name):
+            args = checked(labs.input, {"test": test or None, "limit": 25})
+            found = state.run(
+                client=client_of(state),
+                tool=labs,
+                args=args,
+                via=f"the prompt {labs_prompt.name}",
+            )
         return [
             UserMessage(
                 "Explain these lab results of mine in plain language: what each test measures, "
                 "whether the value is within the range shown (say whether the range is the lab's "
                 "own or a typical one), and what questions I could ask my clinician. Cite sources. "
                 "Do not diagnose; for anything flagged critical, tell me to contact a clinician "
-                f"promptly.\n\n{labs.render()}"
+                f"promptly.\n\n{found.render()}"
             )
         ]
 
+
+def _register_resources(server: MCPServer, state: ServerState) -> None:
+    """The resources of the catalogue, consented (by a live grant) and audited as their tool."""
+    (spec,) = RESOURCES
+    summary = tool("health_summary")
+
     @server.resource(
-        "healthlocker://summary",
-        name="health-summary",
-        title="Health summary",
-        description="A short overview of the person's health records (no name or identifiers)",
+        spec.uri,
+        name=spec.name,
+        title=spec.title,
+        description=spec.description,
         mime_type="text/plain",
     )
     def summary_resource() -> str:
-        try:
+        with edge("resource", spec.uri):
             view = state.run(
-                client=state.client_name(None),
-                tool="health_summary",
-                arguments={"resource": True},
-                call=lambda v, w: health_summary(v, window_start=w),
+                client=client_of(state), tool=summary, args=summary.input(), via=spec.uri
             )
-        except (PermissionError, HealthLockerError, ValueError) as exc:
-            raise ResourceError(str(exc)) from None
-        return str(view.render())  # type: ignore[attr-defined]
+        return view.render()

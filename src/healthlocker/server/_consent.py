@@ -17,8 +17,10 @@ from mcp.server.mcpserver import AcceptedElicitation, Context, Elicit, Elicitati
 from mcp.types import ClientCapabilities, ElicitationCapability, FormElicitationCapability
 from pydantic import BaseModel, Field
 
+from healthlocker.catalogue import ToolSpec
 from healthlocker.consent import Decision, grant_command, window_for
-from healthlocker.errors import HealthLockerError
+from healthlocker.errors import DeclinedError, RefusedError
+from healthlocker.server._edge import REPORTED, edge
 from healthlocker.server._state import ServerState
 
 FORM = ClientCapabilities(elicitation=ElicitationCapability(form=FormElicitationCapability()))
@@ -47,56 +49,54 @@ class ConsentForm(BaseModel):
 class Preset:
     """The resolver decided without asking."""
 
-    kind: Literal["granted", "cannot_ask", "unavailable"]
-    error: HealthLockerError | None = None
+    kind: Literal["granted", "cannot_ask"]
 
 
 Consent = ElicitationResult[ConsentForm]
 
 
-def consent_resolver(state: ServerState, tool: str, purpose: str) -> Any:
+def consent_resolver(state: ServerState, tool: ToolSpec) -> Any:
     def resolve(ctx: Context) -> Preset | Elicit[ConsentForm]:
-        client = client_of(state, ctx)
-        try:
-            if state.decide(client=client, tool=tool).allowed:
+        client = client_of(state)
+        with edge("tool", tool.name):  # a vault that did not open says why, and asks nothing
+            if state.decide(client=client, tool=tool.name).allowed:
                 return Preset("granted")
-        except HealthLockerError as exc:  # the vault did not open: say why, ask nothing
-            return Preset("unavailable", exc)
         if not ctx.session.check_client_capability(FORM):
             return Preset("cannot_ask")
         return Elicit(
-            f"healthlocker: may {client!r} use {tool} ({purpose}) on your health records? "
-            "Choose for how long, and which period of records it may see.",
+            f"healthlocker: may {client!r} read {tool.purpose} ({tool.name})? Choose for how "
+            "long, and which period of your records it may see.",
             ConsentForm,
         )
 
-    resolve.__name__ = f"consent_for_{tool}"
+    resolve.__name__ = f"consent_for_{tool.name}"
     return resolve
 
 
-def client_of(state: ServerState, ctx: Context) -> str:
-    params = ctx.session.client_params
-    return state.client_name(params.client_info.name if params else None)
+def client_of(state: ServerState) -> str:
+    """The name this request's client goes by (see ``ServerState.client_name``)."""
+    return state.client_name(REPORTED.get())
 
 
 def settle(
     state: ServerState, *, client: str, tool: str, arguments: dict[str, Any], consent: Consent
 ) -> Decision | None:
-    """The person's answer as a decision (None: a live grant decides), or refuse the call."""
+    """The person's answer as a decision (None: a live grant decides), or refuse the call
+    (auditing it with *arguments*, as the audit keeps them)."""
     if isinstance(consent, AcceptedElicitation):
         answer = consent.data
         if isinstance(answer, Preset):
             if answer.kind == "granted":
                 return None
-            if answer.error is not None:
-                raise answer.error
             state.refuse(
                 client=client,
                 tool=tool,
                 arguments=arguments,
                 outcome="refused",
-                message=f"No grant lets {client!r} use {tool}, and this client cannot show a "
-                f"consent prompt. To allow it, run: {grant_command(client=client, tool=tool)}",
+                error=RefusedError(
+                    f"No grant lets {client!r} use {tool}, and this client cannot show a "
+                    f"consent prompt. To allow it, run: {grant_command(client=client, tool=tool)}"
+                ),
             )
         if answer.allow != "don't allow":
             return state.grant(
@@ -111,5 +111,7 @@ def settle(
         tool=tool,
         arguments=arguments,
         outcome="declined",
-        message=f"The person {action}: {tool} returned no data. Ask them before trying again.",
+        error=DeclinedError(
+            f"The person {action}: {tool} returned no data. Ask them before trying again."
+        ),
     )

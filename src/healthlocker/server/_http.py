@@ -34,8 +34,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from healthlocker.consent import TOOLS, ConsentGate
+from healthlocker.catalogue import PROMPTS, RESOURCES, TOOL_NAMES
+from healthlocker.consent import ConsentGate
 from healthlocker.errors import HealthLockerError
+from healthlocker.server._asks import Asks
 from healthlocker.server._guard import (
     MCP_BODY_LIMIT,
     ASGIApp,
@@ -46,8 +48,10 @@ from healthlocker.server._guard import (
     Send,
 )
 from healthlocker.server._oauth import VaultAuthProvider
+from healthlocker.server._oauth_routes import oauth_routes
 from healthlocker.server._oauth_store import OAuthStore, new_secret
 from healthlocker.server._pages import Pages
+from healthlocker.server._shl import ShlRoutes
 from healthlocker.server._state import ServerState
 from healthlocker.server._tokens import (
     ALL_SCOPES,
@@ -60,11 +64,9 @@ from healthlocker.store import Vault
 
 MCP_PATH = "/mcp"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-# What each MCP request reads, as tools: a prompt or the summary resource needs their scopes.
-PROMPT_TOOLS = {
-    "prepare_for_visit": ["health_summary", "list_labs"],
-    "explain_my_labs": ["list_labs"],
-}
+# What a prompt or resource reads, as tools: it needs their scopes.
+PROMPT_TOOLS = {p.name: p.reads for p in PROMPTS}
+RESOURCE_TOOLS = {r.uri: r.reads for r in RESOURCES}
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,7 @@ def build_http_app(vault: Vault, config: HttpConfig, *, log_level: str = "WARNIN
     from healthlocker.server._app import build_server
 
     config.check()
-    state = ServerState(vault, ConsentGate, None)
+    state = ServerState(vault, ConsentGate, None, over_http=True)
     store = state.using(OAuthStore)
     keys = state.using(lambda _: _lasting_keys(store))
     provider: VaultAuthProvider | None = None
@@ -148,6 +150,7 @@ def build_http_app(vault: Vault, config: HttpConfig, *, log_level: str = "WARNIN
         verifier = JwtVerifier(local_keys, config.base, config.resource)
         provider = VaultAuthProvider(state, store, signer, verifier, config.base + "/consent")
         verifier.is_revoked = provider.is_revoked
+        state.asks = Asks(config.base + "/consent")  # tool calls ask on the consent page
         issuer = config.base
     auth = AuthSettings(
         issuer_url=AnyHttpUrl(issuer),
@@ -178,8 +181,10 @@ def build_http_app(vault: Vault, config: HttpConfig, *, log_level: str = "WARNIN
         return JSONResponse({"status": "ok"})
 
     routes = [Route("/healthz", health, methods=["GET"])]
-    if provider is not None:
-        routes += Pages(provider, secure_cookies=config.base.startswith("https://")).routes()
+    routes += ShlRoutes(state, config.base).routes()
+    if provider is not None and state.asks is not None:
+        secure = config.base.startswith("https://")
+        routes += Pages(provider, state.asks, secure_cookies=secure).routes()
         jwks = signer.jwks()
 
         async def keyset(request: Request) -> Response:
@@ -204,6 +209,8 @@ def build_http_app(vault: Vault, config: HttpConfig, *, log_level: str = "WARNIN
         ),
         host=config.host,
     )
+    if provider is not None:  # in front of the SDK's own routes of the same paths
+        app.router.routes[:0] = oauth_routes(provider, auth)
     app.user_middleware.append(  # innermost: after the SDK's bearer authentication
         Middleware(
             ScopeCheck, metadata_url=str(build_resource_metadata_url(AnyHttpUrl(config.resource)))
@@ -218,6 +225,7 @@ def build_http_app(vault: Vault, config: HttpConfig, *, log_level: str = "WARNIN
             rate=config.rate,
             burst=config.burst,
             hsts=config.base.startswith("https://"),
+            identify=verifier.client_of,
         ),
     )
 
@@ -310,12 +318,15 @@ def _needed(body: bytes) -> list[str]:
         params = m.get("params")
         params = params if isinstance(params, dict) else {}
         name = str(params.get("name", ""))
-        if m.get("method") == "tools/call" and name in TOOLS:
+        if m.get("method") == "tools/call" and name in TOOL_NAMES:
             needed.append(scope_for(name))
         elif m.get("method") == "prompts/get":
-            needed += [scope_for(t) for t in PROMPT_TOOLS.get(name, [])]
+            needed += [scope_for(t) for t in PROMPT_TOOLS.get(name, ())]
         elif m.get("method") == "resources/read":
-            needed.append(scope_for("health_summary"))
+            # Any other URI needs what every resource needs: no token learns which exist.
+            uri = str(params.get("uri", ""))
+            reads = RESOURCE_TOOLS.get(uri) or {t for r in RESOURCE_TOOLS.values() for t in r}
+            needed += [scope_for(t) for t in sorted(reads)]
     return needed
 
 

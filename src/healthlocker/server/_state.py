@@ -3,27 +3,35 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 from pydantic import BaseModel
 
-from healthlocker.consent import AuditEvent, Decision, Gate, Outcome
-from healthlocker.errors import HealthLockerError, StoreError
+from healthlocker.consent import AuditEvent, Decision, Gate, Outcome, clean_client, grant_command
+from healthlocker.errors import ConsentError, HealthLockerError, RefusedError, StoreError
 from healthlocker.server._commit import GroupCommit, Ticket
+from healthlocker.server._edge import audited, log_bug
 from healthlocker.store import Vault
+
+if TYPE_CHECKING:  # the catalogue and records load with the tools, not with the state
+    from healthlocker.catalogue import Arguments, ToolSpec
+    from healthlocker.records import Answer
+    from healthlocker.server._asks import Asks
 
 T = TypeVar("T")
 VaultOpener = Callable[[], Vault]
 _MAX_VIEWS = 256
 GateFactory = Callable[[Vault], Gate]
+UNAUDITED = (
+    "healthlocker could not write this call's audit entry, so the call was stopped and returned "
+    "no data; try again (the server log says why)"
+)
 
 
 class ServerState:
@@ -33,14 +41,24 @@ class ServerState:
     (Argon2id, ~0.2 s) releases the GIL, so it overlaps with the rest of start-up and the
     first tool list never waits for it. Calls are serialised on one lock because an SQLite
     connection must not be used by two threads at once.
+
+    Over HTTP (*over_http*) consent never comes from the client: calls ask the person on this
+    server's consent page (*asks*, with the built-in authorization server) or are refused.
     """
 
     def __init__(
-        self, opener: VaultOpener | Vault, gate: Gate | GateFactory, client: str | None
+        self,
+        opener: VaultOpener | Vault,
+        gate: Gate | GateFactory,
+        client: str | None,
+        *,
+        over_http: bool = False,
     ) -> None:
         self._gate_spec = gate
         self._gate: Gate | None = None
         self.fixed_client = client
+        self.over_http = over_http
+        self.asks: Asks | None = None
         self._lock = threading.Lock()
         self._vault: Vault | None = None
         self._error: HealthLockerError | None = None
@@ -88,7 +106,7 @@ class ServerState:
         token = get_access_token()
         if token is not None:
             return token.client_id
-        return self.fixed_client or (reported or "").strip()[:64] or "local"
+        return self.fixed_client or clean_client(reported or "") or "local"
 
     def using(self, fn: Callable[[Vault], T]) -> T:
         """Run *fn* with the vault, alone: the OAuth server and pages share the connection."""
@@ -104,66 +122,93 @@ class ServerState:
             return self.gate.grant(client=client, tool=tool, duration=duration, window=window)
 
     def refuse(
-        self, *, client: str, tool: str, arguments: dict[str, Any], outcome: Outcome, message: str
-    ) -> NoReturn:
-        """Audit a call that returns no data, then raise PermissionError(message)."""
-        with self._lock:
-            self.gate.record(
-                AuditEvent(client=client, tool=tool, arguments=redact(arguments), outcome=outcome)
-            )
-        raise PermissionError(message)
-
-    def run(
         self,
         *,
         client: str,
         tool: str,
         arguments: dict[str, Any],
-        call: Callable[[Vault, str | None], BaseModel],
+        outcome: Outcome,
+        error: ConsentError,
+    ) -> NoReturn:
+        """Audit a call that returns no data (its *arguments* as the audit keeps them), then
+        raise *error*."""
+        self.record(AuditEvent(client=client, tool=tool, arguments=arguments, outcome=outcome))
+        raise error
+
+    def record(self, event: AuditEvent) -> None:
+        """Audit one call that never reached a view (refused, declined, or bad arguments);
+        a StoreError saying so when the entry cannot be written."""
+        try:
+            with self._lock:
+                self.gate.record(event)
+        except HealthLockerError:
+            raise  # the vault did not open: its own message says why
+        except Exception as exc:
+            log_bug(exc, f"auditing {event.tool}")
+            raise StoreError(UNAUDITED) from None
+        audited()
+
+    def run(
+        self,
+        *,
+        client: str,
+        tool: ToolSpec,
+        args: Arguments,
         decision: Decision | None = None,
-    ) -> BaseModel:
-        """Decide (unless the person just did), call, audit: exactly one audit event, durable
-        before the view is returned (committed together with concurrent calls' events)."""
+        via: str | None = None,
+    ) -> Answer:
+        """Decide (unless the person just did), answer through the consent scope, audit:
+        exactly one audit event, durable before the answer is returned (committed together
+        with concurrent calls' events). *via* names the prompt or resource reading for it."""
         outcome: Outcome = "failed"
         records: set[str] = set()
         origins: set[str] = set()
         ticket: Ticket | None = None
+        arguments = args.audited() | ({"via": via} if via else {})
         try:
             with self._lock:
                 try:
                     if decision is None:
-                        decision = self.gate.decide(client=client, tool=tool, arguments=arguments)
+                        decision = self.gate.decide(
+                            client=client, tool=tool.name, arguments=arguments
+                        )
                     if not decision.allowed:
                         outcome = "refused"
-                        raise PermissionError(decision.reason)
-                    cached = self._view(tool, arguments, decision.window_start, call)
+                        raise RefusedError(_refusal(decision, client, tool.name, via))
+                    cached = self._view(tool, args, decision.window_start)
                     records, origins = cached.cited
                     outcome = "allowed"
                     return cached.view
                 finally:
                     ticket = self._audit(
-                        client, tool, arguments, outcome, records, origins, decision
+                        client, tool.name, arguments, outcome, records, origins, decision
                     )
         finally:
             if ticket is not None:
-                self._commits.wait(ticket)
+                self._written(ticket)
 
-    def _view(
-        self,
-        tool: str,
-        arguments: dict[str, Any],
-        window_start: str | None,
-        call: Callable[[Vault, str | None], BaseModel],
-    ) -> _Cached:
-        """The view, reused while the vault is unchanged: views are pure functions of the
-        stored records, the arguments and the window."""
+    def _written(self, ticket: Ticket) -> None:
+        """Wait until *ticket*'s entry is durable; if it cannot be written, the call fails (its
+        answer is not returned) and says so."""
+        try:
+            self._commits.wait(ticket)
+        except Exception as exc:
+            log_bug(exc, f"auditing {ticket.event.tool}")
+            raise StoreError(UNAUDITED) from None
+        audited()
+
+    def _view(self, tool: ToolSpec, args: Arguments, window_start: str | None) -> _Cached:
+        """The answer, reused while the vault is unchanged: answers are pure functions of the
+        stored records, the arguments (every one of them, in the key) and the window."""
+        from healthlocker.records import Scope
+
         vault = self.vault()
-        key = (tool, json.dumps(arguments, sort_keys=True, default=str), window_start)
+        key = (tool.name, args.key(), window_start)
         version = vault.version()
         hit = self._views.get(key)
         if hit is not None and hit.version == version:
             return hit
-        view = call(vault, window_start)
+        view = tool.answer(Scope(vault, window_start=window_start, patient=args.patient), args)
         if len(self._views) >= _MAX_VIEWS:
             self._views.clear()
         self._views[key] = cached = _Cached(version, view, cited(view))
@@ -187,7 +232,7 @@ class ServerState:
             AuditEvent(
                 client=client,
                 tool=tool,
-                arguments=redact(arguments),
+                arguments=arguments,
                 outcome=outcome,
                 records=len(records),
                 grant_id=decision.grant_id if decision else None,
@@ -196,31 +241,25 @@ class ServerState:
         )
 
 
+def _refusal(decision: Decision, client: str, tool: str, via: str | None) -> str:
+    """Why a call was refused, in words the person can act on. A prompt or a resource cannot
+    show the consent prompt, so its refusal names only the command."""
+    if via is None:
+        return decision.reason
+    return (
+        f"No grant lets {client!r} use {tool}, whose data {via} shows; {via} cannot ask for "
+        f"consent. To allow it, run: {grant_command(client=client, tool=tool)} (or allow "
+        f"{tool} when the assistant calls it)"
+    )
+
+
 @dataclass(frozen=True)
 class _Cached:
-    """A view, for one version of the vault, and what the audit of every answer needs."""
+    """An answer, for one version of the vault, and what the audit of every call needs."""
 
     version: tuple[int, int]
-    view: BaseModel
+    view: Answer
     cited: tuple[set[str], set[str]]  # a walk of the whole view: done once, not per call
-
-
-# Argument values kept verbatim in the audit; any other text is replaced by its length, since
-# an assistant may echo record text (a test name, a question) into an argument.
-_KEEP = frozenset({"active", "all", "day", "week", "month", "year"})
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def redact(arguments: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in arguments.items():
-        if isinstance(value, str) and not (value in _KEEP or _DAY.match(value)):
-            out[key] = f"<text, {len(value)} chars>"
-        elif isinstance(value, list):
-            out[key] = f"<{len(value)} items>"
-        else:
-            out[key] = value
-    return out
 
 
 def cited(view: BaseModel) -> tuple[set[str], set[str]]:

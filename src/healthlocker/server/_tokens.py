@@ -20,27 +20,25 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import ECKey, KeySet
 from mcp.server.auth.provider import AccessToken
 
-from healthlocker.consent import TOOLS
+from healthlocker.catalogue import TOOLS, tool
+from healthlocker.server._oauth_store import ACCESS_TTL, LEEWAY
 
-SCOPE_PREFIX = "read:"
-# Prompts and the summary resource read what these tools read, so they need the same scope.
 ALGORITHMS = ["ES256", "RS256", "PS256", "EdDSA"]
-LEEWAY = 30  # seconds of clock skew tolerated on exp/nbf/iat
-ACCESS_TTL = 600
 
 
-def scope_for(tool: str) -> str:
-    """The one read scope that lets a token call *tool* (e.g. ``read:list_labs``)."""
-    return SCOPE_PREFIX + tool
+def scope_for(name: str) -> str:
+    """The one read scope that lets a token call the tool *name* (e.g. ``read:list_labs``);
+    prompts and resources need the scopes of the tools they read."""
+    return tool(name).scope
 
 
-ALL_SCOPES = [scope_for(t) for t in TOOLS]
+ALL_SCOPES = [t.scope for t in TOOLS]
 
 
 def tools_in(scopes: Iterable[str]) -> list[str]:
-    """The tools a set of scopes covers, in the product's order."""
+    """The tools a set of scopes covers, in the catalogue's order."""
     wanted = set(scopes)
-    return [t for t in TOOLS if scope_for(t) in wanted]
+    return [t.name for t in TOOLS if t.scope in wanted]
 
 
 def new_signing_key(kid: str) -> ECKey:
@@ -87,8 +85,11 @@ class JwtVerifier:
     keys: KeySource
     issuer: str
     audience: str
-    is_revoked: Callable[[str], Awaitable[bool]] | None = None
+    is_revoked: Callable[[str, str], Awaitable[bool]] | None = None  # (jti, client id)
     _registry: jwt.JWTClaimsRegistry = field(init=False)
+    # Tokens whose signature checked out, with their claims: the Guard (to key its rate limits)
+    # and the SDK both ask for each request's token, and a signature need be checked once.
+    _seen: dict[str, dict[str, Any]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self._registry = jwt.JWTClaimsRegistry(
@@ -106,7 +107,9 @@ class JwtVerifier:
         if not isinstance(client_id, str) or not client_id:
             return None
         jti = claims.get("jti")
-        if self.is_revoked is not None and isinstance(jti, str) and await self.is_revoked(jti):
+        if self.is_revoked is not None and await self.is_revoked(
+            jti if isinstance(jti, str) else "", client_id
+        ):
             return None
         scope = claims.get("scope", "")
         scopes = scope.split() if isinstance(scope, str) else []
@@ -122,7 +125,30 @@ class JwtVerifier:
             claims={"iss": claims.get("iss"), "jti": jti},
         )
 
+    async def client_of(self, token: str) -> str | None:
+        """The client *token* was validly issued to (signature, issuer, audience, times), or
+        None. Revocation is not checked: this only names who is asking."""
+        claims = await self._claims(token)
+        client_id = claims.get("client_id") or claims.get("azp") if claims else None
+        return client_id if isinstance(client_id, str) and client_id else None
+
     async def _claims(self, token: str) -> dict[str, Any] | None:
+        seen = self._seen.get(token)
+        if seen is not None:
+            try:
+                self._registry.validate(seen)  # still within its times
+            except (JoseError, ValueError, TypeError):
+                del self._seen[token]
+                return None
+            return seen
+        claims = await self._check(token)
+        if claims is not None:
+            if len(self._seen) >= 4096:
+                self._seen.clear()  # bounded memory; they are checked again
+            self._seen[token] = claims
+        return claims
+
+    async def _check(self, token: str) -> dict[str, Any] | None:
         if len(token) > 8192 or token.count(".") != 2:
             return None
         for refresh in (False, True):

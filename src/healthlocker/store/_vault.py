@@ -166,6 +166,10 @@ class Vault:
         this vault: it has a keyring slot and the OS keyring holds its secret."""
         return self._keys.keyring_unlocks()
 
+    def passphrase_check(self) -> Callable[[str], bool]:
+        """A passphrase check whose slow part needs no connection (see ``Keys``)."""
+        return self._keys.passphrase_check()
+
     def tag(self, term: str) -> bytes:
         """The keyed blind-index tag of a term (type, code, month, ...)."""
         return self._keys.tag(term)

@@ -1,0 +1,257 @@
+"""The tools, each declared once: its words, its arguments and the view that answers it.
+
+Arguments are written ``name: Annotated[type, Field(...)] = default``: the server publishes each
+field as a parameter of the tool exactly as written here.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from healthlocker.catalogue._spec import Arguments, ToolSpec
+from healthlocker.records import (
+    ConditionList,
+    CoverageView,
+    EncounterList,
+    HealthSummary,
+    ImmunizationList,
+    LabResults,
+    MedicationsView,
+    PlanOption,
+    SearchResults,
+    TrendView,
+    explain_coverage,
+    get_meds,
+    health_summary,
+    list_conditions,
+    list_encounters,
+    list_immunizations,
+    list_labs,
+    named_metrics,
+    search_records,
+    summarize_trends,
+)
+
+Since = Annotated[
+    date | None, Field(description="Only records dated on or after this day (YYYY-MM-DD)")
+]
+Until = Annotated[
+    date | None, Field(description="Only records dated on or before this day (YYYY-MM-DD)")
+]
+
+
+class LabsArguments(Arguments):
+    test: Annotated[
+        str | None,
+        Field(
+            description="LOINC code (e.g. 2345-7) or any part of the test name (e.g. 'glucose')",
+            max_length=100,
+        ),
+    ] = None
+    since: Since = None
+    until: Until = None
+    abnormal_only: Annotated[
+        bool, Field(description="Only results flagged low, high, abnormal or critical")
+    ] = False
+    limit: Annotated[
+        int,
+        Field(
+            description="At most this many results (1-200); `truncated` says if more matched",
+            ge=1,
+            le=200,
+        ),
+    ] = 50
+
+
+class MedsArguments(Arguments):
+    status: Annotated[
+        Literal["active", "all"],
+        Field(description="'active' (default): current medications; 'all': past ones too"),
+    ] = "active"
+
+
+class CoverageArguments(Arguments):
+    question: Annotated[
+        str | None,
+        Field(description="The person's question, for context (optional)", max_length=500),
+    ] = None
+    plans: Annotated[
+        list[PlanOption] | None,
+        Field(
+            description="Plans to compare (name, monthly premium, deductible, coinsurance, "
+            "out-of-pocket max, copays)",
+            max_length=10,
+        ),
+    ] = None
+    since: Since = None
+    until: Until = None
+
+
+class TrendsArguments(Arguments):
+    metric: Annotated[
+        str,
+        Field(
+            description="e.g. body_weight, steps, sleep, blood_pressure, glucose (a CGM's "
+            "readings), or a lab such as '2345-7' or 'cholesterol'",
+            min_length=1,
+            max_length=100,
+        ),
+    ]
+    since: Since = None
+    until: Until = None
+    granularity: Annotated[
+        Literal["day", "week", "month", "year"] | None,
+        Field(description="Bucket size; chosen from the span when omitted"),
+    ] = None
+
+
+class ConditionsArguments(Arguments):
+    status: Annotated[
+        Literal["active", "all"],
+        Field(description="'active' (default) or 'all' including resolved"),
+    ] = "active"
+
+
+class ImmunizationsArguments(Arguments):
+    since: Since = None
+
+
+class VisitsArguments(Arguments):
+    since: Since = None
+    until: Until = None
+    limit: Annotated[int, Field(description="At most this many (1-200)", ge=1, le=200)] = 20
+
+
+class SearchArguments(Arguments):
+    query: Annotated[
+        str,
+        Field(
+            description="Words to look for, e.g. 'asthma' or 'statin'", min_length=2, max_length=100
+        ),
+    ]
+    limit: Annotated[int, Field(description="At most this many hits (1-100)", ge=1, le=100)] = 20
+
+
+class SummaryArguments(Arguments):
+    pass
+
+
+TOOLS: tuple[ToolSpec, ...] = (
+    ToolSpec(
+        name="list_labs",
+        title="Lab results",
+        purpose="your lab results",
+        description=(
+            "The person's lab results, newest first, each with its value, unit, reference range "
+            "(the lab's own, or a typical adult range labelled as such), a flag (low, high, "
+            "normal, abnormal, critical, unknown), what the test measures in plain language, "
+            "and its source. Filter by test (LOINC code or any part of the name), dates, or "
+            "abnormal_only. Explain results; never diagnose."
+        ),
+        input=LabsArguments,
+        view=list_labs,
+        output=LabResults,
+    ),
+    ToolSpec(
+        name="get_meds",
+        title="Medications and allergies",
+        purpose="your medications and allergies",
+        description=(
+            "The person's medications (name, RxNorm code, status, dosage in words, dates, "
+            "prescriber, reason, source) and allergies (substance, reaction, criticality). "
+            "status='active' (default) or 'all' for past ones too."
+        ),
+        input=MedsArguments,
+        view=get_meds,
+        output=MedicationsView,
+        warm=({"status": "all"},),
+    ),
+    ToolSpec(
+        name="explain_coverage",
+        title="Insurance coverage and claims",
+        purpose="your insurance coverage and claims",
+        description=(
+            "What insurance the person has (member id shown as last 4 only) and what their "
+            "claims cost: totals billed, paid by the plan and paid by the person, by claim type "
+            "and year, and recent claims. Give `plans` to compare offered plans: each is "
+            "estimated against the person's own claims history, with its arithmetic shown."
+        ),
+        input=CoverageArguments,
+        view=explain_coverage,
+        output=CoverageView,
+    ),
+    ToolSpec(
+        name="summarize_trends",
+        title="Trends over time",
+        purpose="trends of your activity, sleep, weight, vital signs, glucose, nutrition and labs",
+        description=(
+            "How a measure changes over time: wearable and nutrition metrics (steps, "
+            "heart_rate, resting_heart_rate, body_weight, sleep, active_energy, workouts, "
+            "calories_in, blood_pressure, bmi, glucose from a CGM, ...) or a lab (LOINC code "
+            "or name). Returns points per day/week/month/year, min/max/mean/first/last, change, "
+            "slope per month and a comparison with the previous period; for glucose from a CGM "
+            "also the consensus metrics (time in range 70-180 mg/dL, below and above, GMI, CV, "
+            "% time active, per day)."
+        ),
+        input=TrendsArguments,
+        view=summarize_trends,
+        output=TrendView,
+        warm=tuple({"metric": m} for m in named_metrics()),
+    ),
+    ToolSpec(
+        name="list_conditions",
+        title="Conditions",
+        purpose="your conditions",
+        description="The person's recorded conditions and problems, with status, "
+        "onset and source. status='active' (default) or 'all'.",
+        input=ConditionsArguments,
+        view=list_conditions,
+        output=ConditionList,
+        warm=({"status": "all"},),
+    ),
+    ToolSpec(
+        name="list_immunizations",
+        title="Immunizations",
+        purpose="your immunizations",
+        description="Vaccines the person received, newest first, with dates and source.",
+        input=ImmunizationsArguments,
+        view=list_immunizations,
+        output=ImmunizationList,
+    ),
+    ToolSpec(
+        name="list_visits",
+        title="Visits",
+        purpose="your visits",
+        description="The person's visits (encounters), newest first: date, kind, "
+        "reason, provider and source.",
+        input=VisitsArguments,
+        view=list_encounters,
+        output=EncounterList,
+    ),
+    ToolSpec(
+        name="search_records",
+        title="Search records",
+        purpose="a search across all your records",
+        description="Find records by words in their names across conditions, "
+        "medications, labs and observations, procedures, immunizations, allergies "
+        "and visits.",
+        input=SearchArguments,
+        view=search_records,
+        output=SearchResults,
+        warm=({"query": "warm-up"},),
+    ),
+    ToolSpec(
+        name="health_summary",
+        title="Health summary",
+        purpose="a summary of your health records",
+        description="A short overview: age band and sex, active conditions, active "
+        "medications, allergies, latest vital signs and recent lab dates, each with "
+        "its source. No name, address or identifiers.",
+        input=SummaryArguments,
+        view=health_summary,
+        output=HealthSummary,
+    ),
+)
