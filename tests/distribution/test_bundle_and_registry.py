@@ -19,7 +19,7 @@ from mcp.types import Implementation
 
 from distribution.offline import UV, WHEELHOUSE, clean_env
 from healthlocker import __version__
-from healthlocker.consent import TOOLS
+from healthlocker.catalogue import TOOL_NAMES
 from helpers import PASSPHRASE, ROOT, SAMPLES, run_cli
 
 DATA = Path(__file__).parent / "data"
@@ -52,7 +52,7 @@ def test_the_bundle_manifest_is_valid_and_keeps_the_passphrase_secret(bundle: Pa
     with zipfile.ZipFile(bundle) as z:
         manifest = json.loads(z.read("manifest.json"))
         names = set(z.namelist())
-        person = json.loads(z.read("src/healthlocker/cli/sample_person.json"))
+        person = json.loads(z.read("src/healthlocker/cli/demo_person/ehr.json"))
     _validate(manifest, "mcpb-manifest-v0.4.schema.json")
     assert manifest["manifest_version"] == "0.4"
     assert manifest["version"] == __version__
@@ -60,7 +60,7 @@ def test_the_bundle_manifest_is_valid_and_keeps_the_passphrase_secret(bundle: Pa
     assert manifest["user_config"]["passphrase"]["sensitive"] is True
     env = manifest["server"]["mcp_config"]["env"]
     assert env["HEALTHLOCKER_PASSPHRASE"] == "${user_config.passphrase}"
-    assert [t["name"] for t in manifest["tools"]] == list(TOOLS)
+    assert [t["name"] for t in manifest["tools"]] == list(TOOL_NAMES)
     assert {"pyproject.toml", "README.md", "server/main.py"} <= names
     assert manifest["server"]["entry_point"] in names
     assert "src/healthlocker/records/lab_catalog.json" in names

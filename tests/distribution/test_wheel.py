@@ -16,9 +16,13 @@ from healthlocker import __version__
 def test_the_wheel_carries_its_data_and_its_command(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
-        for data in ("records/lab_catalog.json", "records/glossary.json", "cli/sample_person.json"):
+        for data in ("records/lab_catalog.json", "records/glossary.json"):
             assert json.loads(z.read(f"healthlocker/{data}")), data
-        assert json.loads(z.read("healthlocker/cli/sample_person.json"))["resourceType"] == "Bundle"
+        person = json.loads(z.read("healthlocker/cli/demo_person/ehr.json"))
+        assert person["resourceType"] == "Bundle"
+        # The chart views' page shell and script (charts/apps), served as MCP Apps resources.
+        assert b"<html" in z.read("healthlocker/charts/apps/shell.html").lower()
+        assert z.read("healthlocker/charts/apps/charts.js")
         assert "healthlocker/py.typed" in names
         info = f"healthlocker-{__version__}.dist-info"
         entry_points = z.read(f"{info}/entry_points.txt").decode()
