@@ -23,7 +23,7 @@ from healthlocker.records._catalog import (
     interpretation_flag,
     qualitative_flag,
 )
-from healthlocker.records._common import clean, concept_name
+from healthlocker.records._common import clean, concept_name, sig
 from healthlocker.records._view import View
 
 
@@ -32,7 +32,9 @@ class ReferenceRange(View):
 
     low: float | None = Field(default=None, description="Lower bound (None: no lower bound)")
     high: float | None = Field(default=None, description="Upper bound (None: no upper bound)")
-    unit: str | None = Field(default=None, description="Unit of low and high")
+    unit: str | None = Field(
+        default=None, description="Unit of low and high (left out when it is the result's)"
+    )
     text: str | None = Field(default=None, description="The range in words")
     kind: Literal["lab", "typical"] = Field(
         description="'lab': the laboratory's own range from the record; 'typical': a typical "
@@ -148,4 +150,4 @@ def _typical_range(entry: CatalogEntry | None, sex: str | None) -> ReferenceRang
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value) if math.isfinite(value) else None
+    return sig(float(value)) if math.isfinite(value) else None

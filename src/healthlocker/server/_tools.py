@@ -41,9 +41,7 @@ def answer(state: ServerState, tool: ToolSpec, args: Arguments, consent: Consent
         view = state.run(client=client, tool=tool, args=args, decision=decision)
     return CallToolResult(
         content=[TextContent(type="text", text=view.render())],
-        structured_content=view.model_dump(
-            mode="json", exclude=None if view.withheld else {"withheld"}
-        ),
+        structured_content=view.structured(),
     )
 
 
@@ -131,5 +129,5 @@ def warm_up(state: ServerState) -> None:
                 view = state.using(build(spec, spec.input(**extra)))
             except HealthLockerError:  # no such data, or the vault could not open
                 continue
-            view.model_dump(mode="json")
+            view.structured()
             view.render()
