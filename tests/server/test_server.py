@@ -107,6 +107,7 @@ async def test_every_tool_call_is_audited_exactly_once(client: Client, tool: str
             "since",
         ),
         ("explain_coverage", {"plans": [{"name": "x", "premium": -5}]}, "premium"),
+        ("list_labs", {"tset": "glucose"}, "tset: is not an argument of list_labs"),
     ],
 )
 async def test_bad_arguments_give_a_tool_error_the_assistant_can_correct(
@@ -117,6 +118,18 @@ async def test_bad_arguments_give_a_tool_error_the_assistant_can_correct(
     text = result.content[0].text  # type: ignore[union-attr]
     assert hint in text, text
     assert "Traceback" not in text
+    # One plain line per problem: no pydantic wording, no links, no values echoed.
+    assert "Input should" not in text and "errors.pydantic.dev" not in text
+    assert all(line.startswith("- ") for line in text.splitlines()[1:]), text
+
+
+@pytest.mark.anyio
+async def test_argument_errors_read_as_plain_words(client: Client) -> None:
+    result = await client.call_tool("list_labs", {"since": "last tuesday", "limit": 0})
+    assert result.content[0].text.splitlines()[1:] == [  # type: ignore[union-attr]
+        "- since: must be a date written YYYY-MM-DD, e.g. 2024-01-31",
+        "- limit: must be 1 or more",
+    ]
 
 
 @pytest.mark.anyio

@@ -59,6 +59,7 @@ def build_server(
             Edge(
                 {t.name: t.fn_metadata.validate_arguments for t in registered},
                 lambda name, fields: audit_invalid(state, name, fields),
+                {t.name: frozenset(t.parameters.get("properties", {})) for t in registered},
             )
         ],
         **(mcp_options or {}),
