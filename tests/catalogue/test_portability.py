@@ -105,9 +105,7 @@ def test_the_rules_find_what_they_are_for() -> None:
 
 @pytest.mark.anyio
 async def test_output_schemas_are_portable(tools: list[dict[str, Any]]) -> None:
-    found = {
-        t["name"]: sorted({rule for rule, _ in findings(t["outputSchema"])}) for t in tools
-    }
+    found = {t["name"]: sorted({rule for rule, _ in findings(t["outputSchema"])}) for t in tools}
     assert found == {t["name"]: [] for t in tools}
     assert all(t["outputSchema"]["type"] == "object" for t in tools)
 
@@ -120,8 +118,7 @@ async def test_input_schemas_have_no_type_lists_or_untyped_choices(
     # plan comparison's nested $defs: portable to every client the rules name.
     serious = {"type-union", "boolean-schema", "branch-without-type", "property-without-type"}
     found = {
-        t["name"]: sorted({r for r, _ in findings(t["inputSchema"]) if r in serious})
-        for t in tools
+        t["name"]: sorted({r for r, _ in findings(t["inputSchema"]) if r in serious}) for t in tools
     }
     assert found == {t["name"]: [] for t in tools}
 

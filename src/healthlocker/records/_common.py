@@ -54,7 +54,11 @@ class SourceRef(View):
 
     model_config = ConfigDict(frozen=True)
     resource: str = Field(description="Stored resource, as Type/id")
-    origin: str = Field(description="The source it came from (import label or linked API)")
+    origin: str | None = Field(
+        default=None,
+        description="The source it came from (import label or linked API); left out when the "
+        "answer's own `origin` says it for every record",
+    )
 
 
 class RecordText(View):

@@ -35,7 +35,11 @@ class ReferenceRange(View):
     unit: str | None = Field(
         default=None, description="Unit of low and high (left out when it is the result's)"
     )
-    text: str | None = Field(default=None, description="The range in words")
+    text: str | None = Field(
+        default=None,
+        description="The range in words: the lab's own text, or whose typical range it is "
+        "('typical adult range for women') or the typical result of a qualitative test",
+    )
     kind: Literal["lab", "typical"] = Field(
         description="'lab': the laboratory's own range from the record; 'typical': a typical "
         "adult range from healthlocker's catalog, not the lab's — say so when citing it"
@@ -142,6 +146,8 @@ def _typical_range(entry: CatalogEntry | None, sex: str | None) -> ReferenceRang
     if entry is None or text is None:
         return None
     bounds = entry.typical_range(sex) or Bounds()
+    if not bounds.empty:  # the bounds are low and high: the words say only whose range it is
+        text = text.split(":")[0]
     return ReferenceRange(
         low=bounds.low, high=bounds.high, unit=entry.unit, text=text, kind="typical"
     )

@@ -111,7 +111,7 @@ class LabResult(View):
         """``lab range 70–99``, ``typical adult range ≤ 5.6``, ``expected: Negative``."""
         rng = self.reference_range
         if rng is not None and (rng.low is not None or rng.high is not None):
-            kind = "lab range" if rng.kind == "lab" else "typical adult range"
+            kind = "lab range" if rng.kind == "lab" else (rng.text or "typical adult range")
             unit = f" {unit_words(rng.unit)}" if rng.unit and rng.unit != self.unit else ""
             return f"{kind} {Bounds(low=rng.low, high=rng.high).describe()}{unit}"
         if rng is not None and rng.text:

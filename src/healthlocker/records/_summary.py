@@ -32,7 +32,7 @@ from healthlocker.records._trends import latest_vitals
 from healthlocker.records._trendview import VitalSign
 from healthlocker.records._view import Answer, View
 
-CAP = 12  # items per list: a summary, not the whole record (the other tools have the rest)
+CAP = 10  # items per list: a summary, not the whole record (the other tools have the rest)
 _CALM = ("normal", "unknown")
 # Where "the most recent data" is looked for when choosing whose summary to give.
 _CLINICAL_TYPES = (
@@ -57,7 +57,6 @@ class SummaryCondition(View):
 class SummaryMedication(View):
     name: str | None = Field(default=None, description="The medication, as recorded")
     dosage: str | None = Field(default=None, description="As prescribed, in words")
-    started: str | None = Field(default=None, description="Prescribed or started on (ISO date)")
     reason: str | None = Field(default=None, description="What it is for, as recorded")
     source: SourceRef
 
@@ -177,11 +176,7 @@ def _item(item: Listed, cite: Cites) -> str:
             + (f" {cite(item.source)}")
         )
     if isinstance(item, SummaryMedication):
-        facts = [
-            item.dosage or "",
-            f"since {item.started}" if item.started else "",
-            f"for {item.reason}" if item.reason else "",
-        ]
+        facts = [item.dosage or "", f"for {item.reason}" if item.reason else ""]
         said = ", ".join(f for f in facts if f)
         return f"{item.name or '?'}" + (f" ({said})" if said else "") + f" {cite(item.source)}"
     facts = [
@@ -262,7 +257,7 @@ def _demographics(reader: Scope, who: str | None) -> dict[str, Any]:
 
 def _recent_labs(reader: Scope) -> tuple[list[SummaryLab], int]:
     """The latest lab day's results (flagged first, at most 3 unless more are flagged) and
-    the year before's flagged results (the newest per test, at most 4); and how many results of
+    the year before's flagged results (the newest per test, at most 3); and how many results of
     the latest day are left out (none of them flagged)."""
     newest = list_labs(reader, limit=1).results
     if not newest or newest[0].date is None:
@@ -276,7 +271,7 @@ def _recent_labs(reader: Scope) -> tuple[list[SummaryLab], int]:
     for r in year:
         if r.date != day and r.flag not in _CALM and r.key not in {x.key for x in same}:
             flagged.setdefault(r.key, r)
-    shown = same[:keep] + list(flagged.values())[:4]
+    shown = same[:keep] + list(flagged.values())[:3]
     return [SummaryLab.of(r) for r in shown], max(len(same) - keep, 0)
 
 
@@ -325,9 +320,7 @@ def health_summary(reader: Scope) -> HealthSummary:
             SummaryCondition(name=c.name, onset=c.onset, source=c.source) for c in conditions[:CAP]
         ],
         active_medications=[
-            SummaryMedication(
-                name=m.name, dosage=m.dosage, started=m.started, reason=m.reason, source=m.source
-            )
+            SummaryMedication(name=m.name, dosage=m.dosage, reason=m.reason, source=m.source)
             for m in meds.medications[:CAP]
         ],
         allergies=[

@@ -83,7 +83,9 @@ class Cites:
 
     def __init__(self, refs: Iterable[SourceRef], people: Iterable[str | None] = ()) -> None:
         refs = list(dict.fromkeys(refs))
-        self._origins = {o: i for i, o in enumerate(sorted({r.origin for r in refs}), 1)}
+        self._origins = {
+            o: i for i, o in enumerate(sorted({r.origin for r in refs if r.origin}), 1)
+        }
         self._short = _shortest({r.resource for r in refs})
         named = {p for p in people if p}
         self._people = _shortest(named) if len(named) > 1 else {}
@@ -100,7 +102,7 @@ class Cites:
             return ""
         short = self._short.get(ref.resource) or ref.resource.rsplit("/", 1)[-1]
         if len(self._origins) > 1:
-            return f"[{short} {self._origins.get(ref.origin, '?')}]"
+            return f"[{short} {self._origins.get(ref.origin or '', '?')}]"
         return f"[{short}]"
 
     def legend(self) -> str:

@@ -207,7 +207,7 @@ def summarize_trends(
         label=m.label,
         codes=list(m.codes),
         unit=unit,
-        unit_text=unit_words(unit, key) or None,
+        unit_text=_words(unit, key),
         granularity=chosen,
         aggregation=_AGGREGATION[m.kind].format(g=chosen),
         patient=person,
@@ -222,6 +222,12 @@ def summarize_trends(
         source_count=len(used),
         notes=picked + notes + _caveats(m, chosen, bool(rows)) + dropped + previous_notes,
     )
+
+
+def _words(unit: str | None, metric: str | None) -> str | None:
+    """The unit as people write it, where that is not the code itself."""
+    words = unit_words(unit, metric)
+    return words if words and words != unit else None
 
 
 def _caveats(m: Metric, granularity: Granularity, has_rows: bool) -> list[str]:
@@ -249,7 +255,7 @@ def latest_vitals(reader: Reader) -> list[VitalSign]:
                     value=sig(v or 0.0) or 0.0,
                     value2=sig(v2),
                     unit=m.unit,
-                    unit_text=unit_words(m.unit, key) or None,
+                    unit_text=_words(m.unit, key),
                     date=d,
                     source=source_of(stored),
                 )

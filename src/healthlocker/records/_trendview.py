@@ -73,7 +73,9 @@ class TrendView(Answer):
     codes: list[str] = Field(description="The LOINC codes looked for")
     unit: str | None = Field(default=None, description="UCUM unit of every value")
     unit_text: str | None = Field(
-        default=None, description="The unit as people write it (mmHg, steps, beats per minute)"
+        default=None,
+        description="The unit as people write it (mmHg, steps, beats per minute), where that "
+        "is not `unit` itself",
     )
     granularity: Granularity
     aggregation: str = Field(description="How samples become a point")
@@ -178,7 +180,9 @@ class VitalSign(View):
     value: float = Field(description="Systolic for blood pressure")
     value2: float | None = Field(default=None, description="Diastolic for blood pressure")
     unit: str | None = Field(default=None, description="UCUM unit")
-    unit_text: str | None = Field(default=None, description="The unit as people write it")
+    unit_text: str | None = Field(
+        default=None, description="The unit as people write it, where that is not `unit` itself"
+    )
     date: str = Field(description="When it was measured (ISO date)")
     source: SourceRef
 

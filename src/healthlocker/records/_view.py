@@ -113,6 +113,11 @@ class Answer(View):
         description="Whom the answer is about (Patient/id) when every record in it is about one "
         "person; otherwise each record names its own",
     )
+    origin: str | None = Field(
+        default=None,
+        description="The source (import label or linked API) every record cited here came "
+        "from, when they all came from one; otherwise each `source` names its own `origin`",
+    )
     withheld: Withheld | None = Field(
         default=None,
         description="What the consent window or the person chosen left out; absent when nothing",
@@ -130,11 +135,33 @@ class Answer(View):
         """The view in plain text, complete on its own (the first line says what it holds)."""
 
     def structured(self) -> dict[str, Any]:
-        """The structure a client gets: no nulls, and the person said once when every record
-        in the answer is about the same one."""
+        """The structure a client gets: no nulls; the person, and the source the records came
+        from, said once when every record in the answer shares them."""
         data: dict[str, Any] = self.model_dump(mode="json", exclude_none=True)
         _person_once(data)
+        _origin_once(data)
         return data
+
+
+def _sources(value: Any) -> list[dict[str, Any]]:
+    """Every source reference (``{"resource", "origin"}``) anywhere in *value*."""
+    if isinstance(value, list):
+        return [s for item in value for s in _sources(item)]
+    if not isinstance(value, dict):
+        return []
+    if isinstance(value.get("resource"), str) and "origin" in value:
+        return [value]
+    return [s for item in value.values() for s in _sources(item)]
+
+
+def _origin_once(data: dict[str, Any]) -> None:
+    refs = _sources({k: v for k, v in data.items() if k != "withheld"})
+    origins = {ref["origin"] for ref in refs}
+    if len(origins) != 1:
+        return
+    (data["origin"],) = origins
+    for ref in refs:
+        del ref["origin"]
 
 
 def _person_once(data: dict[str, Any]) -> None:
