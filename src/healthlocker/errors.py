@@ -16,13 +16,15 @@ what happened and what to do next, and never contains health data::
     │   ├── ParseError              malformed JSON/NDJSON/XML/CSV, with file and place
     │   ├── LimitError              over an explicit cap (size, depth, entries, members)
     │   ├── ValidationError         a resource fails FHIR validation, with entry and element path
-    │   └── SyncError               a linked FHIR API (SMART on FHIR): HTTP failures, bad answers
-    │       ├── AuthError           authorisation refused, expired or malformed (connect again)
-    │       ├── OriginError         a URL off the approved FHIR origin, or a private address
-    │       └── LinkNotFoundError   `sync`/`forget` named an API that is not linked
-    └── ConsentError                a tool call no live grant allows
-        ├── RefusedError            no grant, and no way to ask the person (names the command)
-        └── DeclinedError           the person said no, or dismissed the consent prompt
+    │   ├── SyncError               a linked FHIR API (SMART on FHIR): HTTP failures, bad answers
+    │   │   ├── AuthError           authorisation refused, expired or malformed (connect again)
+    │   │   ├── OriginError         a URL off the approved FHIR origin, or a private address
+    │   │   └── LinkNotFoundError   `sync`/`forget` named an API that is not linked
+    │   └── ShlError                a SMART Health Link: passcode, expiry, files, keys, signatures
+    ├── ConsentError                a tool call no live grant allows
+    │   ├── RefusedError            no grant, and no way to ask the person (names the command)
+    │   └── DeclinedError           the person said no, or dismissed the consent prompt
+    └── ShareError                  `healthlocker share`: what, how long, passcode, which share
 
 The CLI turns any of these into one line on stderr and exit status 1; nothing else is caught
 there, so a bug still shows its traceback. The MCP server maps them, in one place
@@ -46,6 +48,8 @@ __all__ = [
     "OriginError",
     "ParseError",
     "RefusedError",
+    "ShareError",
+    "ShlError",
     "SourceNotFoundError",
     "StoreError",
     "SyncError",
@@ -131,6 +135,10 @@ class LinkNotFoundError(SyncError):
     pass
 
 
+class ShlError(ConnectorError):
+    """A SMART Health Link that cannot be imported: nothing of it is stored."""
+
+
 class ConsentError(HealthLockerError):
     """A tool call that no live grant allows; the message names the command that would."""
 
@@ -142,3 +150,7 @@ class RefusedError(ConsentError):
 
 class DeclinedError(ConsentError):
     """The person answered the consent prompt with no (or dismissed it): no data was read."""
+
+
+class ShareError(HealthLockerError):
+    """A share (a SMART Health Link made from the vault) that cannot be made or found."""

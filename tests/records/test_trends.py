@@ -219,6 +219,20 @@ def test_window_start_hides_older_samples(loaded_vault: Vault) -> None:
     assert min(p.start for p in early.points) >= cut[:4]
 
 
+def test_a_lab_by_name_with_nothing_in_the_window_says_what_the_window_withheld(
+    loaded_vault: Vault,
+) -> None:
+    """With every glucose result before the window, 'glucose' resolves to another glucose test
+    than without the window; the results the window held back are still disclosed."""
+    newest = max(d for days in _series("2339-0").values() for d, *_ in days)
+    cut = (date.fromisoformat(newest) + timedelta(days=1)).isoformat()
+    view = summarize_trends(Scope(loaded_vault, window_start=cut), metric="glucose")
+    assert view.points == []
+    assert view.withheld is not None and view.withheld.before == cut
+    assert view.withheld.count > 0
+    assert view.withheld.note in view.render()
+
+
 def test_the_text_holds_every_point_and_the_latest_measurement(loaded_vault: Vault) -> None:
     view = summarize_trends(loaded_vault, metric="blood_pressure")
     text = view.render()

@@ -1,9 +1,10 @@
 """The import entry point: paths in, whole batches (one per file) into the vault.
 
-Each file is one atomic batch: it is stored whole or, on any error, not at all, and the error
-names the file and the place. Other files of the same run go on; the report lists each, and
-the files of a folder that were passed over (see ``_plan``). Formats come from the registry
-(``_formats.FORMATS``).
+Each file is one atomic batch: its good records are stored together or, on an error about the
+file as a whole, nothing of it is, and the error names the file and the place. A bad record
+is skipped and named (``_tolerance``; ``strict``: it refuses the file). Other files of the
+same run go on; the report lists each, and the files of a folder that were passed over (see
+``_plan``). Formats come from the registry (``_formats.FORMATS``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from pathlib import Path
 from healthlocker.connectors import _ahead
 from healthlocker.connectors._formats import Format, detect
 from healthlocker.connectors._plan import Plan, Planned, Skipped, plan_import
-from healthlocker.connectors._read import Progress, ReadOptions
+from healthlocker.connectors._read import LinkAccess, Progress, ReadOptions
+from healthlocker.connectors._tolerance import SkippedRecord, Tolerance, checked
 from healthlocker.errors import ConnectorError, HealthLockerError
 from healthlocker.store import BatchResult, Vault
 
@@ -28,6 +30,8 @@ class FileOutcome:
     error: str | None = None
     # What the reader left out, and why, or chose (say, a unit): one line each, no health data.
     notes: list[str] = field(default_factory=list)
+    # The records left out of an imported file, each with its place and why.
+    skipped_records: list[SkippedRecord] = field(default_factory=list)
 
 
 @dataclass
@@ -49,6 +53,7 @@ class ImportReport:
             "unchanged": 0,
             "skipped_files": 0,  # imported before: recognised by their digest, not read again
             "passed_over": len(self.skipped),
+            "skipped_records": 0,  # bad records left out of the files imported
         }
         for f in self.files:
             if f.error:
@@ -58,6 +63,7 @@ class ImportReport:
                 out["updated"] += f.result.updated
                 out["unchanged"] += f.result.unchanged
                 out["skipped_files"] += int(f.result.skipped_file)
+                out["skipped_records"] += len(f.skipped_records)
         return out
 
 
@@ -76,12 +82,19 @@ def import_paths(
     fmt: str | None = None,
     progress: Progress | None = None,
     weight_unit: str | None = None,
+    time_zone: str | None = None,
+    shl: LinkAccess | None = None,
+    strict: bool = False,
 ) -> ImportReport:
     """Import files and folders (or a :func:`plan_import` of them); one atomic batch per file.
     Never raises for bad input.
 
-    Large imports validate on a second core, ahead of storage (see ``_ahead``).
-    *weight_unit* (kg or lb) is the unit of MyFitnessPal's measurements (see ``wellness._mfp``).
+    A bad record is left out and listed in its file's ``skipped_records``; with *strict*, it
+    refuses its file instead (see ``_tolerance``). Large imports validate on a second core,
+    ahead of storage (see ``_ahead``). *weight_unit* (kg or lb) is the unit of MyFitnessPal's
+    measurements (see ``wellness._mfp``); *time_zone* (an IANA name) that of a CGM export's
+    local times (see ``cgm._time``); *shl* how a SMART Health Link's passcode is asked for (see
+    ``shl._reader``).
     """
     report = ImportReport()
     try:
@@ -93,25 +106,47 @@ def import_paths(
     jobs = [job for planned in plan.files if (job := _job(planned, report)) is not None]
     with _ahead.validator([(j.planned.path, j.format.name) for j in jobs]) as verdicts:
         for index, job in enumerate(jobs):
-            checked = _ahead.claim(verdicts, index)
+            vouched = _ahead.claim(verdicts, index)
             options = ReadOptions(
-                progress=progress, expect=checked, notes=job.outcome.notes, weight_unit=weight_unit
+                progress=progress,
+                expect=vouched,
+                notes=job.outcome.notes,
+                tolerance=Tolerance(strict=strict),
+                weight_unit=weight_unit,
+                time_zone=time_zone,
+                link=job.planned.link,
+                shl=shl or LinkAccess(),
             )
-            path, kind = job.planned.path, job.format
-            try:
-                job.outcome.result = vault.import_batch(
-                    kind.read(path, options),
-                    source=source or kind.source or job.planned.label,
-                    kind=kind.name,
-                    name=path.name,
-                    file_digest=checked or kind.file_tag(path, options),
-                    validated=checked is not None or kind.self_validating,
-                )
-            except HealthLockerError as exc:
-                job.outcome.error = str(exc)
-            except OSError as exc:
-                job.outcome.error = _unreadable(path, exc)
+            _store(vault, job, options, source, vouched)
     return report
+
+
+def _store(
+    vault: Vault, job: _Job, options: ReadOptions, source: str | None, vouched: bytes | None
+) -> None:
+    """One file, one batch: its outcome says what was stored, or why nothing was."""
+    path, kind, outcome = job.planned.path, job.format, job.outcome
+    tolerance = options.tolerance
+    validate = vouched is None and not kind.self_validating
+    try:
+        # A reader that fetches (a link) does so here, before the batch takes the vault's
+        # write lock, and leaves the digest of what it fetched for file_tag.
+        items = checked(kind.read(path, options), tolerance, kind.label, validate=validate)
+        outcome.result = vault.import_batch(
+            items,
+            source=source or kind.source or job.planned.label,
+            kind=kind.name,
+            name=path.name,
+            file_digest=vouched or kind.file_tag(path, options),
+            validated=True,  # here, by the worker ahead, or by the reader itself
+        )
+    except HealthLockerError as exc:
+        outcome.error = str(exc)
+    except OSError as exc:
+        outcome.error = _unreadable(path, exc)
+    else:
+        outcome.skipped_records = list(tolerance.skipped)
+        outcome.notes.extend(tolerance.notes())
 
 
 def _job(planned: Planned, report: ImportReport) -> _Job | None:
@@ -122,7 +157,7 @@ def _job(planned: Planned, report: ImportReport) -> _Job | None:
     if planned.error is not None:
         return None
     try:
-        if planned.path.stat().st_size == 0:
+        if planned.link is None and planned.path.stat().st_size == 0:
             raise ConnectorError("the file is empty", where=str(planned.path))
         kind = known or detect(planned.path)
     except HealthLockerError as exc:

@@ -30,6 +30,13 @@ from healthlocker.records._coverage import (
     explain_coverage,
 )
 from healthlocker.records._flags import ReferenceRange
+from healthlocker.records._glucose import (
+    GlucoseDay,
+    GlucoseStats,
+    GlucoseTargets,
+    TimeInRanges,
+    glucose_stats,
+)
 from healthlocker.records._labresult import LabResult
 from healthlocker.records._labs import LabResults, LabTest, list_labs
 from healthlocker.records._meds import AllergyItem, MedicationItem, MedicationsView, get_meds
@@ -69,6 +76,9 @@ __all__ = [
     "CoverageView",
     "EncounterItem",
     "EncounterList",
+    "GlucoseDay",
+    "GlucoseStats",
+    "GlucoseTargets",
     "HealthSummary",
     "ImmunizationItem",
     "ImmunizationList",
@@ -94,6 +104,7 @@ __all__ = [
     "SummaryCondition",
     "SummaryLab",
     "SummaryMedication",
+    "TimeInRanges",
     "TrendPoint",
     "TrendStats",
     "TrendView",
@@ -104,6 +115,7 @@ __all__ = [
     "clean",
     "explain_coverage",
     "get_meds",
+    "glucose_stats",
     "health_summary",
     "latest_vitals",
     "list_conditions",

@@ -14,6 +14,7 @@ from typing import Literal
 
 from healthlocker.records._common import SourceRef, places, sig, source_of
 from healthlocker.records._metrics import Metric, Row
+from healthlocker.records._text import count
 
 Granularity = Literal["day", "week", "month", "year"]
 GRANULARITIES: tuple[Granularity, ...] = ("day", "week", "month", "year")
@@ -182,6 +183,6 @@ def too_little(first: str | None, last: str | None, n: int) -> str:
     days = (date.fromisoformat(last) - date.fromisoformat(first)).days
     return (
         f"Too little data for a rate of change per month: it needs {MIN_SLOPE_POINTS} or more "
-        f"points spanning at least {MIN_SLOPE_DAYS} days; these are {n} point(s) over "
-        f"{days} day(s)."
+        f"points spanning at least {MIN_SLOPE_DAYS} days; these are {count(n, 'point')} over "
+        f"{count(days, 'day')}."
     )

@@ -21,9 +21,11 @@ from healthlocker.records._common import (
     later_of,
     patient_of,
     pick_patient,
+    places,
     sig,
     source_of,
 )
+from healthlocker.records._glucose import cgm_stats
 from healthlocker.records._metrics import METRICS, Metric, Row, fetch, find_metric, in_unit
 from healthlocker.records._scope import Scope, as_scope, scoped
 from healthlocker.records._series import (
@@ -63,6 +65,11 @@ def derived(value: float) -> float:
     return sig(round(value, 4)) or 0.0
 
 
+def _difference(later: float, earlier: float) -> float:
+    """*later* − *earlier* to the decimals the two are given to (167.5 − 65.4302 = 102.0698)."""
+    return round(later - earlier, places((later, earlier))) + 0.0
+
+
 def _measurement(reading: Reading | None, second: bool = False) -> Measurement | None:
     if reading is None or (second and reading.value2 is None):
         return None
@@ -91,7 +98,7 @@ def _stats(pts: list[Point], days: list[Reading], second: bool = False) -> Trend
         mean=derived(sum(values) / len(values)),
         first=first,
         last=last,
-        change=derived(last.value - first.value) if first and last else None,
+        change=_difference(last.value, first.value) if first and last else None,
         slope_per_month=slope(starts, values),
     )
 
@@ -221,6 +228,7 @@ def summarize_trends(
         sources=[source_of(s) for s in used[:SOURCES_CAP]],
         source_count=len(used),
         notes=picked + notes + _caveats(m, chosen, bool(rows)) + dropped + previous_notes,
+        cgm=cgm_stats((s.resource for s in used), since, until) if key == "glucose" else None,
     )
 
 

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from healthlocker.records._common import SourceRef, fmt_number
+from healthlocker.records._glucose import GlucoseStats
 from healthlocker.records._text import Cites, count, with_unit
 from healthlocker.records._view import Answer, View
 
@@ -95,6 +96,11 @@ class TrendView(Answer):
     sources: list[SourceRef] = Field(description="The newest records used (at most 12)")
     source_count: int = Field(description="How many records the trend is built from")
     notes: list[str]
+    cgm: GlucoseStats | None = Field(
+        default=None,
+        description="For glucose from a CGM: the consensus metrics (time in ranges, GMI, CV, "
+        "% time active, per day)",
+    )
 
     def describe(self) -> str:
         if not self.points:
@@ -105,6 +111,7 @@ class TrendView(Answer):
         last = self.points[-1].period or self.points[-1].start
         span = f"{first} to {last}" if first != last else first
         lines = [
+            *(self.cgm.lines() if self.cgm is not None else ()),  # the consensus metrics first
             f"{self.label}: {len(self.points)} {_EVERY[self.granularity]} points, {span} "
             f"({self.aggregation}), from {count(self.source_count, 'record')}.",
             *self._stats_lines(self.stats, None, cite),
@@ -113,10 +120,14 @@ class TrendView(Answer):
             lines += self._stats_lines(self.stats2, self.value2_label, cite)
         if self.previous_period:
             lines.append(self._previous())
-        lines.append("Points: " + "; ".join(self._point(p) for p in self.points) + ".")
+        if self.cgm is not None and self.granularity == "day":  # each point is a day above
+            lines.append("Points: the days' means above.")
+        else:
+            lines.append("Points: " + "; ".join(self._point(p) for p in self.points) + ".")
         lines += [f"Note: {n}" for n in self.notes]
         shown = ", ".join(cite(s) for s in self.sources)
-        lines.append(f"Newest records used ({len(self.sources)} of {self.source_count}): {shown}.")
+        used = f"{len(self.sources)} of {self.source_count:,}"
+        lines.append(f"Newest records used ({used}): {shown}.")
         lines.append(cite.legend())
         return "\n".join(lines)
 
