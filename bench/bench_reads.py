@@ -153,8 +153,9 @@ def section(before: dict[str, Any], after: dict[str, Any]) -> str:
             f"argument: {calls}. Before: the version of 2026-11-22 "
             "(`bench/reads_baseline.json`), whose text left most results to the structure "
             "and whose structure carried nulls, unrounded floats and each test's meaning per "
-            "result. The budget is `ToolSpec.budget`, checked for each channel by "
-            "`tests/catalogue/test_budgets.py`.",
+            "result. The budget is `ToolSpec.budget`: a person's default call, each channel; "
+            "the scorecard (`tests/quality`, docs/quality.md) holds every tool to it for each "
+            "of its 14 people, in a vault of their own.",
             "",
             "One synthetic person (`bench/synth.py`, seed 0: ten years, 2,148 lab results, "
             "318 claims, five years of daily wearable data):",
@@ -162,7 +163,9 @@ def section(before: dict[str, Any], after: dict[str, Any]) -> str:
             head,
             *_rows(before, after, "synthetic"),
             "",
-            "The bundled samples (six Synthea patients and a Blue Button beneficiary, together):",
+            "The bundled samples (six Synthea patients and a Blue Button beneficiary, together in "
+            "one vault: seven people's answers, so above a person's budget where the answer "
+            "lists everyone's records):",
             "",
             head,
             *_rows(before, after, "samples"),
