@@ -459,7 +459,7 @@ def test_plan_comparison_averages_a_short_history_over_its_years() -> None:
     view = explain_coverage(FakeReader(claims), plans=[plan])
     (only,) = view.plan_comparison
     assert only.estimated_yearly_cost == 125  # (200 + 300) / 2 years × 50%
-    assert any("2 calendar year(s) they fall in (2022, 2023)" in a for a in only.assumptions)
+    assert any("2 calendar years they fall in (2022, 2023)" in a for a in only.assumptions)
     assert any("not capped" in a for a in only.assumptions)
 
 

@@ -311,7 +311,7 @@ def _read_claims(
         ):
             inline[item.ref] = (res, claim)
     if skipped:
-        notes.append(f"{skipped} cancelled or entered-in-error claim(s) are left out.")
+        notes.append(f"Left out {count(skipped, 'cancelled or entered-in-error claim')}.")
     return claims, inline
 
 
@@ -322,7 +322,7 @@ def _currency(claims: list[Claim], notes: list[str]) -> str | None:
     currency = counts.most_common(1)[0][0]
     others = sum(n for cur, n in counts.items() if cur != currency)
     if others:
-        notes.append(f"{others} claim(s) in other currencies than {currency} are left out.")
+        notes.append(f"Left out {count(others, 'claim')} in other currencies than {currency}.")
     return currency
 
 
@@ -421,6 +421,6 @@ def _claim_notes(
     pending = [c for c in sent if c.ref not in explained]
     if pending:
         notes.append(
-            f"{len(pending)} submitted claim(s) have no explanation of benefits, so what was "
-            "paid is unknown; they are not counted."
+            f"Not counted: {count(len(pending), 'submitted claim')} with no explanation of "
+            "benefits, so what was paid is unknown."
         )

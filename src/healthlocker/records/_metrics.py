@@ -64,6 +64,7 @@ from healthlocker.records._catalog import CatalogEntry, convert, lookup, normali
 from healthlocker.records._common import as_dict, codes_of, concept_name
 from healthlocker.records._glucose import CGM_CODES, MG_DL_PER_MMOL_L
 from healthlocker.records._scope import Scope
+from healthlocker.records._text import count
 from healthlocker.store import StoredResource
 
 SYSTOLIC, DIASTOLIC = "8480-6", "8462-4"
@@ -379,7 +380,7 @@ def in_unit(rows: list[Row], target: str | None, m: Metric) -> tuple[list[Row], 
             row = (d, v, None if v2 is None else v2 * scale + offset, target, stored)
         out.append(row)
     notes = [
-        f"Left out {n} sample(s) recorded in {u!r}, which does not convert to {target!r}"
+        f"Left out {count(n, 'sample')} recorded in {u!r}, which does not convert to {target!r}"
         for u, n in dropped.items()
     ]
     return out, notes
