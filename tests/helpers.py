@@ -154,3 +154,15 @@ def scoped_call(view: Any, reader: Any, **kwargs: Any) -> Any:
 
     scope = {k: kwargs.pop(k) for k in ("window_start", "patient") if k in kwargs}
     return view(Scope(reader, **scope), **kwargs)
+
+
+def short_ref(resource: str) -> str:
+    """How a tool's text cites a stored resource (``Type/id``): its id's first 8 characters,
+    or the whole id when it is short (``healthlocker.records._text``)."""
+    rid = resource.rsplit("/", 1)[-1]
+    return rid if len(rid) <= 20 else rid[:8]
+
+
+def cites_each(text: str, resources: Any) -> bool:
+    """Whether *text* cites every one of *resources* (``Type/id`` each) by its short reference."""
+    return all(f"[{short_ref(r)}" in text for r in resources)
