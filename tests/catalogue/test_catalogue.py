@@ -20,6 +20,7 @@ from healthlocker.store import Vault
 from helpers import ROOT, run_cli
 
 EXPORTED = [
+    "CHARS_PER_TOKEN",
     "PROMPTS",
     "RESOURCES",
     "SCOPE_PREFIX",
@@ -29,6 +30,7 @@ EXPORTED = [
     "PromptSpec",
     "ResourceSpec",
     "ToolSpec",
+    "estimate_tokens",
     "tool",
 ]
 

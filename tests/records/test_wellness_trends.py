@@ -13,6 +13,7 @@ from mcp import Client
 from connectors.wellness_helpers import LB, MFP, PELOTON, sample, table
 from healthlocker.consent import OpenGate
 from healthlocker.records import summarize_trends
+from healthlocker.records._series import too_little
 from healthlocker.server import build_server
 from healthlocker.store import Vault
 from helpers import PASSPHRASE, run_cli
@@ -80,7 +81,9 @@ def test_trends_are_the_daily_totals_and_means_of_the_rows(
     assert view.stats.mean == pytest.approx(sum(expected.values()) / len(expected), abs=1e-3)
     origins = {s.origin for s in view.sources}
     assert origins <= {"myfitnesspal", "jdoe_workouts"}
-    assert view.notes == []
+    # A few days of app data: no rate per month is made up from them, and the notes say why.
+    assert view.stats.slope_per_month is None
+    assert view.notes == [too_little(view.points[0].start, view.points[-1].start, len(view.points))]
 
 
 @pytest.mark.anyio

@@ -8,11 +8,13 @@ docs' tests all read it. No ``mcp`` here: ``server/`` turns the specs into MCP t
 
 from healthlocker.catalogue._prompts import PROMPTS, RESOURCES
 from healthlocker.catalogue._spec import (
+    CHARS_PER_TOKEN,
     SCOPE_PREFIX,
     Arguments,
     PromptSpec,
     ResourceSpec,
     ToolSpec,
+    estimate_tokens,
 )
 from healthlocker.catalogue._tools import TOOLS
 
@@ -26,6 +28,7 @@ def tool(name: str) -> ToolSpec:
 
 
 __all__ = [
+    "CHARS_PER_TOKEN",
     "PROMPTS",
     "RESOURCES",
     "SCOPE_PREFIX",
@@ -35,5 +38,6 @@ __all__ = [
     "PromptSpec",
     "ResourceSpec",
     "ToolSpec",
+    "estimate_tokens",
     "tool",
 ]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,6 +13,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from healthlocker.records import Answer, Scope
 
 SCOPE_PREFIX = "read:"
+CHARS_PER_TOKEN = 4
+
+
+def estimate_tokens(text: str) -> int:
+    """How many tokens *text* is, by the project's one rule: a quarter of its characters,
+    rounded up. No model's own tokenizer (each counts differently, and none installs without
+    downloading its vocabulary); JSON punctuation makes real counts of structured content
+    somewhat higher, so budgets leave room."""
+    return math.ceil(len(text) / CHARS_PER_TOKEN)
+
 
 Patient = Annotated[
     str | None,
@@ -75,6 +86,11 @@ class ToolSpec:
     output: type[Answer]
     # The arguments a server answers once at start-up, so its first calls find warm caches.
     warm: tuple[dict[str, Any], ...] = ({},)
+    # What the tool's default call may cost a model, in tokens (``estimate_tokens``), in each
+    # channel on its own: the text, and the structured content as compact JSON.
+    budget: int = 1_500
+    # The default call: every argument's default, and a value for those that have none.
+    default_call: dict[str, Any] = field(default_factory=dict)
 
     @property
     def scope(self) -> str:

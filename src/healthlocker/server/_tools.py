@@ -63,9 +63,7 @@ def answer_remote(
 def _result(view: Answer) -> CallToolResult:
     return CallToolResult(
         content=[TextContent(type="text", text=view.render())],
-        structured_content=view.model_dump(
-            mode="json", exclude=None if view.withheld else {"withheld"}
-        ),
+        structured_content=view.structured(),
     )
 
 
@@ -157,5 +155,5 @@ def warm_up(state: ServerState) -> None:
                 view = state.using(build(spec, spec.input(**extra)))
             except HealthLockerError:  # no such data, or the vault could not open
                 continue
-            view.model_dump(mode="json")
+            view.structured()
             view.render()
