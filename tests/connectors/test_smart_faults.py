@@ -6,6 +6,9 @@ nothing of the failed sync stored, and the token never sent off the approved ori
 
 from __future__ import annotations
 
+import base64
+from typing import Any
+
 import httpx2
 import pytest
 
@@ -19,9 +22,12 @@ from connectors.smart.fake_ehr import (
     host_of,
     nothing_stored,
     observation,
+    patient,
     save_link,
+    stored,
 )
 from healthlocker.connectors import LinkStore, sync_link
+from healthlocker.connectors.smart import _attachments
 from healthlocker.errors import AuthError, OriginError, SyncError, ValidationError
 from healthlocker.store import Vault
 
@@ -245,3 +251,51 @@ def test_a_second_sync_after_a_failed_one_stores_everything(
     broken["on"] = False
     sync_link(vault, "ehr", net=fake_net(fake, slept))
     complete(vault, fake)
+
+
+def _note(rid: str, url: str) -> dict[str, Any]:
+    return {
+        "resourceType": "DocumentReference",
+        "id": rid,
+        "status": "current",
+        "subject": {"reference": f"Patient/{PATIENT}"},
+        "content": [{"attachment": {"contentType": "text/plain", "url": url}}],
+    }
+
+
+def test_url_attachments_off_origin_by_redirect_or_too_large_are_left_as_given(
+    vault: Vault, slept: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_attachments, "MAX_BYTES", 1000)
+    notes = [
+        _note("plain", "Binary/plain"),  # raw text, not a FHIR Binary
+        _note("moved", f"{BASE}/Binary/moved"),  # redirects to another host
+        _note("huge", "Binary/huge"),
+    ]
+
+    def hook(fake: FakeEhr, request: httpx2.Request) -> httpx2.Response | None:
+        path = request.url.path
+        if host_of(request) != "ehr.example.com" or path == "/token":
+            return None
+        if path == "/fhir/Patient":
+            return FakeEhr.bundle([patient(), *notes], None)
+        if path == "/fhir/Binary/plain":
+            return httpx2.Response(200, content=b"Follow up in 2 weeks.", headers={
+                "content-type": "text/plain; charset=utf-8"})  # fmt: skip
+        if path == "/fhir/Binary/moved":
+            return httpx2.Response(302, headers={"location": "https://files.example.net/n.txt"})
+        if path == "/fhir/Binary/huge":
+            return httpx2.Response(200, content=b"x" * 5000, headers={"content-type": "text/plain"})
+        return None
+
+    fake = FakeEhr(hook=hook)
+    save_link(vault)
+    result = sync_link(vault, "ehr", net=fake_net(fake, slept))
+    assert result.attachments == {"fetched": 1, "other-origin": 1, "too-large": 1}
+    assert all(host_of(r) == "ehr.example.com" for r in fake.seen)  # never asked elsewhere
+    held = stored(vault)
+    plain = held[("DocumentReference", "plain")]["content"][0]["attachment"]
+    assert base64.b64decode(plain["data"]) == b"Follow up in 2 weeks."
+    for rid in ("moved", "huge"):
+        assert held[("DocumentReference", rid)] == next(n for n in notes if n["id"] == rid)
+    assert result.fetched["Observation"] == fake.observations

@@ -116,3 +116,8 @@ def blind(key: bytes, value: str) -> bytes:
 
 def keyed_digest(key: bytes, data: bytes) -> bytes:
     return hmac.digest(key, data, "sha256")
+
+
+def keyed_hasher(key: bytes) -> hmac.HMAC:
+    """:func:`keyed_digest` fed in parts (its ``digest()`` is the same value)."""
+    return hmac.new(key, digestmod="sha256")

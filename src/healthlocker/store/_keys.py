@@ -19,6 +19,7 @@ from healthlocker.store._crypto import (
     KeySet,
     blind,
     keyed_digest,
+    keyed_hasher,
     random_id,
     random_key,
     seal,
@@ -250,6 +251,10 @@ class Keys:
 
     def digest(self, data: bytes) -> bytes:
         return keyed_digest(self._index_key, data)
+
+    def digester(self) -> hmac.HMAC:
+        """:meth:`digest` of data fed in parts (a whole source's rows, say)."""
+        return keyed_hasher(self._index_key)
 
 
 def resource_place(

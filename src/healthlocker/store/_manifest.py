@@ -67,13 +67,19 @@ def type_manifest(db: Database, keys: Keys, source_id: str, type_tag: bytes) -> 
         "WHERE source_id = ? AND type_tag = ?",
         (source_id, type_tag),
     )
-    terms: dict[bytes, list[bytes]] = {}
+    sums: dict[bytes, list[int]] = {}  # term tag -> [rows, sum]: streamed, nothing held
     for tag, rkey in found:
-        terms.setdefault(tag, []).append(rkey)
+        entry = sums.setdefault(tag, [0, 0])
+        entry[0] += 1
+        entry[1] += _term_hash(keys, tag, rkey)
     return [
         *rows_mac(db, keys, source_id, type_tag),
-        {tag.hex(): _term_sum(keys, tag, rkeys) for tag, rkeys in terms.items()},
+        {tag.hex(): [n, f"{total % _MOD:064x}"] for tag, (n, total) in sums.items()},
     ]
+
+
+def _term_hash(keys: Keys, term_tag: bytes, rkey: bytes) -> int:
+    return int.from_bytes(keys.digest(b"term\x00" + term_tag + rkey), "big")
 
 
 def _term_sum(keys: Keys, term_tag: bytes, rkeys: Iterable[bytes]) -> Manifest:
@@ -82,7 +88,7 @@ def _term_sum(keys: Keys, term_tag: bytes, rkeys: Iterable[bytes]) -> Manifest:
     count, total = 0, 0
     for rkey in rkeys:
         count += 1
-        total += int.from_bytes(keys.digest(b"term\x00" + term_tag + rkey), "big")
+        total += _term_hash(keys, term_tag, rkey)
     return [count, f"{total % _MOD:064x}"]
 
 
@@ -100,13 +106,15 @@ def rows_mac(db: Database, keys: Keys, source_id: str, type_tag: bytes) -> Manif
         "SELECT id, rkey, month_tag, digest FROM resources "
         "WHERE source_id = ? AND type_tag = ? ORDER BY id",
         (source_id, type_tag),
-    ).fetchall()
-    parts = [b"resources\x00", source_id.encode(), type_tag]
-    parts += [
-        rowid.to_bytes(8, "big") + rkey + (b"\x01" + month if month else b"\x00") + digest
-        for rowid, rkey, month, digest in rows
-    ]
-    return [len(rows), keys.digest(b"".join(parts)).hex()]
+    )
+    mac = keys.digester()  # fed row by row: a source of any size in constant memory
+    mac.update(b"resources\x00" + source_id.encode() + type_tag)
+    count = 0
+    for rowid, rkey, month, digest in rows:
+        mac.update(rowid.to_bytes(8, "big") + rkey + (b"\x01" + month if month else b"\x00"))
+        mac.update(digest)
+        count += 1
+    return [count, mac.digest().hex()]
 
 
 def term_rows(db: Database, keys: Keys, term_tag: bytes, type_tag: bytes) -> Manifest:
