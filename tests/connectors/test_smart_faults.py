@@ -292,6 +292,10 @@ def test_url_attachments_off_origin_by_redirect_or_too_large_are_left_as_given(
     save_link(vault)
     result = sync_link(vault, "ehr", net=fake_net(fake, slept))
     assert result.attachments == {"fetched": 1, "other-origin": 1, "too-large": 1}
+    assert result.notes()[-1] == (
+        "documents given by url: 1 fetched, 1 other-origin, 1 too-large (those not fetched "
+        "kept as given)"
+    )
     assert all(host_of(r) == "ehr.example.com" for r in fake.seen)  # never asked elsewhere
     held = stored(vault)
     plain = held[("DocumentReference", "plain")]["content"][0]["attachment"]

@@ -100,8 +100,13 @@ class SyncResult:
         }
 
     def notes(self) -> list[str]:
-        """What this sync did not fetch, one line each (see ``_outcomes.notes``)."""
-        return notes(self.types)
+        """What this sync did not fetch, one line each (see ``_outcomes.notes``), and what
+        came of documents given by url when some were not fetched."""
+        lines = notes(self.types)
+        if set(self.attachments) - {"fetched"}:
+            said = ", ".join(f"{n} {what}" for what, n in self.attachments.items())
+            lines.append(f"documents given by url: {said} (those not fetched kept as given)")
+        return lines
 
 
 def _server_time(headers: Any) -> datetime:
