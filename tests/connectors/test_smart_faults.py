@@ -271,6 +271,7 @@ def test_url_attachments_off_origin_by_redirect_or_too_large_are_left_as_given(
         _note("plain", "Binary/plain"),  # raw text, not a FHIR Binary
         _note("moved", f"{BASE}/Binary/moved"),  # redirects to another host
         _note("huge", "Binary/huge"),
+        _note("contained", "urn:uuid:6b7c1a52-3a4f-4c1e-9d0b-2f1e8c7a9b10"),  # no place to ask
     ]
 
     def hook(fake: FakeEhr, request: httpx2.Request) -> httpx2.Response | None:
@@ -291,15 +292,17 @@ def test_url_attachments_off_origin_by_redirect_or_too_large_are_left_as_given(
     fake = FakeEhr(hook=hook)
     save_link(vault)
     result = sync_link(vault, "ehr", net=fake_net(fake, slept))
-    assert result.attachments == {"fetched": 1, "other-origin": 1, "too-large": 1}
+    expected = {"fetched": 1, "other-origin": 1, "too-large": 1, "unreadable": 1}
+    assert result.attachments == expected
     assert result.notes()[-1] == (
-        "documents given by url: 1 fetched, 1 other-origin, 1 too-large (those not fetched "
-        "kept as given)"
+        "documents given by url: 1 fetched, 1 other-origin, 1 too-large, 1 unreadable (those "
+        "not fetched kept as given)"
     )
     assert all(host_of(r) == "ehr.example.com" for r in fake.seen)  # never asked elsewhere
+    assert not any("urn" in r.url.path for r in fake.seen)
     held = stored(vault)
     plain = held[("DocumentReference", "plain")]["content"][0]["attachment"]
     assert base64.b64decode(plain["data"]) == b"Follow up in 2 weeks."
-    for rid in ("moved", "huge"):
+    for rid in ("moved", "huge", "contained"):
         assert held[("DocumentReference", rid)] == next(n for n in notes if n["id"] == rid)
     assert result.fetched["Observation"] == fake.observations

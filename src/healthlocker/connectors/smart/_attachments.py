@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from typing import Any
 
 import httpx2
@@ -27,6 +28,7 @@ from healthlocker.connectors.smart._http import FhirHttp, TooLarge
 from healthlocker.connectors.smart._origin import normalise_url
 from healthlocker.errors import OriginError, SyncError
 
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 WHAT = "a document's attachment"  # the label in errors: never the url (it may name the patient)
 
 
@@ -52,8 +54,11 @@ class Attachments:
                 return
 
     def _fetch(self, attachment: dict[str, Any]) -> str:
+        ref = str(attachment["url"])
+        if _SCHEME.match(ref) and not ref.lower().startswith(("http://", "https://")):
+            return "unreadable"  # urn:, cid:, data: … name no place to fetch from
         try:
-            url = normalise_url(self.http.url(attachment["url"]), WHAT)
+            url = normalise_url(self.http.url(ref), WHAT)
         except (httpx2.InvalidURL, SyncError):
             return "unreadable"
         if not self.http.origin.allows(url):
@@ -65,8 +70,6 @@ class Attachments:
         except TooLarge:
             return "too-large"
         if isinstance(answer, Refusal):
-            return "refused"
-        if answer.status >= 300:
             return "refused"
         found = _content(answer.content, answer.headers.get("content-type"))
         if found is None:
