@@ -76,9 +76,9 @@ def _stage_files(home: Path) -> list[Path]:
     return sorted(home.glob(".stage-*"))
 
 
-def _kill_while_staging(home: Path, delay: float) -> bytes:
-    """Start `healthlocker sync`, SIGKILL it *delay* s after it began staging; the bytes of
-    the stage it left behind."""
+def _kill_while_staging(home: Path, delay: float, written: int = 0) -> bytes:
+    """Start `healthlocker sync`, SIGKILL it *delay* s after it began staging (and its stage
+    file holds at least *written* bytes); the bytes of the stage it left behind."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "healthlocker.cli", "sync", "clinic", "--page-size", "4"],
         env=_env(home),
@@ -86,7 +86,7 @@ def _kill_while_staging(home: Path, delay: float) -> bytes:
         stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 120
-    while not _stage_files(home):
+    while not _stage_files(home) or sum(p.stat().st_size for p in _stage_files(home)) < written:
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline
         time.sleep(0.01)
@@ -107,10 +107,12 @@ def test_a_sync_killed_at_random_points_leaves_nothing_and_the_next_completes(
     cli_connect(home, b.fhir_base)
     name = load_json(SAMPLES / "synthea" / BIG)["entry"][0]["resource"]["name"][0]["family"]
     rng = random.Random(18)
-    for delay in (0.0, rng.uniform(0.1, 0.6), rng.uniform(0.6, 1.5)):
-        left = _kill_while_staging(home, delay)
+    points = [(0.0, 0), (rng.uniform(0.1, 0.6), 0), (rng.uniform(0.6, 1.5), 0), (0.0, 1 << 16)]
+    for delay, written in points:
+        left = _kill_while_staging(home, delay, written)
+        assert len(left) >= written
         # What the killed sync left is sealed like the vault: no names, ids or types in it.
-        assert left and patient.encode() not in left and name.encode() not in left
+        assert patient.encode() not in left and name.encode() not in left
         assert b"Observation" not in left and b"resourceType" not in left
         with Vault.open(home) as vault:  # opening clears the dead sync's stage
             assert _stage_files(home) == []
