@@ -10,6 +10,7 @@ from healthlocker.catalogue._prompts import PROMPTS, RESOURCES
 from healthlocker.catalogue._spec import (
     SCOPE_PREFIX,
     Arguments,
+    ChartArguments,
     PromptSpec,
     ResourceSpec,
     ToolSpec,
@@ -32,6 +33,7 @@ __all__ = [
     "TOOLS",
     "TOOL_NAMES",
     "Arguments",
+    "ChartArguments",
     "PromptSpec",
     "ResourceSpec",
     "ToolSpec",
