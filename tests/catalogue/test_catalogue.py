@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -109,6 +110,10 @@ def test_scopes_pages_and_the_cli_read_the_catalogue() -> None:
         assert set(reads) <= set(TOOL_NAMES)
     body = b'{"method": "prompts/get", "params": {"name": "prepare_for_visit"}}'
     assert _needed(body) == ["read:health_summary", "read:list_labs"]
+    # a chart's view needs its tool's scope (the view holds no record; the scope names it)
+    for view in charts.VIEWS.values():
+        body = json.dumps({"method": "resources/read", "params": {"uri": view.uri}}).encode()
+        assert _needed(body) == [scope_for(view.tool)]
 
 
 def test_the_cli_offers_the_catalogues_tools(home: Path, vault: Vault) -> None:
