@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from healthlocker.connectors import _ahead
+from healthlocker.connectors._documents import with_text
 from healthlocker.connectors._formats import Format, detect
 from healthlocker.connectors._plan import Plan, Planned, Skipped, plan_import
 from healthlocker.connectors._read import LinkAccess, Progress, ReadOptions
@@ -130,8 +131,10 @@ def _store(
     validate = vouched is None and not kind.self_validating
     try:
         # A reader that fetches (a link) does so here, before the batch takes the vault's
-        # write lock, and leaves the digest of what it fetched for file_tag.
-        items = checked(kind.read(path, options), tolerance, kind.label, validate=validate)
+        # write lock, and leaves the digest of what it fetched for file_tag. Documents' text
+        # is taken here, once, for every format (see _documents).
+        read = with_text(kind.read(path, options), outcome.notes)
+        items = checked(read, tolerance, kind.label, validate=validate)
         outcome.result = vault.import_batch(
             items,
             source=source or kind.source or job.planned.label,

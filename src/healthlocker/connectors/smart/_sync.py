@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from healthlocker.connectors._documents import with_text
 from healthlocker.connectors.smart._answers import Refusal
 from healthlocker.connectors.smart._http import FhirHttp, Stats
 from healthlocker.connectors.smart._outcomes import SearchOutcome, TypeOutcome, notes
@@ -332,7 +333,7 @@ def fetch_and_store(
     result = SyncResult(name, "everything" if everything else "search", cursor is not None)
     if collector.resources:
         result.batch = vault.import_batch(
-            collector.items(),
+            with_text(collector.items()),
             source=name,
             kind=KIND,
             name=f"sync {server_now.isoformat(timespec='seconds')}",
