@@ -195,6 +195,7 @@ async def test_the_same_arguments_object_makes_the_call_and_the_audit_entry(
         "until": None,
         "abnormal_only": False,
         "limit": 3,
+        "chart": False,
     }
     assert isinstance(event, AuditEvent)
 

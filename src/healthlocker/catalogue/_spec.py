@@ -72,6 +72,38 @@ class Arguments(BaseModel):
         return out
 
 
+class ChartArguments(Arguments):
+    """The arguments of a tool whose result has a chart (``healthlocker.charts``): ``chart``
+    asks for it as a picture. Like ``patient``, ``chart`` never reaches the view function, and
+    the view it draws is the one the call built (same key, same cached answer)."""
+
+    chart: Annotated[
+        bool,
+        Field(
+            description="Also return the chart as a PNG image (given unasked to a client that "
+            "cannot show the chart itself)"
+        ),
+    ] = False
+
+    def view_arguments(self) -> dict[str, Any]:
+        arguments = super().view_arguments()
+        del arguments["chart"]
+        return arguments
+
+    def key(self) -> str:
+        return self.model_dump_json(exclude={"chart"})
+
+    def charted(self) -> bool:
+        """Whether the call is the one its chart is for (e.g. one lab test's history), so a
+        client that cannot show the chart gets it as a picture unasked."""
+        return True
+
+    def picture(self, shown: bool) -> bool:
+        """Whether the result goes with its chart as a PNG: asked for, or the call is the
+        chart's and the client cannot show the chart (*shown* False)."""
+        return self.chart or (self.charted() and not shown)
+
+
 @dataclass(frozen=True)
 class ToolSpec:
     """One tool: everything the server, the consent prompt and page, OAuth and the docs say

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from healthlocker.catalogue._spec import Arguments, ToolSpec
+from healthlocker.catalogue._spec import Arguments, ChartArguments, ToolSpec
 from healthlocker.records import (
     ConditionList,
     ConditionOverview,
@@ -49,7 +49,7 @@ Until = Annotated[
 ]
 
 
-class LabsArguments(Arguments):
+class LabsArguments(ChartArguments):
     test: Annotated[
         str | None,
         Field(
@@ -72,15 +72,21 @@ class LabsArguments(Arguments):
         ),
     ] = 20
 
+    def charted(self) -> bool:
+        return self.test is not None  # one test's history; a list of recent labs is not one
 
-class MedsArguments(Arguments):
+
+class MedsArguments(ChartArguments):
     status: Annotated[
         Literal["active", "all"],
         Field(description="'active' (default): current medications; 'all': past ones too"),
     ] = "active"
 
+    def charted(self) -> bool:
+        return self.status == "all"  # the timeline: when each started and stopped
 
-class CoverageArguments(Arguments):
+
+class CoverageArguments(ChartArguments):
     question: Annotated[
         str | None,
         Field(description="The person's question, for context (optional)", max_length=500),
@@ -96,8 +102,11 @@ class CoverageArguments(Arguments):
     since: Since = None
     until: Until = None
 
+    def charted(self) -> bool:
+        return bool(self.plans)  # the plan comparison
 
-class TrendsArguments(Arguments):
+
+class TrendsArguments(ChartArguments):
     metric: Annotated[
         str,
         Field(

@@ -16,6 +16,7 @@ from healthlocker.server._consent import client_of
 from healthlocker.server._edge import Edge, checked, edge
 from healthlocker.server._state import GateFactory, ServerState, VaultOpener
 from healthlocker.server._tools import audit_failed, tools
+from healthlocker.server._views import apps
 from healthlocker.store import Vault
 
 INSTRUCTIONS = """\
@@ -56,6 +57,7 @@ def build_server(
         version=__version__,
         log_level=log_level,
         tools=registered,
+        extensions=[apps()],
         middleware=[
             Edge(
                 {t.name: t.fn_metadata.validate_arguments for t in registered},
