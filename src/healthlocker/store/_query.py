@@ -2,7 +2,8 @@
 
 Queries select rows through keyed blind-index tags (type, month, code), then open only those
 rows. Opened resources are kept in memory for the life of the Vault object and dropped as soon
-as the database changes, so a server answers repeated questions without re-decrypting.
+as the database changes, so a server answers repeated questions without re-decrypting. The same
+fact held by several sources is read once, citing each (``_facts``), in the cached result.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import date
 from typing import Any
 
 from healthlocker.store._db import Database
+from healthlocker.store._facts import merge_facts
 from healthlocker.store._fhirpaths import clinical_date
 from healthlocker.store._keys import Keys
 from healthlocker.store._sources import Sources
@@ -26,12 +28,15 @@ _MAX_MONTH_TAGS = 600
 
 @dataclass(frozen=True)
 class StoredResource:
-    """One resource as stored, with where it came from."""
+    """One resource as stored, with where it came from: its source's label and kind (the
+    format, say ``apple-health``), and the same fact as other sources hold it (``also``)."""
 
     rowid: int
     source_id: str
     source: str
     resource: dict[str, Any]
+    kind: str = ""
+    also: tuple[StoredResource, ...] = ()
 
     @property
     def resource_type(self) -> str:
@@ -88,24 +93,30 @@ class Reader:
         self._opened: dict[int, tuple[bytes, StoredResource]] = {}
         self._results: dict[tuple[Any, ...], list[StoredResource]] = {}
         self._seen_version: tuple[int, int] = (-1, -1)
-        self._labels: dict[str, str] | None = None
+        self._described: dict[str, tuple[str, str]] | None = None
 
     def _check_fresh(self) -> None:
         version = self._db.version()
         if version != self._seen_version:
             self._results.clear()
-            self._labels = None
+            self._described = None
             self._seen_version = version
 
     def source_label(self, source_id: str) -> str:
-        return self.source_labels().get(source_id, "?")
+        return self._source(source_id)[0]
 
     def source_labels(self) -> dict[str, str]:
         """Source id -> label, cached until the database changes."""
+        return {sid: label for sid, (label, _kind) in self._sources_described().items()}
+
+    def _source(self, source_id: str) -> tuple[str, str]:
+        return self._sources_described().get(source_id, ("?", ""))
+
+    def _sources_described(self) -> dict[str, tuple[str, str]]:
         self._check_fresh()
-        if self._labels is None:
-            self._labels = self._sources.labels()
-        return self._labels
+        if self._described is None:
+            self._described = self._sources.described()
+        return self._described
 
     def resources(
         self,
@@ -150,6 +161,7 @@ class Reader:
         out = self._open_rows(rows)
         if since_s or until_s:
             out = [r for r in out if _in_window(r.date, since_s, until_s)]
+        out = merge_facts(out)
         self._results[key] = out
         return out
 
@@ -172,7 +184,8 @@ class Reader:
             seen.add(rkey)
             if rowid in bodies:
                 resource = self._open_body(source_id, rkey, bodies[rowid])
-                stored = StoredResource(rowid, source_id, self.source_label(source_id), resource)
+                label, kind = self._source(source_id)
+                stored = StoredResource(rowid, source_id, label, resource, kind)
                 self._opened[rowid] = (digest, stored)
             out.append(self._opened[rowid][1])
         return out

@@ -50,6 +50,9 @@ class Table:
     name_tag: str | None = None  # rows are found by name: the blind tag of "{name_tag}|{name}"
     values: tuple[str, ...] = ()  # named sealed values the table keeps in ``meta``
     forget: ForgetHook | None = None  # drops what the table holds of forgotten sources
+    # Its rows change what the tools answer (whom a record is about): a write bumps the vault's
+    # version, so a running server's cached answers go.
+    shapes_answers: bool = False
 
     @property
     def ddl(self) -> str:
@@ -128,6 +131,11 @@ class SealedTable:
             names,
         )
         self._db.execute(sql, args)
+        self._changed(1)
+
+    def _changed(self, rows: int) -> None:
+        if rows and self.spec.shapes_answers:
+            self._db.resources_changed()
 
     def delete(self, key: Key) -> bool:
         """Delete the row *key*; whether there was one."""
@@ -136,7 +144,9 @@ class SealedTable:
     def delete_where(self, **match: Any) -> int:
         """Delete every row whose columns equal *match* (every row, with none); how many."""
         where, args = self._where(match, live=False)
-        return self._db.execute(f"DELETE FROM {self.spec.name}{where}", args).rowcount
+        gone: int = self._db.execute(f"DELETE FROM {self.spec.name}{where}", args).rowcount
+        self._changed(gone)
+        return gone
 
     def purge_expired(self) -> int:
         """Delete the rows whose time is past."""

@@ -90,12 +90,14 @@ class Sources:
     def ids(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT id FROM sources")]
 
-    def labels(self) -> dict[str, str]:
-        """Source id -> label. Only the small sources table: this runs on every audited call."""
-        return {
-            source_id: self._open(source_id, body)["label"]
-            for source_id, body in self._db.execute("SELECT id, body FROM sources")
-        }
+    def described(self) -> dict[str, tuple[str, str]]:
+        """Source id -> (label, kind). Only the small sources table: this runs on every audited
+        call."""
+        out = {}
+        for source_id, body in self._db.execute("SELECT id, body FROM sources"):
+            info = self._open(source_id, body)
+            out[source_id] = (str(info["label"]), str(info.get("kind", "")))
+        return out
 
     def all(self) -> list[SourceInfo]:
         counts: dict[str, dict[str, int]] = {}

@@ -28,6 +28,7 @@ class BatchResult:
     updated: int = 0
     unchanged: int = 0
     skipped_file: bool = False
+    already_in: str | None = None  # the source that holds the skipped file (maybe another label)
     by_type: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -62,7 +63,8 @@ class Writer:
     ) -> BatchResult:
         """Validate and store one batch atomically: all of it, or (on any error) none of it.
 
-        A batch whose file digest this source already holds is skipped whole; a resource equal
+        A batch whose file digest any source already holds is skipped whole (the same file by
+        another path or name is not a second source); a resource equal
         to the stored one is left untouched, so importing the same input twice changes nothing.
         ``validated=True`` says every item already passed :func:`validate_resource` (in a
         worker, over bytes with this very digest); then only the basics are checked here.
@@ -72,13 +74,13 @@ class Writer:
         type_cache = dict(self._sources.type_names)
         try:
             with self._db.transaction():
-                found = self._sources.find(source)
-                if found is not None and self._db.one(
-                    "SELECT 1 FROM batches WHERE source_id = ? AND file_tag = ?",
-                    (found[0], file_tag),
-                ):
+                # The same content is one source, whatever the path, name or label it came by.
+                held = self._db.one("SELECT source_id FROM batches WHERE file_tag = ?", (file_tag,))
+                if held is not None:
                     result.skipped_file = True  # nothing written: the commit is empty
+                    result.already_in = self._reader.source_label(held[0])
                     return result
+                found = self._sources.find(source)
                 source_id, info = found or self._sources.ensure(source, kind)
                 for where, resource in items:
                     self._store_one(source_id, where, resource, result, validated)
