@@ -20,9 +20,12 @@ what happened and what to do next, and never contains health data::
     │       ├── AuthError           authorisation refused, expired or malformed (connect again)
     │       ├── OriginError         a URL off the approved FHIR origin, or a private address
     │       └── LinkNotFoundError   `sync`/`forget` named an API that is not linked
-    └── ConsentError                a tool call no live grant allows
-        ├── RefusedError            no grant, and no way to ask the person (names the command)
-        └── DeclinedError           the person said no, or dismissed the consent prompt
+    ├── ConsentError                a tool call no live grant allows
+    │   ├── RefusedError            no grant, and no way to ask the person (names the command)
+    │   └── DeclinedError           the person said no, or dismissed the consent prompt
+    └── PeopleError                 who records are about: a person the vault does not know
+        └── PersonUnclearError      a file about someone who looks like a person in the vault
+                                    but differs: nothing imported; choose with --person
 
 The CLI turns any of these into one line on stderr and exit status 1; nothing else is caught
 there, so a bug still shows its traceback. The MCP server maps them, in one place
@@ -45,6 +48,8 @@ __all__ = [
     "LinkNotFoundError",
     "OriginError",
     "ParseError",
+    "PeopleError",
+    "PersonUnclearError",
     "RefusedError",
     "SourceNotFoundError",
     "StoreError",
@@ -142,3 +147,13 @@ class RefusedError(ConsentError):
 
 class DeclinedError(ConsentError):
     """The person answered the consent prompt with no (or dismissed it): no data was read."""
+
+
+class PeopleError(HealthLockerError):
+    """Who records are about: a person the vault does not know, or a change that cannot be
+    made (say, splitting a person's only record off them)."""
+
+
+class PersonUnclearError(PeopleError):
+    """A file is about someone who looks like a person in the vault but differs (say, the same
+    name and another birth date): nothing of it is stored; ``--person`` chooses."""

@@ -3,11 +3,14 @@
 Each file is one atomic batch: it is stored whole or, on any error, not at all, and the error
 names the file and the place. Other files of the same run go on; the report lists each, and
 the files of a folder that were passed over (see ``_plan``). Formats come from the registry
-(``_formats.FORMATS``).
+(``_formats.FORMATS``). Whom each file is about is decided in its batch (``people.Placement``):
+the report says so when it is not the owner, and a file about someone who only looks like a
+person in the vault is refused unless ``person`` (``--person``) says whose it is.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +20,13 @@ from healthlocker.connectors._formats import Format, detect
 from healthlocker.connectors._plan import Plan, Planned, Skipped, plan_import
 from healthlocker.connectors._read import Progress, ReadOptions
 from healthlocker.errors import ConnectorError, HealthLockerError
+from healthlocker.people import People, Placed, Placement, check_choice
 from healthlocker.store import BatchResult, Vault
+
+_WAITING = (
+    "holds no Patient record: its records count as the owner's until their patient's own "
+    "record is imported"
+)
 
 
 @dataclass
@@ -28,6 +37,9 @@ class FileOutcome:
     error: str | None = None
     # What the reader left out, and why, or chose (say, a unit): one line each, no health data.
     notes: list[str] = field(default_factory=list)
+    # Whom the file is about, and what import did about it (a new person, the owner, …); each
+    # with the sentence to say it in (``ImportReport.people_said``).
+    people: list[Placed] = field(default_factory=list)
 
 
 @dataclass
@@ -39,6 +51,11 @@ class ImportReport:
     @property
     def ok(self) -> bool:
         return all(f.error is None for f in self.files)
+
+    def people_said(self) -> list[str]:
+        """Whom this import's files are about, where it needs saying (someone else, a new
+        owner): one sentence per person, not per file, with no file names."""
+        return list(dict.fromkeys(p.note for f in self.files for p in f.people if p.note))
 
     def totals(self) -> dict[str, int]:
         out = {
@@ -76,21 +93,26 @@ def import_paths(
     fmt: str | None = None,
     progress: Progress | None = None,
     weight_unit: str | None = None,
+    person: str | None = None,
 ) -> ImportReport:
     """Import files and folders (or a :func:`plan_import` of them); one atomic batch per file.
     Never raises for bad input.
 
     Large imports validate on a second core, ahead of storage (see ``_ahead``).
     *weight_unit* (kg or lb) is the unit of MyFitnessPal's measurements (see ``wellness._mfp``).
+    *person* (``owner``, ``new``, a person's id or a name) says whom every file is about,
+    instead of matching (see ``people``).
     """
     report = ImportReport()
     try:
         plan = paths if isinstance(paths, Plan) else plan_import(paths, fmt)
-    except HealthLockerError as exc:  # an unknown format
+        person = check_choice(person)
+    except HealthLockerError as exc:  # an unknown format, or a bad --person
         report.files.append(FileOutcome("", fmt, error=str(exc)))
         return report
     report.skipped = list(plan.skipped)
     jobs = [job for planned in plan.files if (job := _job(planned, report)) is not None]
+    waiting: dict[int, set[str]] = {}  # per job: the Patients its records name, unplaced
     with _ahead.validator([(j.planned.path, j.format.name) for j in jobs]) as verdicts:
         for index, job in enumerate(jobs):
             checked = _ahead.claim(verdicts, index)
@@ -98,20 +120,49 @@ def import_paths(
                 progress=progress, expect=checked, notes=job.outcome.notes, weight_unit=weight_unit
             )
             path, kind = job.planned.path, job.format
+            label = source or kind.source or job.planned.label
             try:
+                placement = Placement(vault, label=label, choice=person)
                 job.outcome.result = vault.import_batch(
-                    kind.read(path, options),
-                    source=source or kind.source or job.planned.label,
+                    placement.wrap(kind.read(path, options)),
+                    source=label,
                     kind=kind.name,
                     name=path.name,
-                    file_digest=checked or kind.file_tag(path, options),
+                    file_digest=_chosen(checked or kind.file_tag(path, options), person),
                     validated=checked is not None or kind.self_validating,
                 )
+                _said(job.outcome, placement)
+                waiting[index] = placement.waiting
             except HealthLockerError as exc:
                 job.outcome.error = str(exc)
             except OSError as exc:
                 job.outcome.error = _unreadable(path, exc)
+    _still_waiting(vault, jobs, waiting)
     return report
+
+
+def _chosen(tag: bytes, person: str | None) -> bytes:
+    """The file's tag, and whom --person said it is about: the same file imported again with
+    another --person is read again, to place it anew."""
+    return tag if person is None else hashlib.sha256(tag + f"|person={person}".encode()).digest()
+
+
+def _said(outcome: FileOutcome, placement: Placement) -> None:
+    outcome.people = placement.placed
+    result = outcome.result
+    if result is not None and result.skipped_file and result.already_in:
+        outcome.notes.append(f"imported before, as source {result.already_in!r}: not read again")
+
+
+def _still_waiting(vault: Vault, jobs: list[_Job], waiting: dict[int, set[str]]) -> None:
+    """Say of each file whose records name a Patient the vault holds no record of (even after
+    the later files of this run) that those records are the owner's until it comes."""
+    if not any(waiting.values()):
+        return
+    people = People.load(vault)
+    for index, refs in waiting.items():
+        if any(people.placed(ref) is None for ref in refs):
+            jobs[index].outcome.notes.append(_WAITING)
 
 
 def _job(planned: Planned, report: ImportReport) -> _Job | None:

@@ -38,6 +38,7 @@ from healthlocker.connectors.smart._recipes import (
 )
 from healthlocker.connectors.smart._scopes import Grants, Query
 from healthlocker.errors import LimitError, SyncError
+from healthlocker.people import Placed, Placement
 from healthlocker.store import BatchResult, Item, Vault
 
 MAX_RESOURCES = 500_000
@@ -57,6 +58,7 @@ class SyncResult:
     fetched: dict[str, int] = field(default_factory=dict)  # distinct resources per type
     types: dict[str, TypeOutcome] = field(default_factory=dict)  # what came of each type
     batch: BatchResult | None = None
+    people: list[Placed] = field(default_factory=list)  # whom the records fetched are about
     cursor: str | None = None
     stats: Stats = field(default_factory=Stats)
     elapsed: float = 0.0
@@ -92,8 +94,9 @@ class SyncResult:
         }
 
     def notes(self) -> list[str]:
-        """What this sync did not fetch, one line each (see ``_outcomes.notes``)."""
-        return notes(self.types)
+        """What this sync did not fetch, one line each (see ``_outcomes.notes``); whom its
+        records are about when that is not the owner."""
+        return notes(self.types) + [p.note for p in self.people if p.note]
 
 
 def _server_time(headers: Any) -> datetime:
@@ -331,13 +334,16 @@ def fetch_and_store(
         types |= {p.rtype: fetcher.fetch_type(p) for p in plans}
     result = SyncResult(name, "everything" if everything else "search", cursor is not None)
     if collector.resources:
+        # A sync cannot ask whose records these are: someone unclear is a person of their own.
+        placement = Placement(vault, label=name, refuse=False)
         result.batch = vault.import_batch(
-            collector.items(),
+            placement.wrap(collector.items()),
             source=name,
             kind=KIND,
             name=f"sync {server_now.isoformat(timespec='seconds')}",
             file_digest=collector.digest(),
         )
+        result.people = placement.placed
     result.fetched = dict(sorted(collector.fetched.items()))
     result.types = dict(sorted(types.items()))
     result.cursor = server_now.strftime("%Y-%m-%dT%H:%M:%SZ")
