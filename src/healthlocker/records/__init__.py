@@ -19,7 +19,14 @@ from healthlocker.records._clinical import (
     list_encounters,
     list_immunizations,
 )
-from healthlocker.records._common import Reader, RecordText, SourceRef, clean, record_text
+from healthlocker.records._common import (
+    Reader,
+    RecordText,
+    SourceCopy,
+    SourceRef,
+    clean,
+    record_text,
+)
 from healthlocker.records._coverage import (
     ClaimsSummary,
     ClaimTotals,
@@ -47,7 +54,7 @@ from healthlocker.records._trends import (
     latest_vitals,
     summarize_trends,
 )
-from healthlocker.records._view import Answer, Withheld
+from healthlocker.records._view import Answer, PersonLine, Withheld
 
 __all__ = [
     "AllergyItem",
@@ -69,6 +76,7 @@ __all__ = [
     "LabResults",
     "MedicationItem",
     "MedicationsView",
+    "PersonLine",
     "PlanCopays",
     "PlanEstimate",
     "PlanOption",
@@ -80,6 +88,7 @@ __all__ = [
     "Scope",
     "SearchHit",
     "SearchResults",
+    "SourceCopy",
     "SourceRef",
     "TrendPoint",
     "TrendStats",

@@ -13,6 +13,7 @@ from datetime import date
 
 from pydantic import Field
 
+from healthlocker.people import patient_of
 from healthlocker.records._common import (
     SNOMED,
     SourceRef,
@@ -28,7 +29,6 @@ from healthlocker.records._common import (
     day,
     first_day,
     names_of,
-    patient_of,
     source_of,
     status_code,
 )

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import Field
 
 from healthlocker.errors import ArgumentError
+from healthlocker.people import ref_id
 from healthlocker.records._catalog import Bounds, CatalogEntry, Flag, by_name, lookup, search
 from healthlocker.records._common import (
     LOINC,
@@ -30,7 +31,6 @@ from healthlocker.records._common import (
     day,
     fmt_lab,
     record_text,
-    ref_id,
     source_of,
 )
 from healthlocker.records._flags import ReferenceRange, comparable_value, flag_result, read_value

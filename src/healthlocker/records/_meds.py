@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from healthlocker.people import patient_of
 from healthlocker.records._common import (
     RXNORM,
     SourceRef,
@@ -22,7 +23,6 @@ from healthlocker.records._common import (
     first_day,
     medication_dates,
     names_of,
-    patient_of,
     source_of,
     status_code,
 )

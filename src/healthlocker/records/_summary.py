@@ -11,13 +11,12 @@ from typing import Any
 
 from pydantic import Field
 
+from healthlocker.people import patient_of
 from healthlocker.records._clinical import ConditionItem, list_conditions
 from healthlocker.records._common import (
     SourceRef,
     clean,
     concept_name,
-    for_patient,
-    patient_of,
     pick_patient,
     source_of,
 )
@@ -137,20 +136,17 @@ def _lab_days(stored: list[StoredResource]) -> list[LabDay]:
     return out
 
 
-def _whom(reader: Scope) -> tuple[str | None, list[str], set[str]]:
-    """The scope's person, else the one with the most recent clinical data (and a note); and
-    everyone the vault holds records about."""
-    people = set(reader.people())
-    if reader.patient is not None:
-        return reader.patient, [], people
+def _whom(reader: Scope) -> tuple[str | None, list[str]]:
+    """The scope's person, else the one with the most recent clinical data (and a note)."""
+    if reader.person is not None:
+        return reader.patient, []
     latest: dict[str | None, str] = {}
     for rtype in _CLINICAL_TYPES:
         for stored in reader.lookup(rtype):
-            key, when = patient_of(stored.resource), stored.date or ""
+            key, when = reader.whose(patient_of(stored.resource)), stored.date or ""
             latest[key] = max(latest.get(key, ""), when)
-    known: dict[str | None, str] = {k: v for k, v in latest.items() if k}
-    who, note = pick_patient(known or dict.fromkeys(people, ""))
-    return who, [note] if note else [], people | {k for k in known if k}
+    who, note = pick_patient(latest or dict.fromkeys(reader.people(), ""))
+    return who, [note] if note else []
 
 
 @scoped
@@ -161,21 +157,22 @@ def health_summary(reader: Scope) -> HealthSummary:
     With several people in the vault and no person in the scope, the one with the most recent
     clinical data is summarised, the notes say so, and the others' records count as withheld.
     """
-    who, notes, people = _whom(reader)
-    if notes and who is not None:
+    who, notes = _whom(reader)
+    if reader.person is None and who is not None:
         reader = reader.narrow(who)
-    shown = {t: for_patient(reader.resources(t), who) for t in _CLINICAL_TYPES}
+        who = reader.patient
+    shown = {t: reader.resources(t) for t in _CLINICAL_TYPES}
     meds = get_meds(reader)
     labs = reader.resources("Observation", terms=["cat||laboratory"])
     return HealthSummary(
         patient=who,
-        people_in_vault=len(people),
+        people_in_vault=len(reader.people()),
         **_demographics(reader, who),
         counts={t: n for t, group in shown.items() if (n := len(group))},
         active_conditions=list_conditions(reader).conditions,
         active_medications=meds.medications,
         allergies=meds.allergies,
         latest_vitals=latest_vitals(reader),
-        recent_lab_dates=_lab_days([s for s in labs if patient_of(s.resource) == who]),
+        recent_lab_dates=_lab_days(labs),
         notes=notes,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import Context, Resolve
 from mcp.server.mcpserver.tools import Tool
@@ -24,6 +24,9 @@ from healthlocker.server._consent import Consent, client_of, consent_resolver, s
 from healthlocker.server._edge import edge
 from healthlocker.server._state import ServerState
 from healthlocker.store import Vault
+
+if TYPE_CHECKING:
+    from healthlocker.records import Answer
 
 READ_ONLY = ToolAnnotations(
     read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
@@ -41,10 +44,15 @@ def answer(state: ServerState, tool: ToolSpec, args: Arguments, consent: Consent
         view = state.run(client=client, tool=tool, args=args, decision=decision)
     return CallToolResult(
         content=[TextContent(type="text", text=view.render())],
-        structured_content=view.model_dump(
-            mode="json", exclude=None if view.withheld else {"withheld"}
-        ),
+        structured_content=view.model_dump(mode="json", exclude=_absent(view)),
     )
+
+
+def _absent(view: Answer) -> set[str] | None:
+    """The answer-wide fields left out of the structure when they say nothing: nothing
+    withheld, no one to name (a vault about one person)."""
+    absent = {name for name in ("withheld", "person") if getattr(view, name) is None}
+    return absent or None
 
 
 def tools(state: ServerState) -> list[Tool]:
@@ -120,10 +128,10 @@ def warm_up(state: ServerState) -> None:
     time (each under the lock, so a call arriving meanwhile waits for one view, not all of
     them). Nothing leaves the process, so nothing is audited.
     """
-    from healthlocker.records import Answer, Scope
+    from healthlocker.records import Scope
 
     def build(spec: ToolSpec, args: Arguments) -> Callable[[Vault], Answer]:
-        return lambda vault: spec.answer(Scope(vault), args)
+        return lambda vault: spec.answer(Scope.for_tool(vault), args)
 
     for spec in TOOLS:
         for extra in spec.warm:
