@@ -91,6 +91,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 source=args.source,
                 fmt=args.format,
                 weight_unit=args.weight_unit,
+                person=args.person,
             )
     totals = report.totals()
     if args.json:
@@ -100,12 +101,14 @@ def cmd_import(args: argparse.Namespace) -> int:
                 "format": f.format,
                 "error": f.error,
                 "notes": f.notes,
+                "people": [p.__dict__ for p in f.people],
                 **(
                     {
                         "added": f.result.added,
                         "updated": f.result.updated,
                         "unchanged": f.result.unchanged,
                         "already_imported": f.result.skipped_file,
+                        "already_in": f.result.already_in,
                         "by_type": f.result.by_type,
                     }
                     if f.result
@@ -131,6 +134,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         for f in report.files:
             for note in f.notes if not f.error else ():
                 print(f"  {Path(f.path).name}: {note}")
+        for said in report.people_said():
+            print(f"  {said}")
         _print_skipped(report.skipped)
     return 0 if report.ok else 1
 
@@ -165,7 +170,23 @@ def _import_with_progress(vault: Any, args: argparse.Namespace) -> Any:
             fmt=args.format,
             progress=lambda n: bar.advance(task, n),
             weight_unit=args.weight_unit,
+            person=args.person,
         )
+
+
+def cmd_people(args: argparse.Namespace) -> int:
+    from healthlocker import _cli_people
+
+    with _open_vault(args) as vault:
+        said = _cli_people.run(args, vault)
+        rows = _cli_people.listing(vault) if said is None else []
+    if said is not None:
+        print(said)
+    elif args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        _console().print(_cli_people.table(rows))
+    return 0
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
@@ -615,7 +636,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="unit of MyFitnessPal's weights (default: the export's own, as its exercise "
         "table names it; else lb)",
     )
+    p.add_argument(
+        "--person",
+        metavar="NAME|new|owner",
+        help="whom the files are about, instead of matching their patient with the vault's "
+        "people: owner, new (someone else), or a person's id or name (a new person if no one "
+        "has it)",
+    )
     p.add_argument("--json", action="store_true", help="print a machine-readable summary")
+    from healthlocker import _cli_people
+
+    _cli_people.add_arguments(
+        add(
+            "people",
+            cmd_people,
+            "who the records are about (the owner, and anyone else); link or split them",
+        )
+    )
     p = add("sources", cmd_sources, "what is stored, per source and type; linked APIs")
     p.add_argument("--json", action="store_true")
     p.add_argument("--links", action="store_true", help="with --json: the linked APIs instead")
