@@ -175,7 +175,10 @@ class People:
         year, else their id."""
         if person.name:
             return person.name
-        return next((s for d in self.known(person) if (s := d.shown())), None) or person.id
+        known = sorted(
+            self.known(person), key=lambda d: (not d.initials, not d.birth, d.shown() or "")
+        )
+        return next((s for d in known if (s := d.shown())), None) or person.id
 
     # -- editing ---------------------------------------------------------------------------
 
