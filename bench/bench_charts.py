@@ -29,7 +29,7 @@ from bench.synth import write_person  # noqa: E402
 
 GOAL_MS = 150.0
 GOAL_GZIP = 400_000
-PLANS = json.loads((ROOT / "samples" / "plans" / "example-plans.json").read_text())
+PLANS = json.loads((ROOT / "examples" / "plans" / "example-plans.json").read_text())
 
 
 def views() -> dict[str, tuple[str, Any]]:

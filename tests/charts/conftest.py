@@ -19,7 +19,7 @@ from helpers import ROOT
 SAMPLES = ROOT / "samples"
 # A patient of the Synthea samples with several medications, some stopped
 MEDS_PATIENT = "ab47f921-b3c4-4bbe-8744-9bf303f64db9"
-PLANS = json.loads((SAMPLES / "plans" / "example-plans.json").read_text())
+PLANS = json.loads((SAMPLES.parent / "examples" / "plans" / "example-plans.json").read_text())
 HOSTILE_NAME = "<script>document.title='pwned'</script><img src=x onerror=alert(1)>Pill"
 
 

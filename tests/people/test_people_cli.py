@@ -64,7 +64,7 @@ def test_people_mistakes_are_one_line_and_status_1_or_2(tmp_path: Path) -> None:
     home = tmp_path / "vault"
     assert run_cli("init", home=home).returncode == 0
     cases = [
-        (("people", "link", "owner"), 1, "usage: healthlocker people link A B"),
+        (("people", "link", "owner"), 2, "usage: healthlocker people link A B"),
         (("people", "owner", "person-7"), 1, "no person 'person-7' in this vault"),
         (("people", "split", "nothing"), 1, "no Patient and no source 'nothing'"),
         (("people", "person-1"), 2, "invalid choice"),

@@ -1,0 +1,69 @@
+"""The vault itself: ``init``, ``status``, ``passphrase``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from healthlocker.cli._command import JSON_FLAG, Result, Said, arg, command
+from healthlocker.cli._common import new_passphrase, open_vault
+
+
+@command(
+    "init",
+    "create an empty encrypted vault",
+    arg("--keyring", action="store_true", help="keep the unlock secret in the OS keyring"),
+)
+def init(args: argparse.Namespace) -> Result:
+    from healthlocker.store import Vault
+
+    passphrase = None
+    if not args.keyring or os.environ.get("HEALTHLOCKER_PASSPHRASE"):
+        passphrase = new_passphrase()
+    with Vault.create(args.home, passphrase=passphrase, keyring=args.keyring) as vault:
+        how = " and ".join(["passphrase"] * bool(passphrase) + ["OS keyring"] * args.keyring)
+        folder = Path(str(vault.path)).parent
+    return Said(f"Created an encrypted vault in {folder} (unlocks with {how}).")
+
+
+@dataclass
+class Status(Result):
+    stats: dict[str, Any]
+
+    def public(self) -> Any:
+        return self.stats
+
+    def show(self) -> None:
+        stats, last = self.stats, self.stats["last_import"]
+        print(f"Vault:     {stats['path']}")
+        print(f"Unlocks:   {', '.join(stats['unlock'])}")
+        print(
+            f"Holds:     {stats['resources']} resources from {stats['sources']} source(s), "
+            f"{stats['batches']} import batch(es), {stats['bytes'] / 2**20:.1f} MiB on disk"
+        )
+        print(f"Freshest:  {last.replace('+00:00', ' UTC') if last else 'nothing imported yet'}")
+
+
+@command("status", "the vault: where, how big, how fresh", JSON_FLAG)
+def status(args: argparse.Namespace) -> Result:
+    with open_vault(args) as vault:
+        stats = vault.stats()
+        sources = vault.sources()
+    stats["last_import"] = max((s.updated for s in sources), default=None)
+    return Status(stats)
+
+
+@command("passphrase", "change the vault passphrase (re-wraps keys only)")
+def passphrase(args: argparse.Namespace) -> Result:
+    with open_vault(args) as vault:
+        new = os.environ.get("HEALTHLOCKER_NEW_PASSPHRASE") or new_passphrase("passphrase")
+        vault.change_passphrase(new)
+    return Said(
+        "Passphrase changed; the data was not re-encrypted (only the master key is re-wrapped)."
+    )
+
+
+COMMANDS = (init, status, passphrase)
