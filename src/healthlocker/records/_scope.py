@@ -124,6 +124,7 @@ class Scope:
     ) -> None:
         self._reader = reader
         self.window_start = check_date(window_start, "window_start")
+        self._roster: People | None = None
         self.person: Person | None = None
         self.patient: str | None = None  # the Patient answers name as whose they are
         asked = check_patient(patient)
@@ -154,14 +155,17 @@ class Scope:
         return found, next(iter(ranked), None)
 
     def roster(self) -> People:
-        """Everyone the vault's records are about (cached while the vault is unchanged)."""
-        return People.of(self._reader)
+        """Everyone the vault's records are about (read once per call; the vault keeps it
+        while it is unchanged)."""
+        if self._roster is None:
+            self._roster = People.of(self._reader)
+        return self._roster
 
     def narrow(self, patient: str) -> Scope:
         """The same period for one person a view chose itself (the one with the most recent
         data, say); what it leaves out counts toward this scope's answer."""
         scope = Scope(self._reader, window_start=self.window_start, patient=patient)
-        scope._tally = self._tally
+        scope._tally, scope._roster = self._tally, self._roster
         self._tally.person = scope.person
         return scope
 
