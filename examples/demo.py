@@ -1,7 +1,8 @@
 """The main job on the bundled sample data: a real MCP client session against healthlocker.
 
 Run it with ``scripts/demo``. In a throwaway folder (deleted at the end) it creates a vault,
-imports the bundled Synthea and Blue Button samples with the ``healthlocker`` command, then
+imports one sample person's clinic C-CDA, Apple Health export, Medicare (Blue Button) claims and
+MyFitnessPal diary with the ``healthlocker`` command (one person from four sources), then
 starts ``healthlocker serve`` over stdio through the official MCP SDK client -- exactly as an
 assistant spawns it from its MCP config -- calls each tool, answers the consent prompt the
 first call of each tool raises (standing in for the person), and prints the answers, the
@@ -23,7 +24,7 @@ from mcp.client import ClientRequestContext
 from mcp.types import ElicitRequestParams, ElicitResult, Implementation
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "samples" / "fhir"
+SAMPLES = ROOT / "samples"
 PLANS = [
     {
         "name": "Bronze HDHP",
@@ -42,7 +43,7 @@ PLANS = [
     },
 ]
 CALLS = [
-    ("What do my glucose results look like?", "list_labs", {"test": "glucose", "limit": 5}),
+    ("What do my hemoglobin results look like?", "list_labs", {"test": "hemoglobin"}),
     ("Anything outside its range lately?", "list_labs", {"abnormal_only": True, "limit": 5}),
     ("What am I taking?", "get_meds", {}),
     (
@@ -96,13 +97,13 @@ def main() -> None:
             "HEALTHLOCKER_HOME": str(Path(tmp) / "vault"),
             "HEALTHLOCKER_PASSPHRASE": "demo passphrase, not a real one",
         }
-        # One person's records, so answers read as one person's (the samples hold six).
-        person = (
-            SAMPLES / "synthea" / "Adalberto_Hartmann_44ec4447-9e2c-4eb9-bd4f-0bdb416b806e.json"
-        )
+        # One person's records from four sources (samples/newcomer agrees with Blue Button's
+        # beneficiary): the answers are about one person.
         healthlocker("init", env=env)
-        healthlocker("import", str(person), "--source", "sample-ehr", env=env)
-        healthlocker("import", str(SAMPLES / "bluebutton"), "--source", "sample-medicare", env=env)
+        healthlocker("import", str(SAMPLES / "newcomer"), env=env)
+        healthlocker("import", str(SAMPLES / "fhir" / "bluebutton"), env=env)
+        healthlocker("import", str(SAMPLES / "myfitnesspal"), env=env)
+        healthlocker("people", env=env)
         anyio.run(session, env)
         healthlocker("grants", env=env)
         healthlocker("audit", env=env)

@@ -170,6 +170,19 @@ class People:
         found = (self.demographics.get(ref) for ref in person.patients)
         return [d for d in found if d is not None and d.names_someone]
 
+    def primary(self, person: Person) -> str | None:
+        """The Patient of *person* that says most about who they are (one that records no
+        death first: sample files disagree on it), for views that show one."""
+        known = self.demographics
+
+        def rank(ref: str) -> tuple[bool, bool, int, str]:
+            d = known.get(ref)
+            if d is None:
+                return (True, True, 0, ref)
+            return (False, d.deceased, -(bool(d.initials) + bool(d.birth) + bool(d.sex)), ref)
+
+        return min(person.patients, key=rank, default=None)
+
     def shown(self, person: Person) -> str:
         """How answers and the CLI show a person: the name given them, else initials and birth
         year, else their id."""

@@ -78,6 +78,7 @@ class Demographics:
     sex: str | None = None
     identifiers: frozenset[tuple[str, str]] = frozenset()
     initials: str | None = None
+    deceased: bool = False  # not compared; a Patient recording a death is the last one shown
 
     @classmethod
     def of(cls, patient: dict[str, Any]) -> Demographics:
@@ -93,6 +94,8 @@ class Demographics:
             sex=sex if sex in _SEXES else None,
             identifiers=_identifiers(patient.get("identifier")),
             initials=". ".join(letters) + "." if letters else None,
+            deceased=bool(patient.get("deceasedDateTime"))
+            or patient.get("deceasedBoolean") is True,
         )
 
     @property

@@ -148,11 +148,7 @@ class Scope:
         ref = f"Patient/{asked.removeprefix('Patient/')}"
         if found is None:
             return Person(ref, patients={ref: set()}), ref
-        if ref in found.patients:
-            return found, ref
-        known = people.demographics
-        ranked = sorted(found.patients, key=lambda r: (not (r in known and known[r].birth), r))
-        return found, next(iter(ranked), None)
+        return found, ref if ref in found.patients else people.primary(found)
 
     def roster(self) -> People:
         """Everyone the vault's records are about (read once per call; the vault keeps it
