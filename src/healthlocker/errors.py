@@ -16,16 +16,18 @@ what happened and what to do next, and never contains health data::
     │   ├── ParseError              malformed JSON/NDJSON/XML/CSV, with file and place
     │   ├── LimitError              over an explicit cap (size, depth, entries, members)
     │   ├── ValidationError         a resource fails FHIR validation, with entry and element path
-    │   └── SyncError               a linked FHIR API (SMART on FHIR): HTTP failures, bad answers
-    │       ├── AuthError           authorisation refused, expired or malformed (connect again)
-    │       ├── OriginError         a URL off the approved FHIR origin, or a private address
-    │       └── LinkNotFoundError   `sync`/`forget` named an API that is not linked
+    │   ├── SyncError               a linked FHIR API (SMART on FHIR): HTTP failures, bad answers
+    │   │   ├── AuthError           authorisation refused, expired or malformed (connect again)
+    │   │   ├── OriginError         a URL off the approved FHIR origin, or a private address
+    │   │   └── LinkNotFoundError   `sync`/`forget` named an API that is not linked
+    │   └── ShlError                a SMART Health Link: passcode, expiry, files, keys, signatures
     ├── ConsentError                a tool call no live grant allows
     │   ├── RefusedError            no grant, and no way to ask the person (names the command)
     │   └── DeclinedError           the person said no, or dismissed the consent prompt
-    └── PeopleError                 who records are about: a person the vault does not know
-        └── PersonUnclearError      a file about someone who looks like a person in the vault
-                                    but differs: nothing imported; choose with --person
+    ├── PeopleError                 who records are about: a person the vault does not know
+    │   └── PersonUnclearError      a file about someone who looks like a person in the vault
+    │                               but differs: nothing imported; choose with --person
+    └── ShareError                  `healthlocker share`: what, how long, passcode, which share
 
 The CLI turns any of these into one line on stderr and exit status 1; nothing else is caught
 there, so a bug still shows its traceback. The MCP server maps them, in one place
@@ -51,6 +53,8 @@ __all__ = [
     "PeopleError",
     "PersonUnclearError",
     "RefusedError",
+    "ShareError",
+    "ShlError",
     "SourceNotFoundError",
     "StoreError",
     "SyncError",
@@ -136,6 +140,10 @@ class LinkNotFoundError(SyncError):
     pass
 
 
+class ShlError(ConnectorError):
+    """A SMART Health Link that cannot be imported: nothing of it is stored."""
+
+
 class ConsentError(HealthLockerError):
     """A tool call that no live grant allows; the message names the command that would."""
 
@@ -157,3 +165,7 @@ class PeopleError(HealthLockerError):
 class PersonUnclearError(PeopleError):
     """A file is about someone who looks like a person in the vault but differs (say, the same
     name and another birth date): nothing of it is stored; ``--person`` chooses."""
+
+
+class ShareError(HealthLockerError):
+    """A share (a SMART Health Link made from the vault) that cannot be made or found."""

@@ -448,7 +448,7 @@ def test_a_reader_started_for_a_file_the_vault_has_is_stopped(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("reader", [False, True], ids=["here", "reader-process"])
-def test_an_invalid_resource_fails_the_whole_batch(
+def test_an_invalid_resource_fails_the_whole_batch_when_strict_else_is_named(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: bool
 ) -> None:
     from healthlocker.connectors.apple import _check as _apple_check
@@ -467,12 +467,19 @@ def test_an_invalid_resource_fails_the_whole_batch(
 
     monkeypatch.setattr(_apple_check, "validate_resource", strict)
     with Vault.ephemeral() as vault:
-        report = import_paths(vault, [path])
+        report = import_paths(vault, [path], strict=True)
         assert not report.ok
         error = report.files[0].error or ""
         assert "activity summary 2019-01-01" in error
         assert "invalid Observation at effectiveDateTime" in error
         assert vault.stats()["resources"] == 0
+        # Without strict: the records the validator refuses are left out, each named.
+        [outcome] = import_paths(vault, [path]).files
+        assert outcome.error is None and outcome.result is not None
+        assert outcome.skipped_records
+        assert all("activity summary" in r.where for r in outcome.skipped_records)
+        assert outcome.skipped_records[0].why.startswith("invalid Observation at effective")
+        assert vault.stats()["resources"] == outcome.result.added > 0
 
 
 @pytest.mark.usefixtures("parallel")

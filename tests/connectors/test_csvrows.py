@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from healthlocker.connectors.wellness._csvrows import header_of, lines, records
-from healthlocker.errors import LimitError
+from healthlocker.connectors import Tolerance
+from healthlocker.connectors.wellness._csvrows import Columns, header_of, lines, records, unquoted
+from healthlocker.errors import LimitError, ParseError
 
 _text = st.text(st.sampled_from('ab,"\n\r é'), max_size=300)
 
@@ -64,3 +65,38 @@ def test_the_cap_counts_bytes_without_a_line_break() -> None:
 )
 def test_header_of(head: bytes, expected: list[str] | None) -> None:
     assert header_of(head) == expected
+
+
+def _quoted(cell: str) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, quoting=csv.QUOTE_ALL, lineterminator="").writerow([cell])
+    return buf.getvalue()
+
+
+@given(st.text(st.sampled_from('ab ,"é'), max_size=30))
+def test_a_cell_quoted_twice_reads_as_once(cell: str) -> None:
+    """2026 MyFitnessPal exports quote a name twice; read, it is the name again."""
+    line = f"x,{_quoted(_quoted(cell))}\n".encode()
+    [(_, [_, read])] = list(records([line], "f"))
+    assert unquoted(read.strip()) == cell.strip()
+    assert unquoted(cell) == cell or (cell[:1] == cell[-1:] == '"')  # else left alone
+
+
+@pytest.mark.parametrize("cell", ["None", "none", "NULL", "N/A", "NaN", "--", "-", " None "])
+def test_placeholders_are_not_recorded(cell: str) -> None:
+    cols = Columns(["Date", "Distance (mi)"], ["Date"], "f", "test")
+    assert cols.number(["2024-01-01", cell], "Distance (mi)", 2) is None
+    with pytest.raises(ParseError, match="f: line 2: column 'Distance \\(mi\\)': not a number"):
+        cols.number(["2024-01-01", "Nothing"], "Distance (mi)", 2)
+
+
+def test_a_row_the_csv_module_cannot_read_is_skipped_only_when_tolerated() -> None:
+    data = [b"a,b\n", b'1,"x" y\n', b"2,z\n"]
+    with pytest.raises(ParseError, match="f: line 2: malformed CSV"):
+        list(records(data, "f"))
+    tolerance = Tolerance()
+    assert [cells for _, cells in records(data, "f", tolerance)] == [["a", "b"], ["2", "z"]]
+    assert [r.where for r in tolerance.skipped] == ["f: line 2"]
+    # a quote left open takes the lines after it: the file is broken, not a row
+    with pytest.raises(ParseError, match="malformed CSV"):
+        list(records([b"a,b\n", b'1,"x\n', b"2,z\n", b"3,w\n"], "f", Tolerance()))

@@ -32,7 +32,10 @@ SAMPLE_OF = {
     / "myfitnesspal"
     / "Exercise-Summary-2024-03-04-to-2024-03-07.csv",
     "peloton": ROOT / "samples" / "peloton" / "jdoe_workouts.csv",
+    "dexcom-clarity": ROOT / "samples" / "cgm" / "Clarity_Export_Doe_Jane_2024-03-18_101502.csv",
+    "libreview": ROOT / "samples" / "cgm" / "ErikaBeispiel_glucose_5-11-2024.csv",
     "ccda": next((ROOT / "samples" / "ccda").glob("*.xml")),
+    "shlink": ROOT / "tests" / "connectors" / "data" / "shl" / "ig-example-link.txt",
 }
 
 
@@ -43,7 +46,10 @@ def test_formats_keeps_working_as_the_tuple_of_names_it_was() -> None:
         "apple-health",
         "myfitnesspal",
         "peloton",
+        "dexcom-clarity",
+        "libreview",
         "ccda",
+        "shlink",
     )
     assert "ccda" in FORMATS
     assert ", ".join(FORMATS).startswith("fhir-json, ndjson")
@@ -63,7 +69,7 @@ def test_the_public_names_are_pinned_and_each_resolves() -> None:
 def test_every_entry_is_whole(fmt: Format) -> None:
     reader = _load(fmt.reader)
     assert list(inspect.signature(reader).parameters) == ["path", "options"]
-    for ref in (fmt.sniff, fmt.folder):
+    for ref in (fmt.sniff, fmt.folder, fmt.link):
         assert ref is None or callable(_load(ref))
     assert fmt.kinds <= {"zip", "xml", "json", "ndjson", "text"}
     assert fmt.suffixes and all(s.startswith(".") and s == s.lower() for s in fmt.suffixes)
@@ -106,7 +112,7 @@ def test_the_cli_offers_every_format_and_only_those() -> None:
 
 def test_every_format_is_in_the_readme_import_row_and_the_import_docs() -> None:
     readme = (ROOT / "README.md").read_text()
-    [row] = [line for line in readme.splitlines() if line.startswith("| `healthlocker import")]
+    [row] = [line for line in readme.splitlines() if line.startswith("| `healthlocker import PATH")]
     docs = (ROOT / "docs" / "import.md").read_text()
     rows = {m[0]: m[1] for m in re.findall(r"^\| `([\w-]+)` \| ([^|]+) \|", docs, re.M)}
     for fmt in FORMATS.values():
@@ -130,7 +136,7 @@ def test_a_fhir_file_import_loads_neither_the_http_stack_nor_other_readers() -> 
     )
     assert "healthlocker.connectors.fhir._json" in loaded
     assert not {m for m in loaded if m.split(".")[0] in ("httpx2", "httpcore", "h11")}
-    others = ("smart", "apple", "ccda", "wellness")
+    others = ("smart", "apple", "ccda", "wellness", "cgm")
     assert not {
         m for m in loaded if m.startswith("healthlocker.connectors.") and m.split(".")[2] in others
     }
@@ -184,7 +190,8 @@ def test_importing_the_samples_folder_finds_every_format_and_lists_what_it_passe
     summary = _import_json(tmp_path / "v", str(ROOT / "samples"))
     assert summary["ok"], summary
     formats = [f["format"] for f in summary["files"]]
-    assert sorted(set(formats)) == sorted(set(FORMATS) - {"ndjson"})
+    # No NDJSON sample ships, nor a SMART Health Link: a link's import fetches from its server.
+    assert sorted(set(formats)) == sorted(set(FORMATS) - {"ndjson", "shlink"})
     apple = sorted(Path(f["path"]).name for f in summary["files"] if f["format"] == "apple-health")
     assert apple == [
         "dogsheep-export.xml",
@@ -192,7 +199,7 @@ def test_importing_the_samples_folder_finds_every_format_and_lists_what_it_passe
         "opendroid-sampleexport-2.xml",
         "opendroid-sampleexport.xml",
     ]
-    assert summary["file_count"] == 24
+    assert summary["file_count"] == 28  # 24, and the four CGM exports of samples/cgm
     why = {Path(s["path"]).name: s["why"] for s in summary["skipped"]}
     assert set(why) == {"SOURCES.md", "route_2019-06-11_3.00pm.gpx"}
     assert why["SOURCES.md"].startswith("not a format this version imports")
@@ -231,7 +238,7 @@ def test_a_zipped_export_inside_a_folder_is_found(tmp_path: Path) -> None:
     assert summary["files"][0]["added"] > 0
     why = {Path(s["path"]).name: s["why"] for s in summary["skipped"]}
     assert why["scan.pdf"] == (
-        "not a format this version imports (not a .csv/.json/.jsonl/.ndjson/.xml/.zip file)"
+        "not a format this version imports (not a .csv/.json/.jsonl/.ndjson/.shl/.xml/.zip file)"
     )
     assert why["notes.csv"].startswith("CSV: not a format this version imports (")
     assert why["empty.json"] == "the file is empty"

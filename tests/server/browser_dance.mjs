@@ -4,9 +4,13 @@
 // what a person does in the browser, and reports what the browser saw.
 //
 // usage: node browser_dance.mjs NODE_MODULES STEP < plan.json   (prints one JSON line)
-//   consent  open the authorize URL, land on the consent page, untick a tool, pick a duration and
-//            a records window, type the passphrase, Allow, follow the redirect to the client
+//   consent  open the authorize URL, land on the consent page, tick tools, pick a duration and a
+//            records window, first with a wrong passphrase (the choices must stay), then the
+//            right one, Allow, follow the redirect to the client
+//   call     open the consent page a tool call sent the person to (URL-mode elicitation), choose,
+//            type the passphrase, Allow, read the page that says it is done
 //   account  sign in at /account, read the grants and the audit log, Revoke one grant
+// Pages are photographed at a desktop's and a phone's width (PATH-desktop.png, PATH-phone.png).
 // Every page's console is collected: Chromium reports each Content-Security-Policy violation
 // there, so an empty console means the pages work under their own CSP.
 import { join } from "node:path";
@@ -15,14 +19,15 @@ import { pathToFileURL } from "node:url";
 const [modules, step] = process.argv.slice(2);
 const { chromium } = await import(pathToFileURL(join(modules, "playwright-core/index.mjs")).href);
 const plan = JSON.parse(await readStdin());
-const STEPS = { consent, account };
+const STEPS = { consent, call, account };
+const WIDTHS = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
 
 const browser = await chromium.launch({
   executablePath: plan.chromium,
   args: ["--no-sandbox"], // tests run as root here; Chromium refuses its sandbox as root
 });
 try {
-  const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   context.setDefaultTimeout(30_000);
   const result = await STEPS[step](context, plan);
   process.stdout.write(JSON.stringify(result) + "\n");
@@ -38,12 +43,16 @@ async function consent(context, plan) {
   const offered = await page.locator('input[name="tool"]').evaluateAll((boxes) =>
     boxes.map((box) => box.value),
   );
-  await page.locator(`input[name="tool"][value="${plan.untick}"]`).uncheck();
-  await page.selectOption('select[name="duration"]', plan.duration);
-  await page.selectOption('select[name="window"]', plan.window);
+  const defaults = await choices(page);
+  await choose(page, plan);
+  await page.fill('input[name="passphrase"]', "not the passphrase");
+  await page.click('button[name="action"][value="allow"]');
+  await page.waitForSelector(".error");
+  const wrong = { error: await page.locator(".error").textContent(), kept: await choices(page) };
   await page.fill('input[name="passphrase"]', plan.passphrase);
   const styled = await stylesheetApplied(page);
-  await page.screenshot({ path: plan.screenshot, fullPage: true });
+  const said = await page.locator("body").innerText();
+  await photograph(page, plan.screenshot);
   const framed = await tryToFrame(context, consentUrl);
   await page.click('button[name="action"][value="allow"]');
   await until(page, "the client's redirect URI", () =>
@@ -55,11 +64,64 @@ async function consent(context, plan) {
     status: landing.status(),
     headers: { xfo: headers["x-frame-options"], csp: headers["content-security-policy"] },
     offered,
+    defaults,
+    wrong,
+    said,
     styled,
     framed,
     landed: page.url(),
     messages,
   };
+}
+
+async function call(context, plan) {
+  const { page, messages } = await watched(context);
+  const landing = await page.goto(plan.url);
+  const defaults = await choices(page);
+  const said = await page.locator("body").innerText();
+  await choose(page, plan);
+  await page.fill('input[name="passphrase"]', plan.passphrase);
+  await photograph(page, plan.screenshot);
+  await page.click('button[name="action"][value="allow"]');
+  await until(page, "the page saying it is done", () =>
+    page.waitForSelector("text=Done", { timeout: 15_000 }),
+  );
+  await photograph(page, plan.doneScreenshot);
+  return {
+    status: landing.status(),
+    defaults,
+    said,
+    title: await page.title(),
+    done: await page.locator("body").innerText(),
+    styled: await stylesheetApplied(page),
+    messages,
+  };
+}
+
+// What the form holds: the ticked tools and the chosen duration and window.
+function choices(page) {
+  return page.evaluate(() => ({
+    tools: [...document.querySelectorAll('input[name="tool"]:checked')].map((b) => b.value),
+    duration: document.querySelector('input[name="duration"]:checked')?.value ?? null,
+    window: document.querySelector('input[name="window"]:checked')?.value ?? null,
+  }));
+}
+
+async function choose(page, plan) {
+  for (const tool of plan.tick ?? []) {
+    await page.locator(`input[name="tool"][value="${tool}"]`).check();
+  }
+  await page.locator(`input[name="duration"][value="${plan.duration}"]`).check();
+  await page.locator(`input[name="window"][value="${plan.window}"]`).check();
+}
+
+// The whole page at each width, then back to the desktop's.
+async function photograph(page, path) {
+  for (const [name, size] of Object.entries(WIDTHS)) {
+    await page.setViewportSize(size);
+    await page.screenshot({ path: path.replace(/\.png$/, `-${name}.png`), fullPage: true });
+  }
+  await page.setViewportSize(WIDTHS.desktop);
 }
 
 async function account(context, plan) {
@@ -73,10 +135,11 @@ async function account(context, plan) {
     page.waitForSelector("text=Grants in force", { timeout: 15_000 }),
   );
   const grants = await tableRows(page, 0);
-  const audit = await tableRows(page, 1);
+  const assistants = await tableRows(page, 1);
+  const audit = await tableRows(page, 2);
   const intact = await page.locator("h2:has-text('Audit log') + p").textContent();
   const styled = await stylesheetApplied(page);
-  await page.screenshot({ path: plan.screenshot, fullPage: true });
+  await photograph(page, plan.screenshot);
   const row = page
     .locator("table")
     .first() // the grants; the audit log below names clients and tools too
@@ -89,7 +152,17 @@ async function account(context, plan) {
     row.waitFor({ state: "detached", timeout: 15_000 }),
   );
   const after = await tableRows(page, 0);
-  return { login, title: await page.title(), grants, audit, intact, styled, after, messages };
+  return {
+    login,
+    title: await page.title(),
+    grants,
+    assistants,
+    audit,
+    intact,
+    styled,
+    after,
+    messages,
+  };
 }
 
 // Wait for what a form should lead to; else fail saying where the browser ended and what that

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from helpers import SAMPLES, run_cli
+from server.remote import Server, serving
 
 
 @pytest.fixture(scope="module")
@@ -17,3 +19,10 @@ def synthea_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     done = run_cli("import", str(SAMPLES / "synthea"), home=folder)
     assert done.returncode == 0, done.stderr
     return folder
+
+
+@pytest.fixture(scope="module")
+def server(synthea_home: Path) -> Iterator[Server]:
+    """A real `serve --http` over that vault, for the tests of one module."""
+    with serving(synthea_home) as s:
+        yield s

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import os
 import re
 import secrets
@@ -122,7 +123,9 @@ class OAuthClient:
             "token_endpoint_auth_method": "none",
             **meta,
         }
-        r = httpx2.post(server.base + "/register", json=body, timeout=10)
+        # Each from an address of its own: the server allows 10 registrations an hour from one.
+        with httpx2.Client(transport=from_address(next_address()), timeout=10) as http:
+            r = http.post(server.base + "/register", json=body)
         assert r.status_code == 201, r.text
         info = r.json()
         return cls(server, info["client_id"], info.get("client_secret"), body["redirect_uris"][0])
@@ -148,31 +151,9 @@ class OAuthClient:
             params["scope"] = " ".join(scopes)
         return httpx2.get(self.server.base + "/authorize", params=params, timeout=10)
 
-    def consent(
-        self,
-        consent_url: str,
-        *,
-        tools: list[str] | None = None,
-        duration: str = "1h",
-        window: str = "all",
-        action: str = "allow",
-        passphrase: str = PASSPHRASE,
-    ) -> httpx2.Response:
-        """Answer the consent page as the person would: load it, post its form."""
-        with httpx2.Client(base_url=self.server.base, timeout=30) as browser:
-            page = browser.get(consent_url)
-            assert page.status_code == 200, page.text
-            fields = dict(re.findall(r'<input type=hidden name=(\w+) value="([^"]*)"', page.text))
-            offered = re.findall(r'name="tool" value="(\w+)"', page.text)
-            data: dict[str, Any] = {
-                **fields,
-                "duration": duration,
-                "window": window,
-                "passphrase": passphrase,
-                "action": action,
-                "tool": offered if tools is None else tools,
-            }
-            return browser.post("/consent", data=data)
+    def consent(self, consent_url: str, **choices: Any) -> httpx2.Response:
+        """Answer the consent page as the person would (see :func:`answer_page`)."""
+        return answer_page(self.server, consent_url, **choices)
 
     def authorize(
         self,
@@ -218,6 +199,48 @@ class OAuthClient:
         if r.status_code == 200:
             self.tokens = r.json()
         return r
+
+
+def answer_page(
+    server: Server,
+    url: str,
+    *,
+    tools: list[str] | None = None,
+    duration: str = "1h",
+    window: str = "all",
+    action: str = "allow",
+    passphrase: str = PASSPHRASE,
+) -> httpx2.Response:
+    """The person answers a consent page (an assistant's sign-in, or a tool call's request):
+    load it, tick *tools* (None: every one offered), choose, type the passphrase, post."""
+    with httpx2.Client(base_url=server.base, timeout=30) as browser:
+        page = browser.get(url)
+        assert page.status_code == 200, page.text
+        fields = dict(re.findall(r'<input type=hidden name=(\w+) value="([^"]*)"', page.text))
+        offered = re.findall(r'name="tool" value="(\w+)"', page.text)
+        data: dict[str, Any] = {
+            **fields,
+            "duration": duration,
+            "window": window,
+            "passphrase": passphrase,
+            "action": action,
+            "tool": offered if tools is None else tools,
+        }
+        return browser.post("/consent", data=data)
+
+
+_ADDRESSES = itertools.count(1)
+
+
+def next_address() -> str:
+    """A loopback address not used before in this test session (127.1.x.y)."""
+    n = next(_ADDRESSES)
+    return f"127.1.{n // 250 % 250}.{n % 250 + 1}"
+
+
+def from_address(address: str) -> httpx2.HTTPTransport:
+    """A transport whose connections come from *address* (any 127.x.y.z is this machine)."""
+    return httpx2.HTTPTransport(local_address=address)
 
 
 def code_from(location: str) -> str:

@@ -2,9 +2,10 @@
 
 Python is the assistant: it registers, builds the authorization URL with PKCE, listens on its
 redirect URI, exchanges the code, calls tools, refreshes and revokes. ``browser_dance.mjs``
-(playwright-core driving Debian's chromium) is the person: the consent page, then the account
-page. Screenshots of both pages go to tests/output/browser/ for review (the vault holds only the
-synthetic Synthea samples).
+(playwright-core driving Debian's chromium) is the person: the consent page, the account page,
+and the consent page a tool call sends them to through URL-mode elicitation. Screenshots of each
+page at a desktop's and a phone's width go to tests/output/browser/ for review (the vault holds
+only the synthetic Synthea samples).
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import anyio.to_thread
 import httpx2
 import pytest
+from mcp.types import ElicitResult
 
 from helpers import NODE_MODULES, PASSPHRASE, ROOT, chromium, node_binary
-from server.remote import OAuthClient, Server, mcp_client, pkce, serving
+from server.remote import OAuthClient, Server, mcp_client, pkce
 
 pytestmark = pytest.mark.anyio
 DANCE = Path(__file__).with_name("browser_dance.mjs")
@@ -88,12 +91,6 @@ def browser(step: str, plan: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-@pytest.fixture(scope="module")
-def server(synthea_home: Path) -> Iterator[Server]:
-    with serving(synthea_home) as s:
-        yield s
-
-
 def authorize_url(server: Server, client: OAuthClient, challenge: str, state: str) -> str:
     params = {
         "response_type": "code",
@@ -125,16 +122,18 @@ async def test_the_oauth_dance_in_headless_chromium(server: Server) -> None:
             "base": server.base,
             "passphrase": PASSPHRASE,
             "client": "Browser Assistant",
-            "tool": "list_labs",
+            "tool": "Lab results",  # the page names tools in the person's words
             "screenshot": str(OUTPUT / "account.png"),
         },
     )
-    check_account_page(account)
+    check_account_page(account, client)
     async with mcp_client(server.mcp, access) as mcp:
         refused = await mcp.call_tool("list_labs", {"limit": 1})
         assert refused.is_error
+        assert f"{server.base}/consent?request=" in refused.content[0].text
         assert "healthlocker grant list_labs" in refused.content[0].text
         assert not (await mcp.call_tool("list_conditions", {})).is_error  # only one was revoked
+    await consent_to_a_call_in_the_browser(server, access)
 
     revoked = httpx2.post(
         server.base + "/revoke",
@@ -160,7 +159,7 @@ def consent_in_the_browser(server: Server) -> OAuthClient:
             "consent",
             {
                 "url": authorize_url(server, client, challenge, "br0wser"),
-                "untick": UNTICKED,
+                "tick": [tool for tool in ASKED if tool != UNTICKED],
                 "duration": "24h",
                 "window": "12",
                 "passphrase": PASSPHRASE,
@@ -182,6 +181,19 @@ def check_consent_page(seen: dict[str, Any]) -> None:
     assert seen["title"] == "Signed in"  # the browser followed the redirect to the client
     assert urlsplit(seen["consentUrl"]).path == "/consent"
     assert seen["offered"] == ASKED
+    # The narrowest defaults: nothing ticked, the shortest time, the shortest period.
+    assert seen["defaults"] == {"tools": [], "duration": "1h", "window": "3"}
+    # A wrong passphrase keeps every choice (it used to reset them to the widest).
+    assert "does not unlock" in seen["wrong"]["error"]
+    ticked = [tool for tool in ASKED if tool != UNTICKED]
+    assert seen["wrong"]["kept"] == {"tools": ticked, "duration": "24h", "window": "12"}
+    said = seen["said"]
+    assert "calls itself Browser Assistant" in said
+    assert "the name it gave itself; healthlocker cannot check it" in said
+    assert "the assistant's provider" in said
+    assert "your lab results" in said  # each tool in plain words (the catalogue's purpose)
+    assert "Browser Assistant, on this computer" in said
+    assert "127.0.0.1" not in said  # no raw loopback address
     assert seen["styled"], "the stylesheet did not apply under the page's CSP"
     assert problems(seen["messages"]) == [], "console errors (CSP violations?) on the consent page"
     assert seen["headers"]["xfo"] == "DENY"
@@ -189,7 +201,8 @@ def check_consent_page(seen: dict[str, Any]) -> None:
     framed = seen["framed"]
     assert framed["refused"], f"the consent page loaded inside a frame: {framed['messages']}"
     assert framed["passphraseFields"] <= 0
-    assert (OUTPUT / "consent.png").stat().st_size > 5000
+    for width in ("desktop", "phone"):
+        assert (OUTPUT / f"consent-{width}.png").stat().st_size > 5000
 
 
 async def calls_work_within_the_consent(server: Server, token: str) -> None:
@@ -216,23 +229,64 @@ async def calls_work_within_the_consent(server: Server, token: str) -> None:
     assert f'scope="read:{UNTICKED}"' in unticked.headers["www-authenticate"]
 
 
-def check_account_page(seen: dict[str, Any]) -> None:
+def check_account_page(seen: dict[str, Any], client: OAuthClient) -> None:
     assert seen["login"] == "Unlock your healthlocker"
     assert seen["title"] == "Your healthlocker"
-    mine = [row for row in seen["grants"] if row[0] == "Browser Assistant"]
-    assert sorted(row[1] for row in mine) == ["list_conditions", "list_labs"]
-    assert {row[2] for row in mine} == {"the last 12 months"}
-    for row in mine:  # the 24 hours picked on the consent page
-        until = datetime.fromisoformat(row[3]).replace(tzinfo=UTC)
+    shown = f"Browser Assistant ({client.client_id[:8]})"  # its own name and a short id
+    mine = [row for row in seen["grants"] if row[0] == shown]
+    assert sorted(row[1] for row in mine) == ["Conditions", "Lab results"]
+    for row in mine:  # the 12 months and the 24 hours picked on the consent page
+        records, until_text = row[2].split("until ")
+        assert records.strip() == "the last 12 months"
+        until = datetime.fromisoformat(until_text.removesuffix(" UTC")).replace(tzinfo=UTC)
         assert timedelta(hours=23) < until - datetime.now(UTC) <= timedelta(hours=24)
-    call = ["Browser Assistant", "list_labs", "allowed"]
+    [assistant] = [row for row in seen["assistants"] if row[0] == shown]
+    assert assistant[1] == datetime.now(UTC).date().isoformat()  # registered today
+    assert "Revoke everything" in assistant[3]
+    call = [shown, "Lab results", "allowed"]
     calls = [row for row in seen["audit"] if row[2:5] == call]
     assert len(calls) == 2  # one call with the first token, one after the refresh
     assert "intact" in seen["intact"]
-    assert [row[1] for row in seen["after"] if row[0] == "Browser Assistant"] == ["list_conditions"]
+    assert [row[1] for row in seen["after"] if row[0] == shown] == ["Conditions"]
     assert seen["styled"]
     assert problems(seen["messages"]) == [], "console errors (CSP violations?) on the account page"
-    assert (OUTPUT / "account.png").stat().st_size > 5000
+    for width in ("desktop", "phone"):
+        assert (OUTPUT / f"account-{width}.png").stat().st_size > 5000
+
+
+async def consent_to_a_call_in_the_browser(server: Server, token: str) -> None:
+    """A tool call no grant covers: the client (2026-07-28) opens the page the server names
+    (URL-mode elicitation), and the person answers there, in the browser."""
+    seen: list[dict[str, Any]] = []
+
+    async def open_the_page(ctx: Any, params: Any) -> ElicitResult:
+        assert params.mode == "url"
+        plan = {
+            "url": params.url,
+            "duration": "once",
+            "window": "3",
+            "passphrase": PASSPHRASE,
+            "screenshot": str(OUTPUT / "call.png"),
+            "doneScreenshot": str(OUTPUT / "call-done.png"),
+        }
+        seen.append(await anyio.to_thread.run_sync(lambda: browser("call", plan)))
+        return ElicitResult(action="accept")
+
+    async with mcp_client(
+        server.mcp, token, mode="2026-07-28", elicitation_callback=open_the_page
+    ) as mcp:
+        labs = await mcp.call_tool("list_labs", {"limit": 2})
+    assert not labs.is_error, labs.content
+    [page] = seen
+    assert page["status"] == 200
+    # Only the tool the call asked for is ticked; just this once; the last 3 months.
+    assert page["defaults"] == {"tools": ["list_labs"], "duration": "once", "window": "3"}
+    assert "calls itself Browser Assistant" in page["said"]
+    assert "Done" in page["done"]
+    assert page["styled"]
+    assert problems(page["messages"]) == [], "console errors on the call's consent page"
+    for name in ("call-desktop", "call-phone", "call-done-desktop", "call-done-phone"):
+        assert (OUTPUT / f"{name}.png").stat().st_size > 5000
 
 
 def problems(messages: list[str]) -> list[str]:

@@ -25,7 +25,7 @@ import pytest
 from healthlocker.catalogue import TOOL_NAMES as TOOLS
 from helpers import NODE_MODULES, node_binary
 from server.bearer_proxy import bearer_proxy
-from server.remote import OAuthClient, Server, serving
+from server.remote import OAuthClient, Server
 
 SUITE = NODE_MODULES / "@modelcontextprotocol" / "conformance" / "dist" / "index.js"
 BASELINE = Path(__file__).with_name("conformance-expected-failures.yml")
@@ -41,12 +41,6 @@ INITIALIZE = {
 }
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 MCP_HEADERS = {"Accept": "application/json, text/event-stream"}
-
-
-@pytest.fixture(scope="module")
-def server(synthea_home: Path) -> Iterator[Server]:
-    with serving(synthea_home) as s:
-        yield s
 
 
 @pytest.fixture(scope="module")

@@ -140,9 +140,12 @@ async def test_a_bug_is_logged_by_type_and_place_and_reported_opaquely(
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "KeyError at test_gate.py" in logged
     assert "Hemoglobin" not in logged and "glucose" not in logged
-    # The resource's read reached the call (audited as failed); the tool's broke in its
-    # consent check, before there was a call.
-    assert [(e.tool, e.outcome) for e in gate.events] == [("health_summary", "failed")]
+    # Both are audited as failed: the resource's read reached the call; the tool's broke in its
+    # consent check, and the edge audits around the whole call (issue 19).
+    assert [(e.tool, e.outcome) for e in gate.events] == [
+        ("list_labs", "failed"),
+        ("health_summary", "failed"),
+    ]
 
 
 @pytest.mark.anyio

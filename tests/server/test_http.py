@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +26,6 @@ SAMPLE_WORDS = ("Hemoglobin", "Glucose", "Hartmann", "Considine", "mmol")
 @pytest.fixture(scope="module")
 def home(synthea_home: Path) -> Path:
     return synthea_home
-
-
-@pytest.fixture(scope="module")
-def server(home: Path) -> Iterator[Server]:
-    with serving(home) as s:
-        yield s
 
 
 @pytest.fixture(scope="module")
@@ -419,7 +412,8 @@ def test_the_account_page_lists_and_revokes_grants(server: Server) -> None:
         account = browser.get("/account")
         assert "Account Viewer" in account.text
         assert "Audit log" in account.text
-        grant = account.text.split("Account Viewer</td><td>list_conditions")[1]
+        shown = f"Account Viewer ({client.client_id[:8]})"  # its own name and a short id
+        grant = account.text.split(f"{shown}</td><td>Conditions")[1]
         grant_id = grant.split('name=grant value="')[1].split('"')[0]
         session_csrf = grant.split('name=csrf value="')[1].split('"')[0]
         revoked = browser.post("/account/revoke", data={"csrf": session_csrf, "grant": grant_id})
@@ -441,38 +435,46 @@ def test_a_non_loopback_bind_without_tls_is_refused(home: Path) -> None:
 
 
 @pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
-async def test_without_a_grant_2026_clients_are_asked_and_legacy_ones_told_how(
+async def test_without_a_grant_clients_are_sent_to_the_consent_page_never_asked_a_form(
     server: Server, home: Path, mode: str
 ) -> None:
-    """Stateless HTTP has no back-channel for a legacy elicitation request, but the 2026 era
-    asks through request state that any worker can open (the key is in the vault)."""
+    """Stateless HTTP has no back-channel for a legacy elicitation request, and a remote client
+    could answer a form itself: a 2026 client is asked to open the consent page (URL mode), and
+    a legacy one is told the page's address and the grant command. (More: test_remote_consent.)
+    """
     client = OAuthClient.register(server, f"Asked {mode}")
     tokens = client.authorize(scopes=["read:list_labs"])
     grants = json.loads(run_cli("grants", "--json", home=home).stdout)
     mine = [g["id"] for g in grants if g["client"] == client.client_id]
     assert run_cli("revoke", mine[0], home=home).returncode == 0
-    asked: list[str] = []
+    asked: list[Any] = []
 
     async def answer(ctx: Any, params: Any) -> ElicitResult:
-        asked.append(params.message)
-        return ElicitResult(
-            action="accept", content={"allow": "for 1 hour", "records": "all records"}
-        )
+        asked.append(params)
+        return ElicitResult(action="decline")
 
     async with mcp_client(
         server.mcp, tokens["access_token"], mode=mode, elicitation_callback=answer
     ) as mcp:
         result = await mcp.call_tool("list_labs", {"limit": 1})
+    assert result.is_error
+    no_data_in(result.content[0].text)
     if mode == "legacy":
-        assert result.is_error
-        assert f"healthlocker grant list_labs --client {client.client_id}" in result.content[0].text
+        text = result.content[0].text
+        assert f"{server.base}/consent?request=" in text
+        assert f"healthlocker grant list_labs --client {client.client_id}" in text
         assert asked == []
     else:
-        assert not result.is_error
-        assert len(asked) == 1
-        assert "list_labs" in asked[0]
-        grants = json.loads(run_cli("grants", "--json", home=home).stdout)
-        assert [g for g in grants if g["client"] == client.client_id and g["tool"] == "list_labs"]
+        assert [p.mode for p in asked] == ["url"]
+        assert asked[0].url.startswith(f"{server.base}/consent?request=")
+        assert "list_labs" in asked[0].message
+        assert "dismissed" in result.content[0].text
+    grants = json.loads(run_cli("grants", "--json", home=home).stdout)
+    assert not [g for g in grants if g["client"] == client.client_id and g["revoked"] is None]
+
+
+def no_data_in(text: str) -> None:
+    assert not any(word in text for word in SAMPLE_WORDS)
 
 
 def test_a_body_that_trickles_in_is_cut_off(server: Server, labs_client: OAuthClient) -> None:

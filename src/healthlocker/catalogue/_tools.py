@@ -94,8 +94,8 @@ class TrendsArguments(Arguments):
     metric: Annotated[
         str,
         Field(
-            description="e.g. body_weight, steps, sleep, blood_pressure, or a lab such as "
-            "'2345-7' or 'cholesterol'",
+            description="e.g. body_weight, steps, sleep, blood_pressure, glucose (a CGM's "
+            "readings), or a lab such as '2345-7' or 'cholesterol'",
             min_length=1,
             max_length=100,
         ),
@@ -186,13 +186,15 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="summarize_trends",
         title="Trends over time",
-        purpose="trends of your activity, sleep, weight, vital signs, nutrition and labs",
+        purpose="trends of your activity, sleep, weight, vital signs, glucose, nutrition and labs",
         description=(
             "How a measure changes over time: wearable and nutrition metrics (steps, "
             "heart_rate, resting_heart_rate, body_weight, sleep, active_energy, workouts, "
-            "calories_in, blood_pressure, bmi, ...) or a lab (LOINC code or name). Returns "
-            "points per day/week/month/year, min/max/mean/first/last, change, slope per month "
-            "and a comparison with the previous period."
+            "calories_in, blood_pressure, bmi, glucose from a CGM, ...) or a lab (LOINC code "
+            "or name). Returns points per day/week/month/year, min/max/mean/first/last, change, "
+            "slope per month and a comparison with the previous period; for glucose from a CGM "
+            "also the consensus metrics (time in range 70-180 mg/dL, below and above, GMI, CV, "
+            "% time active, per day)."
         ),
         input=TrendsArguments,
         view=summarize_trends,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -21,14 +22,22 @@ def console(stderr: bool = False) -> Any:
     return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
 
 
+# Control characters (escape sequences start with one), and the invisible ones that reorder or
+# hide text: none of them belongs in a table cell.
+_UNSHOWN = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """A table on stdout. Cells are shown as text, never read as markup (a stored name like
+    ``[/link]`` or ``[conceal]`` is data), and without control or invisible characters."""
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title)
     for col in columns:
         table.add_column(col)
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(Text(_UNSHOWN.sub("", cell)) for cell in row))
     console().print(table)
 
 

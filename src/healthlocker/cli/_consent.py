@@ -61,6 +61,7 @@ class Grants(Result):
     grants: list[Any]  # consent.Grant
     now: Any
     everything: bool
+    labels: dict[str, Any]  # server.ClientLabel of each registered client, by id
 
     def public(self) -> Any:
         return [{**g.__dict__, "live": g.live(self.now)} for g in self.grants]
@@ -78,9 +79,8 @@ class Grants(Result):
         rows = []
         for g in self.grants:
             status = "revoked" if g.revoked else ("live" if g.live(self.now) else "expired")
-            rows.append(
-                (g.id, g.client, g.tool, describe_window(g.window), when(g.expires), status)
-            )
+            client = _client(self.labels, g.client)
+            rows.append((g.id, client, g.tool, describe_window(g.window), when(g.expires), status))
         columns = ("id", "client", "tool", "records", "until", "status")
         print_table("Grants" if self.everything else "Live grants", columns, rows)
 
@@ -93,23 +93,40 @@ class Grants(Result):
 )
 def grants(args: argparse.Namespace) -> Result:
     from healthlocker.consent import GrantStore
+    from healthlocker.server import client_labels
 
     with open_vault(args) as vault:
         store = GrantStore(vault)
         now = store.clock()
         shown = [g for g in store.all() if args.all or g.live(now)]
-    return Grants(shown, now, everything=args.all)
+        labels = client_labels(vault)
+    return Grants(shown, now, everything=args.all, labels=labels)
+
+
+def _client(labels: dict[str, Any], client: str) -> str:
+    """A client as the tables show it: a registered (remote) one by its own name and short id,
+    e.g. ``Claude (3f9a1c2b)``; any other by the name it has in grants."""
+    label = labels.get(client)
+    return str(label.text) if label is not None else client
 
 
 @command(
     "revoke",
-    "withdraw a grant (or all of them)",
+    "withdraw a grant, all of them, or everything one assistant holds",
     arg("id", nargs="?", metavar="ID"),
     arg("--all", action="store_true"),
+    arg(
+        "--client",
+        metavar="NAME",
+        help="revoke everything this assistant holds: its grants, its tokens and (for a "
+        "remote one) its registration; NAME as `grants` shows it, or its id",
+    ),
 )
 def revoke(args: argparse.Namespace) -> Result:
-    if bool(args.id) == bool(args.all):
-        raise UsageError("name one grant ID or give --all")
+    if sum(map(bool, (args.id, args.all, args.client))) != 1:
+        raise UsageError("name one grant ID, or give --all, or --client NAME")
+    if args.client:
+        return _revoke_client(args)
     from healthlocker.consent import GrantStore
 
     with open_vault(args) as vault:
@@ -117,6 +134,21 @@ def revoke(args: argparse.Namespace) -> Result:
     return Said(
         f"Revoked {len(gone)} grant(s); it takes effect on the next call, "
         "also in a server that is already running."
+    )
+
+
+def _revoke_client(args: argparse.Namespace) -> Result:
+    from healthlocker.server import client_labels, find_client, revoke_client
+
+    with open_vault(args) as vault:
+        client = find_client(vault, args.client)
+        shown = _client(client_labels(vault), client)
+        done = revoke_client(vault, client)
+    removed = "; its registration is removed" if done.registration else ""
+    return Said(
+        f"Revoked everything {shown!r} held: {done.grants} grant(s) and "
+        f"{done.families} sign-in(s){removed}. It takes effect on its next call, also in a "
+        "server that is already running."
     )
 
 
@@ -141,6 +173,7 @@ class Verified(Result):
 @dataclass
 class Entries(Result):
     entries: list[Any]  # consent.AuditEntry
+    labels: dict[str, Any]  # server.ClientLabel of each registered client, by id
 
     def public(self) -> Any:
         return [{"seq": e.seq, **e.event.__dict__, "redacted": e.redacted} for e in self.entries]
@@ -149,18 +182,18 @@ class Entries(Result):
         if not self.entries:
             print("No audit entries match.")
             return
-        rows = [_entry_row(e) for e in self.entries]
+        rows = [_entry_row(e, self.labels) for e in self.entries]
         columns = ("#", "when (UTC)", "client", "tool", "outcome", "records", "grant", "arguments")
         print_table("Audit log", columns, rows)
 
 
-def _entry_row(e: Any) -> tuple[str, ...]:
+def _entry_row(e: Any, labels: dict[str, Any]) -> tuple[str, ...]:
     ev = e.event
     shown = ", ".join(f"{k}={v}" for k, v in ev.arguments.items() if v not in (None, False))
     return (
         str(e.seq),
         ev.at[:19].replace("T", " "),
-        ev.client,
+        _client(labels, ev.client),
         ev.tool,
         ev.outcome,
         str(ev.records),
@@ -180,21 +213,30 @@ def _entry_row(e: Any) -> tuple[str, ...]:
 )
 def audit(args: argparse.Namespace) -> Result:
     from healthlocker.consent import AuditLog
+    from healthlocker.server import client_labels
 
     with open_vault(args) as vault:
         log = AuditLog(vault)
         if args.verify:
             problems = log.verify()
             return Verified(problems, None if problems else len(log.entries()))
+        labels = client_labels(vault)
         return Entries(
             [
                 e
                 for e in log.entries()
-                if (not args.client or e.event.client == args.client)
+                if (not args.client or _names(labels, e.event.client, args.client))
                 and (not args.tool or e.event.tool == args.tool)
                 and (not args.since or e.event.at[:10] >= args.since)
-            ]
+            ],
+            labels,
         )
+
+
+def _names(labels: dict[str, Any], client: str, wanted: str) -> bool:
+    """Whether *wanted* names *client*: its name in grants, or a registered one's short id."""
+    label = labels.get(client)
+    return wanted == client or (label is not None and wanted == label.short)
 
 
 COMMANDS = (grant, grants, revoke, audit)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +26,17 @@ class _FormatNames:
 
     def __contains__(self, name: object) -> bool:
         return name in list(self)
+
+
+def _time_zone(name: str) -> str:
+    """``--time-zone``: an IANA name, checked when the command is read (exit 2 if unknown)."""
+    from healthlocker.connectors import zone_of
+
+    try:
+        zone_of(name)
+    except HealthLockerError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return name
 
 
 @dataclass
@@ -52,6 +64,7 @@ class Imported(Result):
         for f in report.files:
             for note in f.notes if not f.error else ():
                 print(f"  {Path(f.path).name}: {note}")
+            _print_records(f.skipped_records)
         for said in report.people_said():  # whom the files are about, where it needs saying
             print(f"  {said}")
         _print_skipped(report.skipped)
@@ -67,6 +80,7 @@ def _file_json(f: Any) -> dict[str, Any]:
         "error": f.error,
         "notes": f.notes,
         "people": [p.__dict__ for p in f.people],
+        "skipped_records": [{"where": r.where, "why": r.why} for r in f.skipped_records],
     }
     if f.result:
         out |= {
@@ -80,20 +94,31 @@ def _file_json(f: Any) -> dict[str, Any]:
     return out
 
 
-def _print_skipped(skipped: list[Any], shown: int = 20) -> None:
+def _print_records(records: list[Any]) -> None:
+    """The bad records left out of a file (each named; --strict refuses the file instead)."""
+    header = f"  Left out {len(records)} bad record(s) (--strict refuses such a file):"
+    _print_each(header, [f"{r.where}: {r.why}" for r in records], "    ")
+
+
+def _print_skipped(skipped: list[Any]) -> None:
     """The files of the folders given that were not imported, and why; never silently."""
-    if skipped:
-        print(f"Passed over {len(skipped)} file(s) of the folder(s) given:")
-    for s in skipped[:shown]:
-        print(f"  {s.path}: {s.why}")
-    if len(skipped) > shown:
-        print(f"  … and {len(skipped) - shown} more (--json lists every one)")
+    header = f"Passed over {len(skipped)} file(s) of the folder(s) given:"
+    _print_each(header, [f"{s.path}: {s.why}" for s in skipped], "  ")
+
+
+def _print_each(header: str, lines: list[str], indent: str, shown: int = 20) -> None:
+    if lines:
+        print(header)
+    for line in lines[:shown]:
+        print(f"{indent}{line}")
+    if len(lines) > shown:
+        print(f"{indent}… and {len(lines) - shown} more (--json lists every one)")
 
 
 @command(
     "import",
     "import files or folders of records (formats: see --format)",
-    arg("paths", nargs="+", metavar="PATH"),
+    arg("paths", nargs="+", metavar="PATH", help="files, folders or shlink:/ links"),
     arg(
         "--source",
         help="label for this source (default: the file or folder name; myfitnesspal for "
@@ -108,8 +133,27 @@ def _print_skipped(skipped: list[Any], shown: int = 20) -> None:
     arg(
         "--weight-unit",
         choices=("kg", "lb"),
-        help="unit of MyFitnessPal's weights (default: the export's own, as its exercise "
-        "table names it; else lb)",
+        help="unit of MyFitnessPal's weights (default: as the export states it, in its "
+        "exercise table; a file that states none is refused without this)",
+    ),
+    arg(
+        "--strict",
+        action="store_true",
+        help="refuse a file with any bad record (default: leave bad records out, named in the "
+        "summary, unless more than half of a file's records are bad)",
+    ),
+    arg(
+        "--time-zone",
+        type=_time_zone,
+        metavar="ZONE",
+        help="time zone of a CGM export's local times, e.g. Europe/Berlin (default: this "
+        "computer's)",
+    ),
+    arg(
+        "--unverified",
+        action="store_true",
+        help="SMART Health Links: also import cards whose issuer's keys cannot be had (never "
+        "a card whose signature fails)",
     ),
     arg(
         "--person",
@@ -133,9 +177,27 @@ def import_(args: argparse.Namespace) -> Result:
                 source=args.source,
                 fmt=args.format,
                 weight_unit=args.weight_unit,
+                time_zone=args.time_zone,
+                shl=_link_access(args),
+                strict=args.strict,
                 person=args.person,
             )
         )
+
+
+def _link_access(args: argparse.Namespace) -> Any:
+    """How an import asks for a SMART Health Link's passcode: on a terminal only (scripts set
+    HEALTHLOCKER_SHL_PASSCODE)."""
+    from healthlocker.connectors import LinkAccess
+
+    def ask(label: str) -> str:
+        if not sys.stdin.isatty():
+            raise HealthLockerError(
+                "the link needs a passcode: set HEALTHLOCKER_SHL_PASSCODE (no terminal to ask on)"
+            )
+        return getpass.getpass(f"Passcode for {label[:80]!r}: ")
+
+    return LinkAccess(ask_passcode=ask, unverified=args.unverified)
 
 
 def _import_with_progress(vault: Any, args: argparse.Namespace) -> Any:
@@ -158,6 +220,9 @@ def _import_with_progress(vault: Any, args: argparse.Namespace) -> Any:
             fmt=args.format,
             progress=lambda n: bar.advance(task, n),
             weight_unit=args.weight_unit,
+            time_zone=args.time_zone,
+            shl=_link_access(args),
+            strict=args.strict,
             person=args.person,
         )
 

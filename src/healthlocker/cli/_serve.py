@@ -52,9 +52,11 @@ def serve(args: argparse.Namespace) -> Result:
         )
         serve_http(home=args.home, config=config, workers=args.workers, prompt=prompt)
         return Said("")
+    from healthlocker.consent import check_client
     from healthlocker.server import serve_stdio
 
-    serve_stdio(home=args.home, client=args.client, ephemeral=args.ephemeral)
+    client = None if args.client is None else check_client(args.client)
+    serve_stdio(home=args.home, client=client, ephemeral=args.ephemeral)
     return Said("")
 
 

@@ -13,7 +13,11 @@ if TYPE_CHECKING:
     from healthlocker.connectors._import import FileOutcome, ImportReport, import_paths
     from healthlocker.connectors._links import Link, LinkStore
     from healthlocker.connectors._plan import Plan, Skipped, plan_import
-    from healthlocker.connectors._read import ReadOptions
+    from healthlocker.connectors._read import LinkAccess, ReadOptions
+    from healthlocker.connectors._tolerance import SkippedRecord, Tolerance
+    from healthlocker.connectors.cgm._time import zone_of
+    from healthlocker.connectors.shl._jose import encrypt_file
+    from healthlocker.connectors.shl._link import LinkPayload
     from healthlocker.connectors.smart._connect import connect_link, sync_link
     from healthlocker.connectors.smart._http import Net
     from healthlocker.connectors.smart._presets import PRESETS, Preset
@@ -33,7 +37,13 @@ _LAZY = {
     "Plan": "_plan",
     "Skipped": "_plan",
     "plan_import": "_plan",
+    "LinkAccess": "_read",
     "ReadOptions": "_read",
+    "zone_of": "cgm._time",
+    "encrypt_file": "shl._jose",
+    "LinkPayload": "shl._link",
+    "SkippedRecord": "_tolerance",
+    "Tolerance": "_tolerance",
     "connect_link": "smart._connect",
     "sync_link": "smart._connect",
     "Net": "smart._http",
@@ -53,16 +63,22 @@ __all__ = [
     "Format",
     "ImportReport",
     "Link",
+    "LinkAccess",
+    "LinkPayload",
     "LinkStore",
     "Net",
     "Plan",
     "Preset",
     "ReadOptions",
     "Skipped",
+    "SkippedRecord",
     "SyncResult",
+    "Tolerance",
     "connect_link",
     "detect_format",
+    "encrypt_file",
     "import_paths",
     "plan_import",
     "sync_link",
+    "zone_of",
 ]

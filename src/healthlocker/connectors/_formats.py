@@ -43,6 +43,9 @@ class Format:
     source: str | None = None  # a fixed source label; else the file's stem or folder's name
     # ReadOptions fields that change what it reads: part of "this file was imported already".
     options: tuple[str, ...] = ()
+    # "module:function": (text) -> str | None: a link this format reads when given in place of
+    # a path (a SMART Health Link) -> the source label it imports as; None if *text* is not one.
+    link: str | None = None
 
     def fits(self, head: Head) -> bool:
         return head.kind in self.kinds and (self.sniff is None or bool(_load(self.sniff)(head)))
@@ -57,8 +60,9 @@ class Format:
     def file_tag(self, path: Path, options: ReadOptions) -> bytes:
         """What says "this file was imported already": its digest, and any option that
         changes what it gives (a MyFitnessPal file imported again with --weight-unit is read
-        again)."""
-        digest = file_digest(path)
+        again). A reader that fetches what it reads (a link) gives the digest of what it fetched
+        in ``options.digest``, before the batch opens."""
+        digest = options.digest or file_digest(path)
         chosen = "".join(
             f"|{name.replace('_', '-')}={value}"
             for name in self.options
@@ -130,6 +134,30 @@ FORMATS: Mapping[str, Format] = MappingProxyType(
                 sniff="wellness._peloton:sniff",
             ),
             Format(
+                name="dexcom-clarity",
+                label="Dexcom Clarity CGM CSV",
+                kinds=frozenset({"text"}),
+                suffixes=(".csv",),
+                reader="cgm._dexcom:read_dexcom",
+                sniff="cgm._dexcom:sniff",
+                self_validating=True,
+                # Exports are named after the time they were made: one source for them all, so
+                # overlapping exports land on the same readings.
+                source="dexcom-clarity",
+                options=("time_zone",),
+            ),
+            Format(
+                name="libreview",
+                label="LibreView (FreeStyle Libre) CGM CSV",
+                kinds=frozenset({"text"}),
+                suffixes=(".csv",),
+                reader="cgm._libreview:read_libreview",
+                sniff="cgm._libreview:sniff",
+                self_validating=True,
+                source="libreview",
+                options=("time_zone",),
+            ),
+            Format(
                 name="ccda",
                 label="C-CDA XML",
                 kinds=frozenset({"xml"}),
@@ -137,6 +165,17 @@ FORMATS: Mapping[str, Format] = MappingProxyType(
                 reader="ccda._reader:read_ccda",
                 sniff="ccda._reader:sniff",
                 self_validating=True,
+            ),
+            Format(
+                name="shlink",
+                label="SMART Health Link (shlink:/…, or a file holding one)",
+                kinds=frozenset({"text"}),
+                # In a folder, only .shl files: a folder import never fetches a link from
+                # some text file found in it. A file named on the command line is detected.
+                suffixes=(".shl",),
+                reader="shl._reader:read_shlink",
+                sniff="shl._link:sniff",
+                link="shl._link:link_label",
             ),
         )
     }
@@ -155,6 +194,15 @@ def by_name(name: str) -> Format:
         raise InputFormatError(
             f"unknown format {name[:40]!r}; one of {', '.join(FORMATS)}"
         ) from None
+
+
+def link_format(text: str) -> tuple[Format, str] | None:
+    """The format that reads *text* as a link given in place of a path, and the source label
+    it imports as; None when no format reads it."""
+    for fmt in FORMATS.values():
+        if fmt.link is not None and (label := _load(fmt.link)(text)) is not None:
+            return fmt, label
+    return None
 
 
 def detect(path: Path) -> Format:

@@ -1,11 +1,13 @@
 """The import entry point: paths in, whole batches (one per file) into the vault.
 
-Each file is one atomic batch: it is stored whole or, on any error, not at all, and the error
-names the file and the place. Other files of the same run go on; the report lists each, and
-the files of a folder that were passed over (see ``_plan``). Formats come from the registry
-(``_formats.FORMATS``). Whom each file is about is decided in its batch (``people.Placement``):
-the report says so when it is not the owner, and a file about someone who only looks like a
-person in the vault is refused unless ``person`` (``--person``) says whose it is.
+Each file is one atomic batch: its good records are stored together or, on an error about the
+file as a whole, nothing of it is, and the error names the file and the place. A bad record
+is skipped and named (``_tolerance``; ``strict``: it refuses the file). Other files of the
+same run go on; the report lists each, and the files of a folder that were passed over (see
+``_plan``). Formats come from the registry (``_formats.FORMATS``). Whom each file is about is
+decided in its batch (``people.Placement``): the report says so when it is not the owner, and
+a file about someone who only looks like a person in the vault is refused unless ``person``
+(``--person``) says whose it is.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from pathlib import Path
 from healthlocker.connectors import _ahead
 from healthlocker.connectors._formats import Format, detect
 from healthlocker.connectors._plan import Plan, Planned, Skipped, plan_import
-from healthlocker.connectors._read import Progress, ReadOptions
+from healthlocker.connectors._read import LinkAccess, Progress, ReadOptions
+from healthlocker.connectors._tolerance import SkippedRecord, Tolerance, checked
 from healthlocker.errors import ConnectorError, HealthLockerError
 from healthlocker.people import People, Placed, Placement, check_choice
 from healthlocker.store import BatchResult, Vault
@@ -37,6 +40,8 @@ class FileOutcome:
     error: str | None = None
     # What the reader left out, and why, or chose (say, a unit): one line each, no health data.
     notes: list[str] = field(default_factory=list)
+    # The records left out of an imported file, each with its place and why.
+    skipped_records: list[SkippedRecord] = field(default_factory=list)
     # Whom the file is about, and what import did about it (a new person, the owner, …); each
     # with the sentence to say it in (``ImportReport.people_said``).
     people: list[Placed] = field(default_factory=list)
@@ -66,6 +71,7 @@ class ImportReport:
             "unchanged": 0,
             "skipped_files": 0,  # imported before: recognised by their digest, not read again
             "passed_over": len(self.skipped),
+            "skipped_records": 0,  # bad records left out of the files imported
         }
         for f in self.files:
             if f.error:
@@ -75,6 +81,7 @@ class ImportReport:
                 out["updated"] += f.result.updated
                 out["unchanged"] += f.result.unchanged
                 out["skipped_files"] += int(f.result.skipped_file)
+                out["skipped_records"] += len(f.skipped_records)
         return out
 
 
@@ -93,15 +100,21 @@ def import_paths(
     fmt: str | None = None,
     progress: Progress | None = None,
     weight_unit: str | None = None,
+    time_zone: str | None = None,
+    shl: LinkAccess | None = None,
+    strict: bool = False,
     person: str | None = None,
 ) -> ImportReport:
     """Import files and folders (or a :func:`plan_import` of them); one atomic batch per file.
     Never raises for bad input.
 
-    Large imports validate on a second core, ahead of storage (see ``_ahead``).
-    *weight_unit* (kg or lb) is the unit of MyFitnessPal's measurements (see ``wellness._mfp``).
-    *person* (``owner``, ``new``, a person's id or a name) says whom every file is about,
-    instead of matching (see ``people``).
+    A bad record is left out and listed in its file's ``skipped_records``; with *strict*, it
+    refuses its file instead (see ``_tolerance``). Large imports validate on a second core,
+    ahead of storage (see ``_ahead``). *weight_unit* (kg or lb) is the unit of MyFitnessPal's
+    measurements (see ``wellness._mfp``); *time_zone* (an IANA name) that of a CGM export's
+    local times (see ``cgm._time``); *shl* how a SMART Health Link's passcode is asked for (see
+    ``shl._reader``). *person* (``owner``, ``new``, a person's id or a name) says whom every
+    file is about, instead of matching (see ``people``).
     """
     report = ImportReport()
     try:
@@ -115,30 +128,60 @@ def import_paths(
     waiting: dict[int, set[str]] = {}  # per job: the Patients its records name, unplaced
     with _ahead.validator([(j.planned.path, j.format.name) for j in jobs]) as verdicts:
         for index, job in enumerate(jobs):
-            checked = _ahead.claim(verdicts, index)
+            vouched = _ahead.claim(verdicts, index)
             options = ReadOptions(
-                progress=progress, expect=checked, notes=job.outcome.notes, weight_unit=weight_unit
+                progress=progress,
+                expect=vouched,
+                notes=job.outcome.notes,
+                tolerance=Tolerance(strict=strict),
+                weight_unit=weight_unit,
+                time_zone=time_zone,
+                link=job.planned.link,
+                shl=shl or LinkAccess(),
             )
-            path, kind = job.planned.path, job.format
-            label = source or kind.source or job.planned.label
-            try:
-                placement = Placement(vault, label=label, choice=person)
-                job.outcome.result = vault.import_batch(
-                    placement.wrap(kind.read(path, options)),
-                    source=label,
-                    kind=kind.name,
-                    name=path.name,
-                    file_digest=_chosen(checked or kind.file_tag(path, options), person),
-                    validated=checked is not None or kind.self_validating,
-                )
-                _said(job.outcome, placement)
-                waiting[index] = placement.waiting
-            except HealthLockerError as exc:
-                job.outcome.error = str(exc)
-            except OSError as exc:
-                job.outcome.error = _unreadable(path, exc)
+            waiting[index] = _store(vault, job, options, source, vouched, person)
     _still_waiting(vault, jobs, waiting)
     return report
+
+
+def _store(
+    vault: Vault,
+    job: _Job,
+    options: ReadOptions,
+    source: str | None,
+    vouched: bytes | None,
+    person: str | None,
+) -> set[str]:
+    """One file, one batch: its outcome says what was stored, or why nothing was. Returns
+    the Patients its records name that no person holds yet."""
+    path, kind, outcome = job.planned.path, job.format, job.outcome
+    tolerance = options.tolerance
+    validate = vouched is None and not kind.self_validating
+    label = source or kind.source or job.planned.label
+    try:
+        placement = Placement(vault, label=label, choice=person)
+        # A reader that fetches (a link) does so here, before the batch takes the vault's
+        # write lock, and leaves the digest of what it fetched for file_tag. Placement sees
+        # only the records tolerance admits.
+        items = checked(kind.read(path, options), tolerance, kind.label, validate=validate)
+        outcome.result = vault.import_batch(
+            placement.wrap(items),
+            source=label,
+            kind=kind.name,
+            name=path.name,
+            file_digest=_chosen(vouched or kind.file_tag(path, options), person),
+            validated=True,  # here, by the worker ahead, or by the reader itself
+        )
+    except HealthLockerError as exc:
+        outcome.error = str(exc)
+    except OSError as exc:
+        outcome.error = _unreadable(path, exc)
+    else:
+        outcome.skipped_records = list(tolerance.skipped)
+        outcome.notes.extend(tolerance.notes())
+        _said(outcome, placement)
+        return placement.waiting
+    return set()
 
 
 def _chosen(tag: bytes, person: str | None) -> bytes:
@@ -173,7 +216,7 @@ def _job(planned: Planned, report: ImportReport) -> _Job | None:
     if planned.error is not None:
         return None
     try:
-        if planned.path.stat().st_size == 0:
+        if planned.link is None and planned.path.stat().st_size == 0:
             raise ConnectorError("the file is empty", where=str(planned.path))
         kind = known or detect(planned.path)
     except HealthLockerError as exc:

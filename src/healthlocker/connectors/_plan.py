@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from healthlocker.connectors._formats import FORMATS, Format, by_name, detect
+from healthlocker.connectors._formats import FORMATS, Format, by_name, detect, link_format
 from healthlocker.errors import ConnectorError, InputFormatError
 
 
@@ -32,6 +32,7 @@ class Planned:
     label: str  # the default source label: the file's stem, or the folder's name
     format: Format | None = None  # known already (--format, or detected in a folder)
     error: str | None = None  # the path cannot be imported at all (missing, nothing in it)
+    link: str | None = None  # a link given in place of a path; ``path`` only names it
 
 
 @dataclass
@@ -62,6 +63,11 @@ def plan_import(paths: Sequence[str | Path], fmt: str | None = None) -> Plan:
             _folder(path, chosen, plan)
         elif path.is_file():
             plan.files.append(Planned(path, path.stem, chosen))
+        elif (link := link_format(str(raw))) is not None and chosen in (None, link[0]):
+            reader, label = link
+            # Reported by a name: the link itself is a secret (it holds the key), never shown.
+            named = Path(f"{reader.name} {label}".replace("/", "-"))
+            plan.files.append(Planned(named, label, reader, link=str(raw)))
         else:
             error = ConnectorError("no such file or folder", where=str(path))
             plan.files.append(Planned(path, "", error=str(error)))

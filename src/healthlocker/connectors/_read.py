@@ -3,8 +3,10 @@
 A reader is ``read(path, options) -> Iterator[Item]``: it streams ``(where, resource)`` items
 out of one file, and *options* carries everything else: progress, the digest the bytes must
 have (when a worker validated them ahead, see ``_ahead``), the notes list it adds what it left
-out to, and the options of some formats (MyFitnessPal's weight unit). Light on purpose: the
-registry, every reader and the Apple Health reader process import it.
+out to, the :class:`Tolerance` every record is read through (``_tolerance``: a bad record is
+skipped and named, or with ``--strict`` refuses the file), and the options of some formats
+(MyFitnessPal's weight unit, a CGM export's time zone, a SMART Health Link's passcode). Light on
+purpose: the registry, every reader and the Apple Health reader process import it.
 """
 
 from __future__ import annotations
@@ -16,11 +18,23 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from healthlocker.connectors._tolerance import Tolerance
 from healthlocker.errors import ParseError
 
 CHUNK = 1 << 20
 HEAD_BYTES = 64 * 1024
 Progress = Callable[[int], None]  # bytes read since the last call
+
+
+@dataclass(frozen=True)
+class LinkAccess:
+    """What importing a SMART Health Link may need of the person (see ``shl._reader``)."""
+
+    # Asked for a link's passcode when HEALTHLOCKER_SHL_PASSCODE is not set (the CLI's prompt).
+    ask_passcode: Callable[[str], str] | None = None
+    # Import SMART Health Cards whose issuer's keys cannot be had (never a bad signature).
+    unverified: bool = False
+    recipient: str = "healthlocker"
 
 
 @dataclass
@@ -32,8 +46,19 @@ class ReadOptions:
     expect: bytes | None = None
     # What the reader left out, and why, or chose (say, a unit): one line each, no health data.
     notes: list[str] = field(default_factory=list)
+    # The bad records of the file: each skipped and named, or (strict) refusing the file.
+    tolerance: Tolerance = field(default_factory=Tolerance)
     # MyFitnessPal: the unit of its weights, kg or lb (None: the export's own, else lb).
     weight_unit: str | None = None
+    # CGM exports: the IANA time zone of their local times (None: this computer's).
+    time_zone: str | None = None
+    # A link given in place of a file (``shlink:/…``): read instead of the path's bytes.
+    link: str | None = None
+    # SMART Health Links: how to get a passcode, and whether unverifiable cards may come in.
+    shl: LinkAccess = field(default_factory=LinkAccess)
+    # Set by a reader whose input is fetched (a link): the SHA-256 of what it fetched, which
+    # then says "imported already" as a file's digest does. Set before the batch opens.
+    digest: bytes | None = None
 
 
 def file_digest(path: Path) -> bytes:

@@ -4,9 +4,12 @@ from healthlocker.consent._audit import AuditLog, Entry, Problem
 from healthlocker.consent._gate import AuditEvent, Decision, Gate, OpenGate, Outcome
 from healthlocker.consent._grants import (
     ALL_TOOLS,
+    CLIENT_RULE,
     Clock,
     Grant,
     GrantStore,
+    check_client,
+    clean_client,
     describe_window,
     parse_duration,
     window_for,
@@ -16,6 +19,7 @@ from healthlocker.consent._policy import ConsentGate, allowed, grant_command
 
 __all__ = [
     "ALL_TOOLS",
+    "CLIENT_RULE",
     "AuditEvent",
     "AuditLog",
     "Clock",
@@ -29,6 +33,8 @@ __all__ = [
     "Outcome",
     "Problem",
     "allowed",
+    "check_client",
+    "clean_client",
     "describe_window",
     "grant_command",
     "parse_duration",

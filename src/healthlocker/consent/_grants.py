@@ -26,6 +26,11 @@ _DURATION = re.compile(r"^\s*(\d+)\s*(m|min|h|d|w)\s*$")
 _UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 # Data windows: all records, records since a fixed day, or the last N months (moving).
 _WINDOW = re.compile(r"^(all|since:\d{4}-\d{2}-\d{2}|last:(\d{1,3})m)$")
+# A client's name as grants, the audit and the pages show it: letters and digits (any script),
+# spaces and . - _ ( ). Nothing a terminal or a page could read as markup or controls.
+_CLIENT = re.compile(r"^[^\W_][\w .()-]{0,63}$")
+_NOT_CLIENT = re.compile(r"[^\w .()-]+")
+CLIENT_RULE = "1-64 letters, digits, spaces, dots, dashes, underscores or parentheses"
 
 
 def utcnow() -> datetime:
@@ -41,6 +46,20 @@ def parse_duration(text: str) -> timedelta:
     if span > MAX_DURATION:
         raise ConsentError("a grant lasts at most 366 days; renew it when it runs out")
     return span
+
+
+def check_client(name: str) -> str:
+    """*name* as a client's name, or a ConsentError saying what a name may hold."""
+    if not _CLIENT.match(name or "") or name != name.strip():
+        raise ConsentError(f"a client name is {CLIENT_RULE}, starting with a letter or digit")
+    return name
+
+
+def clean_client(reported: str) -> str:
+    """A name a client reported about itself (MCP's clientInfo), as a client's name: what
+    :func:`check_client` refuses is dropped; empty when nothing is left."""
+    name = " ".join(_NOT_CLIENT.sub("", reported or "").split())[:64]
+    return name.lstrip("._-() ")
 
 
 def window_for(*, since: str | None = None, months: int | None = None) -> str:
@@ -108,8 +127,7 @@ class GrantStore:
         self._table.put(grant.id, body=json.dumps(asdict(grant)).encode())
 
     def add(self, *, client: str, tool: str, duration: timedelta, window: str = "all") -> Grant:
-        if not client.strip():
-            raise ConsentError("a grant names a client")
+        check_client(client)
         if not _WINDOW.match(window):
             raise ConsentError(f"not a data window: {window!r}")
         if duration > MAX_DURATION or duration <= timedelta(0):
@@ -142,10 +160,17 @@ class GrantStore:
         now = self.clock()
         return [g for g in self.all() if g.covers(client=client, tool=tool, now=now)]
 
-    def revoke(self, grant_id: str | None) -> list[Grant]:
-        """Revoke one grant by id (or every live one, with None); return those revoked."""
+    def revoke(self, grant_id: str | None, *, client: str | None = None) -> list[Grant]:
+        """Revoke one grant by id (or every live one, with None; of one *client* if named);
+        return those revoked."""
         now = self.clock()
-        targets = [g for g in self.all() if g.live(now) and (grant_id is None or g.id == grant_id)]
+        targets = [
+            g
+            for g in self.all()
+            if g.live(now)
+            and (grant_id is None or g.id == grant_id)
+            and (client is None or g.client == client)
+        ]
         if grant_id is not None and not targets:
             raise ConsentError(f"no live grant {grant_id!r}; `healthlocker grants` lists them")
         with self.vault.transaction():  # all of them, or (on any error) none

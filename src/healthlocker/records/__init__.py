@@ -37,6 +37,13 @@ from healthlocker.records._coverage import (
     explain_coverage,
 )
 from healthlocker.records._flags import ReferenceRange
+from healthlocker.records._glucose import (
+    GlucoseDay,
+    GlucoseStats,
+    GlucoseTargets,
+    TimeInRanges,
+    glucose_stats,
+)
 from healthlocker.records._labs import LabResult, LabResults, list_labs
 from healthlocker.records._meds import AllergyItem, MedicationItem, MedicationsView, get_meds
 from healthlocker.records._metrics import named_metrics
@@ -68,6 +75,9 @@ __all__ = [
     "CoverageView",
     "EncounterItem",
     "EncounterList",
+    "GlucoseDay",
+    "GlucoseStats",
+    "GlucoseTargets",
     "HealthSummary",
     "ImmunizationItem",
     "ImmunizationList",
@@ -90,6 +100,7 @@ __all__ = [
     "SearchResults",
     "SourceCopy",
     "SourceRef",
+    "TimeInRanges",
     "TrendPoint",
     "TrendStats",
     "TrendView",
@@ -100,6 +111,7 @@ __all__ = [
     "clean",
     "explain_coverage",
     "get_meds",
+    "glucose_stats",
     "health_summary",
     "latest_vitals",
     "list_conditions",

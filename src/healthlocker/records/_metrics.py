@@ -31,7 +31,13 @@ fat                         HK …DietaryFatTotal         g               mean o
 fiber                       HK …DietaryFiber            g               mean of daily totals
 sugar                       HK …DietarySugar            g               mean of daily totals
 sodium                      HK …DietarySodium           mg              mean of daily totals
+glucose                     99504-3, 105272-9 (a CGM's  mg/dL           mean of sensor readings
+                            sensor readings)                            (scans left out)
 ==========================  ==========================  ==============  =======================
+
+``glucose`` is a continuous glucose monitor's readings (mmol/L read as mg/dL); with them, the
+trend also carries the consensus CGM metrics (``_glucose``). Asked for by that word alone with
+no sensor readings in reach, ``glucose`` is the lab test, as any other name.
 
 ``HK …X`` is HealthKit's identifier ``HKQuantityTypeIdentifierX``: Apple Health and MyFitnessPal
 imports code these nutrients with it, as no LOINC code for a day's intake of them could be
@@ -56,6 +62,7 @@ from typing import Any, Literal
 from healthlocker.errors import ArgumentError
 from healthlocker.records._catalog import CatalogEntry, convert, lookup, normalize_unit, search
 from healthlocker.records._common import as_dict, codes_of, concept_name
+from healthlocker.records._glucose import CGM_CODES, MG_DL_PER_MMOL_L
 from healthlocker.records._overlap import distinct_workouts, one_source_per_day, order_for
 from healthlocker.records._scope import Scope
 from healthlocker.store import StoredResource
@@ -74,6 +81,7 @@ class Metric:
     types: tuple[str, ...] = ("Observation",)
     name_is: str | None = None  # a lab found by name and recorded without a LOINC code
     entry: CatalogEntry | None = None  # a lab the catalog knows: its unit and conversions
+    readings_only: bool = False  # a CGM's: on-demand scans (a ``method``) are left out
 
 
 METRICS: dict[str, Metric] = {
@@ -104,6 +112,7 @@ METRICS: dict[str, Metric] = {
     "fiber": Metric("Fiber eaten", (_HK + "DietaryFiber",), "g", "sum"),
     "sugar": Metric("Sugar eaten", (_HK + "DietarySugar",), "g", "sum"),
     "sodium": Metric("Sodium eaten", (_HK + "DietarySodium",), "mg", "sum"),
+    "glucose": Metric("Glucose (CGM)", tuple(sorted(CGM_CODES)), "mg/dL", readings_only=True),
 }
 _ALIASES = {
     "weight": "body_weight",
@@ -123,6 +132,9 @@ _ALIASES = {
     "exercise": "workouts",
     "carbs": "carbohydrates",
     "fibre": "fiber",
+    "cgm": "glucose",
+    "sensor_glucose": "glucose",
+    "interstitial_glucose": "glucose",
 }
 # Per target unit: recorded unit (case-folded UCUM code or common spelling) → (scale, offset).
 _F = (5 / 9, -160 / 9)
@@ -152,6 +164,7 @@ _CONVERT: dict[str, dict[str, tuple[float, float]]] = {
     },
     "g": {"g": (1, 0), "mg": (0.001, 0), "kg": (1000, 0)},
     "mg": {"mg": (1, 0), "g": (1000, 0), "ug": (0.001, 0)},
+    "mg/dL": {"mg/dl": (1, 0), "mmol/l": (MG_DL_PER_MMOL_L, 0)},
 }
 
 # One sample: (day, value, value2, recorded unit, resource).
@@ -173,9 +186,19 @@ def find_metric(reader: Scope, metric: str) -> tuple[str | None, Metric, list[st
     nothing matches.
     """
     key = _named(metric)
+    if key == "glucose" and metric.strip().casefold() == "glucose":
+        if not _has_data(reader, METRICS[key].codes):
+            return None, *_lab(reader, metric)  # no sensor: the lab test, as before CGMs
+        return key, METRICS[key], [_GLUCOSE_LABS]
     if key is not None:
         return key, METRICS[key], []
     return None, *_lab(reader, metric)
+
+
+_GLUCOSE_LABS = (
+    "'glucose' is the glucose sensor's readings here; for lab glucose tests ask for 2345-7 "
+    "(serum or plasma) or 2339-0 (blood)"
+)
 
 
 def _named(metric: str) -> str | None:
@@ -292,6 +315,8 @@ def _sample(stored: StoredResource, m: Metric) -> Row | None:
 def _row(stored: StoredResource, m: Metric) -> Row | None:
     """The sample *stored* holds of *m*, or None (another test of the same code, or no value)."""
     if m.name_is and (concept_name(stored.resource.get("code")) or "").casefold() != m.name_is:
+        return None
+    if m.readings_only and stored.resource.get("method") is not None:
         return None
     return _sample(stored, m)
 

@@ -26,6 +26,7 @@ from healthlocker.records._common import (
     pick_patient,
     source_of,
 )
+from healthlocker.records._glucose import GlucoseStats, cgm_stats
 from healthlocker.records._metrics import METRICS, Metric, Row, fetch, find_metric, in_unit
 from healthlocker.records._overlap import left_out_note, order_for
 from healthlocker.records._scope import Scope, as_scope, scoped
@@ -89,11 +90,25 @@ class TrendView(Answer):
     sources: list[SourceRef] = Field(description=f"The newest {SOURCES_CAP} records used")
     source_count: int = Field(description="How many records the trend is built from")
     notes: list[str]
+    cgm: GlucoseStats | None = Field(
+        default=None,
+        description="For glucose from a CGM: the consensus metrics (time in ranges, GMI, CV, "
+        "% time active, per day)",
+    )
 
     def describe(self) -> str:
         s, unit, n = self.stats, self.unit or "", fmt_number
         if not self.points:
             return f"{self.label}: no data" + (f" ({self.notes[-1]})" if self.notes else "")
+        if self.cgm is not None:  # its own three lines, then how the period went
+            slope = s.slope_per_month
+            per_month = f", {n(slope)} {unit}/month" if slope is not None else ""
+            return "\n".join([
+                self.cgm.render(),
+                f"{len(self.points)} {self.granularity} points ({self.aggregation}), change "
+                f"{n(s.change)} {unit}{per_month}",
+                *self.notes[:3],
+            ])  # fmt: skip
         slope = s.slope_per_month
         lines = [
             f"{self.label} ({unit}), {len(self.points)} {self.granularity} points "
@@ -344,6 +359,7 @@ def summarize_trends(
         + dropped
         + left_out_note(m.label, left_out, order_for(m.codes))
         + previous_notes,
+        cgm=cgm_stats((s.resource for s in used), since, until) if key == "glucose" else None,
     )
 
 

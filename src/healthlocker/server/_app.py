@@ -13,7 +13,7 @@ from healthlocker.consent import ConsentGate, Gate
 from healthlocker.server._consent import client_of
 from healthlocker.server._edge import Edge, checked, edge
 from healthlocker.server._state import GateFactory, ServerState, VaultOpener
-from healthlocker.server._tools import audit_invalid, tools
+from healthlocker.server._tools import audit_failed, tools
 from healthlocker.store import Vault
 
 INSTRUCTIONS = """\
@@ -57,7 +57,7 @@ def build_server(
         middleware=[
             Edge(
                 {t.name: t.fn_metadata.validate_arguments for t in registered},
-                lambda name, fields: audit_invalid(state, name, fields),
+                lambda name, arguments: audit_failed(state, name, arguments),
             )
         ],
         **(mcp_options or {}),

@@ -10,6 +10,10 @@ values) and the client gets an opaque message.
 (the server decides on the client's name from it, tokens and ``--client``), and it checks a
 catalogued tool's arguments before the SDK does, so that a bad call gets one plain line per bad
 argument (not pydantic's report with its links) and is audited as failed, like any other call.
+It audits around the whole call: a tool call that ends without its entry (an unknown tool, an
+elicitation answer that does not fit the form, anything the SDK refused) is audited as failed
+here; a call whose entry cannot be written fails and says so. Only a round that asks the client
+for input (``InputRequiredResult``) is not a finished call: its retry is.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
+import re
 import traceback
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -27,6 +33,7 @@ from mcp import MCPError
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import INTERNAL_ERROR, INVALID_PARAMS, CallToolResult, TextContent
+from mcp_types.methods import is_input_required
 from pydantic import BaseModel, ValidationError
 
 from healthlocker.errors import ArgumentError, ConsentError, HealthLockerError
@@ -40,6 +47,26 @@ Kind = Literal["tool", "prompt", "resource"]
 REPORTED: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "healthlocker_reported_client", default=None
 )
+_TOOL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
+
+@dataclass
+class _Call:
+    """The tool call in progress: whether its audit entry is written."""
+
+    audited: bool = False
+
+
+_CALL: contextvars.ContextVar[_Call | None] = contextvars.ContextVar(
+    "healthlocker_call", default=None
+)
+
+
+def audited() -> None:
+    """Say that the current tool call's audit entry is written (it is not audited again)."""
+    call = _CALL.get()
+    if call is not None:
+        call.audited = True
 
 
 @contextlib.contextmanager
@@ -104,13 +131,14 @@ class Edge:
     """The server's middleware (``ServerMiddleware``): see the module's docstring.
 
     *check* validates each catalogued tool's arguments as the SDK will (raising pydantic's
-    ``ValidationError``); *failed(tool, fields)* audits a call whose named arguments were bad.
+    ``ValidationError``); *failed(tool, arguments)* audits a call that failed before any entry
+    was written, with its arguments as the audit keeps them.
     """
 
     def __init__(
         self,
         check: Mapping[str, Callable[[dict[str, Any]], object]],
-        failed: Callable[[str, list[str]], None],
+        failed: Callable[[str, dict[str, Any]], None],
     ) -> None:
         self._check = check
         self._failed = failed
@@ -122,30 +150,64 @@ class Edge:
         token = REPORTED.set(params.client_info.name if params else None)
         try:
             if ctx.method == "tools/call":
-                refused = await self._arguments(ctx.params or {})
-                if refused is not None:
-                    return refused
+                return await self._tool_call(ctx, call_next)
             return await call_next(ctx)
         finally:
             REPORTED.reset(token)
 
-    async def _arguments(self, params: Mapping[str, Any]) -> CallToolResult | None:
+    async def _tool_call(
+        self, ctx: ServerRequestContext[Any, Any], call_next: CallNext
+    ) -> HandlerResult:
+        call = _Call()
+        token = _CALL.set(call)
+        params = ctx.params if isinstance(ctx.params, Mapping) else {}
         name = str(params.get("name"))
+        shown = name if _TOOL_NAME.match(name) else f"<unknown, {len(name)} chars>"
+        try:
+            result: HandlerResult = await self._arguments(name, params.get("arguments") or {})
+            if result is None:
+                result = await call_next(ctx)
+        except BaseException:
+            if not call.audited:
+                await self._audit_failed(shown, {})
+            raise
+        finally:
+            _CALL.reset(token)
+        if call.audited or is_input_required(result):
+            return result
+        return await self._audit_failed(shown, {}, result)
+
+    async def _arguments(self, name: str, arguments: Any) -> HandlerResult:
         check = self._check.get(name)
-        arguments = params.get("arguments") or {}
         if check is None or not isinstance(arguments, dict):
-            return None  # not ours, or not an object: the SDK answers it
+            return None  # not ours, or not an object: the SDK answers it (audited after)
         try:
             check(arguments)
         except ValidationError as exc:
             fields = sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]})
-            try:
-                await anyio.to_thread.run_sync(self._failed, name, fields)
-            except HealthLockerError:
-                pass  # the vault did not open: the call fails anyway, and says why it failed
-            except Exception as bug:
-                log_bug(bug, f"auditing tool {name}")
             text = f"{name}: some arguments are not valid; correct them and call again:\n"
             text += argument_problems(exc)
-            return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+            result = CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+            return await self._audit_failed(name, dict.fromkeys(fields, "<invalid>"), result)
         return None
+
+    async def _audit_failed(
+        self, tool: str, arguments: dict[str, Any], result: HandlerResult = None
+    ) -> HandlerResult:
+        """Audit a call that failed before its entry was written; *result* is what the client
+        gets, which says so when the entry cannot be written either."""
+        try:
+            await anyio.to_thread.run_sync(self._failed, tool, arguments)
+            return result
+        except HealthLockerError as exc:
+            problem = str(exc)
+        except Exception as bug:
+            log_bug(bug, f"auditing tool {tool}")
+            problem = INTERNAL
+        text = "This call could not be audited: " + problem
+        if isinstance(result, dict):
+            result = CallToolResult.model_validate(result)
+        if isinstance(result, CallToolResult) and result.is_error:
+            content = [*result.content, TextContent(type="text", text=text)]
+            return CallToolResult(content=content, is_error=True)
+        return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)

@@ -5,8 +5,12 @@
   a declared ``Content-Length`` over the cap, a chunked body that grows past it (however small
   its chunks) or a body that trickles in slower than the deadline is refused without reaching
   the app.
-- Rate limits per bearer token (or per client address without one): a token bucket each.
-  (Wrong passphrases on the pages have their own, stricter limit: see ``_pages``.)
+- A JSON body nested deeper than 64 levels is refused before anything parses it (a deeply
+  nested body would otherwise reach Python's recursion limit in a parser).
+- Rate limits per client: a token bucket for each OAuth client whose bearer token is valid,
+  and one per address for everything else (a fresh made-up token per request shares its
+  address's bucket). Registrations (``/register``) have a stricter bucket per address: 10 at
+  once, then one every 6 minutes. (Passphrase tries have their own: see ``_passphrase``.)
 - Security headers on every response: no framing, no sniffing, no referrer, no caching, a
   locked-down default Content-Security-Policy (pages that need more set their own).
 Limits are per worker process: with N workers a client gets at most N times the rate.
@@ -14,15 +18,18 @@ Limits are per worker process: with N workers a client gets at most N times the 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
+import re
 import time
+from array import array
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 import anyio
+import anyio.to_thread
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -33,7 +40,14 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 MCP_BODY_LIMIT = 1024 * 1024
 FORM_BODY_LIMIT = 64 * 1024
 BODY_DEADLINE = 10.0
+MAX_DEPTH = 64
 DEFAULT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# JSON strings (closed, or running to the end), whose brackets do not nest anything.
+_STRINGS = re.compile(rb'(?s)"(?:[^"\\]|\\.)*+(?:"|\Z)')
+_SIGNS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+Identify = Callable[[str], Awaitable[str | None]]
+"""The OAuth client a bearer token was validly issued to, or None."""
 
 
 @dataclass
@@ -45,6 +59,7 @@ class GuardSettings:
     burst: int = 100
     hsts: bool = False
     body_deadline: float = BODY_DEADLINE
+    identify: Identify | None = None
 
 
 @dataclass
@@ -74,12 +89,19 @@ class RateLimiter:
             return 0.0
         return (1 - bucket.tokens) / self.rate
 
+    def give_back(self, key: str) -> None:
+        """Return a token taken for something that turned out not to count."""
+        bucket = self.buckets.get(key)
+        if bucket is not None:
+            bucket.tokens = min(float(self.burst), bucket.tokens + 1)
+
 
 class Guard:
     def __init__(self, app: ASGIApp, settings: GuardSettings) -> None:
         self.app = app
         self.settings = settings
         self.calls = RateLimiter(settings.rate, settings.burst)
+        self.registrations = RateLimiter(rate=1 / 360, burst=10)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -87,34 +109,43 @@ class Guard:
             return
         send = self._with_headers(send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        refusal = self._refusal(scope, headers)
+        refusal = self._refusal(headers) or await self._over_rate(scope, headers)
         if refusal is not None:
             await _plain(send, *refusal)
             return
         if scope["method"] in ("POST", "PUT", "PATCH", "DELETE"):
             limit = MCP_BODY_LIMIT if scope["path"] == self.settings.mcp_path else FORM_BODY_LIMIT
             body, problem = await self._read_body(receive, headers, limit)
+            if problem is None and "json" in headers.get("content-type", ""):
+                problem = await _nesting(body)
             if problem is not None:
                 await _plain(send, *problem)
                 return
             receive = _replay(body, receive)
         await self.app(scope, receive, send)
 
-    def _refusal(
-        self, scope: Scope, headers: dict[str, str]
-    ) -> tuple[int, str, dict[str, str]] | None:
+    def _refusal(self, headers: dict[str, str]) -> tuple[int, str, dict[str, str]] | None:
         if headers.get("host", "").lower() not in self.settings.allowed_hosts:
             return 421, "This host name is not served here.", {}
         origin = headers.get("origin")
         if origin is not None and origin.lower().rstrip("/") not in self.settings.allowed_origins:
             return 403, "Cross-origin requests from this origin are not allowed.", {}
-        auth = headers.get("authorization", "")
-        client = scope.get("client") or ("?", 0)
-        key = hashlib.sha256(auth.encode()).hexdigest()[:24] if auth else f"addr:{client[0]}"
-        wait = self.calls.take(key)
-        if wait:
-            return 429, "Too many requests; slow down.", {"retry-after": str(math.ceil(wait))}
         return None
+
+    async def _over_rate(
+        self, scope: Scope, headers: dict[str, str]
+    ) -> tuple[int, str, dict[str, str]] | None:
+        address = (scope.get("client") or ("?", 0))[0]
+        if scope["path"] == "/register" and scope["method"] == "POST":
+            wait = self.registrations.take(address)
+            if wait:
+                return _too_many("Too many registrations from this address", wait)
+        auth = headers.get("authorization", "")
+        client = None
+        if auth[:7].lower() == "bearer " and self.settings.identify is not None:
+            client = await self.settings.identify(auth[7:].strip())
+        wait = self.calls.take(f"client:{client}" if client else f"addr:{address}")
+        return _too_many("Too many requests; slow down", wait) if wait else None
 
     async def _read_body(
         self, receive: Receive, headers: dict[str, str], limit: int
@@ -163,6 +194,29 @@ class Guard:
             await send(message)
 
         return sender
+
+
+def _too_many(what: str, wait: float) -> tuple[int, str, dict[str, str]]:
+    seconds = math.ceil(wait)
+    return 429, f"{what}; try again in {seconds} s.", {"retry-after": str(seconds)}
+
+
+async def _nesting(body: bytes) -> tuple[int, str, dict[str, str]] | None:
+    """A 400 when *body* (JSON) nests deeper than MAX_DEPTH (a big body is measured on a
+    worker thread, off the event loop)."""
+    deep = (
+        await anyio.to_thread.run_sync(depth, body) if len(body) > 65536 else depth(body)
+    ) > MAX_DEPTH
+    return (400, f"The request nests deeper than {MAX_DEPTH} levels.", {}) if deep else None
+
+
+def depth(body: bytes) -> int:
+    """How deep the arrays and objects of a JSON text nest (brackets inside strings do not
+    count), in linear time."""
+    if b'"' in body:
+        body = _STRINGS.sub(b"", body)
+    brackets = body.translate(_SIGNS, _NOT_BRACKETS)
+    return max(accumulate(array("b", brackets)), default=0)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -37,6 +37,7 @@ from starlette.routing import Route
 from healthlocker.catalogue import PROMPTS, RESOURCES, TOOL_NAMES
 from healthlocker.consent import ConsentGate
 from healthlocker.errors import HealthLockerError
+from healthlocker.server._asks import Asks
 from healthlocker.server._guard import (
     MCP_BODY_LIMIT,
     ASGIApp,
@@ -47,8 +48,10 @@ from healthlocker.server._guard import (
     Send,
 )
 from healthlocker.server._oauth import VaultAuthProvider
+from healthlocker.server._oauth_routes import oauth_routes
 from healthlocker.server._oauth_store import OAuthStore, new_secret
 from healthlocker.server._pages import Pages
+from healthlocker.server._shl import ShlRoutes
 from healthlocker.server._state import ServerState
 from healthlocker.server._tokens import (
     ALL_SCOPES,
@@ -130,7 +133,7 @@ def build_http_app(vault: Vault, config: HttpConfig, *, log_level: str = "WARNIN
     from healthlocker.server._app import build_server
 
     config.check()
-    state = ServerState(vault, ConsentGate, None)
+    state = ServerState(vault, ConsentGate, None, over_http=True)
     store = state.using(OAuthStore)
     keys = state.using(lambda _: _lasting_keys(store))
     provider: VaultAuthProvider | None = None
@@ -147,6 +150,7 @@ def build_http_app(vault: Vault, config: HttpConfig, *, log_level: str = "WARNIN
         verifier = JwtVerifier(local_keys, config.base, config.resource)
         provider = VaultAuthProvider(state, store, signer, verifier, config.base + "/consent")
         verifier.is_revoked = provider.is_revoked
+        state.asks = Asks(config.base + "/consent")  # tool calls ask on the consent page
         issuer = config.base
     auth = AuthSettings(
         issuer_url=AnyHttpUrl(issuer),
@@ -177,8 +181,10 @@ def build_http_app(vault: Vault, config: HttpConfig, *, log_level: str = "WARNIN
         return JSONResponse({"status": "ok"})
 
     routes = [Route("/healthz", health, methods=["GET"])]
-    if provider is not None:
-        routes += Pages(provider, secure_cookies=config.base.startswith("https://")).routes()
+    routes += ShlRoutes(state, config.base).routes()
+    if provider is not None and state.asks is not None:
+        secure = config.base.startswith("https://")
+        routes += Pages(provider, state.asks, secure_cookies=secure).routes()
         jwks = signer.jwks()
 
         async def keyset(request: Request) -> Response:
@@ -203,6 +209,8 @@ def build_http_app(vault: Vault, config: HttpConfig, *, log_level: str = "WARNIN
         ),
         host=config.host,
     )
+    if provider is not None:  # in front of the SDK's own routes of the same paths
+        app.router.routes[:0] = oauth_routes(provider, auth)
     app.user_middleware.append(  # innermost: after the SDK's bearer authentication
         Middleware(
             ScopeCheck, metadata_url=str(build_resource_metadata_url(AnyHttpUrl(config.resource)))
@@ -217,6 +225,7 @@ def build_http_app(vault: Vault, config: HttpConfig, *, log_level: str = "WARNIN
             rate=config.rate,
             burst=config.burst,
             hsts=config.base.startswith("https://"),
+            identify=verifier.client_of,
         ),
     )
 

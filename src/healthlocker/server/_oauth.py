@@ -6,18 +6,17 @@ decides and keeps state, sealed in the vault (``_oauth_store``). ``authorize`` s
 browser to our consent page; the person unlocks with their passphrase and picks tools, a
 duration and a records window, which become the client's grants (the consent model of
 ``healthlocker.consent``) and the scopes of its tokens. Access tokens are short-lived JWTs;
-refresh tokens rotate, and a reused one revokes its whole family.
+refresh tokens rotate, and a reused one ends its whole family, as does revoking any grant of
+the client after the family began.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit
 
 import anyio.to_thread
 from mcp.server.auth.provider import (
@@ -25,14 +24,15 @@ from mcp.server.auth.provider import (
     AuthorizationCode,
     AuthorizationParams,
     AuthorizeError,
+    OAuthAuthorizationServerProvider,
     RefreshToken,
-    RegistrationError,
     TokenError,
     construct_redirect_uri,
 )
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 
 from healthlocker.consent import GrantStore
+from healthlocker.server._clients import check_registration, mark_consented, save_client
 from healthlocker.server._oauth_store import OAuthStore, new_secret
 from healthlocker.server._state import ServerState
 from healthlocker.server._tokens import ALL_SCOPES, JwtVerifier, Signer, scope_for, tools_in
@@ -44,7 +44,6 @@ T = TypeVar("T")
 CODE_TTL = 300
 PENDING_TTL = 600
 REFRESH_TTL = 30 * 86400
-MAX_CLIENTS = 200
 
 
 @dataclass(frozen=True)
@@ -53,13 +52,14 @@ class Pending:
 
     request_id: str
     client_id: str
-    client_name: str
     scopes: list[str]
     redirect_uri: str
     csrf: str
 
 
-class VaultAuthProvider:
+class VaultAuthProvider(
+    OAuthAuthorizationServerProvider[AuthorizationCode, RefreshToken, AccessToken]
+):
     def __init__(
         self,
         state: ServerState,
@@ -77,6 +77,7 @@ class VaultAuthProvider:
         self._revoked: SealedTable | None = None
 
     async def db(self, fn: Callable[[OAuthStore], T]) -> T:
+        """Run *fn* with the OAuth store, on a worker thread, under the vault's lock."""
         return await anyio.to_thread.run_sync(lambda: self.state.using(lambda _: fn(self.store)))
 
     # -- clients -----------------------------------------------------------------------------
@@ -86,21 +87,8 @@ class VaultAuthProvider:
         return OAuthClientInformationFull.model_validate(body) if body else None
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
-        for uri in client_info.redirect_uris or []:
-            if not _acceptable_redirect(str(uri)):
-                raise RegistrationError(
-                    "invalid_redirect_uri",
-                    "redirect URIs must use https, or http on a loopback address",
-                )
-        if client_info.scope and not set(client_info.scope.split()) <= set(ALL_SCOPES):
-            raise RegistrationError("invalid_client_metadata", "unknown scope requested")
-
-        def save(s: OAuthStore) -> None:
-            if len(s.all("client")) >= MAX_CLIENTS:
-                raise RegistrationError("invalid_client_metadata", "too many registered clients")
-            s.put("client", client_info.client_id or "", client_info.model_dump(mode="json"), None)
-
-        await self.db(save)
+        check_registration(client_info)
+        await self.db(lambda s: save_client(s, client_info))
 
     # -- authorization -----------------------------------------------------------------------
 
@@ -115,7 +103,6 @@ class VaultAuthProvider:
         request_id = new_secret()
         body = {
             "client_id": client.client_id,
-            "client_name": (client.client_name or client.client_id or "")[:80],
             "scopes": scopes,
             "code_challenge": params.code_challenge,
             "redirect_uri": str(params.redirect_uri),
@@ -131,12 +118,7 @@ class VaultAuthProvider:
         if body is None:
             return None
         return Pending(
-            request_id,
-            body["client_id"],
-            body["client_name"],
-            body["scopes"],
-            body["redirect_uri"],
-            body["csrf"],
+            request_id, body["client_id"], body["scopes"], body["redirect_uri"], body["csrf"]
         )
 
     def decide(
@@ -148,38 +130,40 @@ class VaultAuthProvider:
         duration: timedelta,
         window: str,
     ) -> str:
-        """The person answered (tools None: denied): grants, a code, the redirect back."""
-        body = s.take("pending", s.secret_id(request_id))
-        if body is None:
-            raise LookupError("this authorization request has expired; start again")
-        redirect, state = body["redirect_uri"], body["state"]
-        if not tools:
-            return construct_redirect_uri(
-                redirect,
-                error="access_denied",
-                error_description="the person did not allow it",
-                state=state,
+        """The person answered (tools None: denied): grants, a code, the redirect back; all
+        of it in one transaction."""
+        with s.vault.transaction():
+            body = s.take("pending", s.secret_id(request_id))
+            if body is None:
+                raise LookupError("this authorization request has expired; start again")
+            redirect, state = body["redirect_uri"], body["state"]
+            if not tools:
+                return construct_redirect_uri(
+                    redirect,
+                    error="access_denied",
+                    error_description="the person did not allow it",
+                    state=state,
+                )
+            chosen = [t for t in tools_in(body["scopes"]) if t in tools]
+            grants = GrantStore(s.vault)
+            for tool in chosen:
+                grants.add(client=body["client_id"], tool=tool, duration=duration, window=window)
+            mark_consented(s, body["client_id"])
+            code = new_secret()
+            s.put(
+                "code",
+                s.secret_id(code),
+                {
+                    "client_id": body["client_id"],
+                    "scopes": [scope_for(t) for t in chosen],
+                    "code_challenge": body["code_challenge"],
+                    "redirect_uri": redirect,
+                    "explicit": body["explicit"],
+                    "resource": self.resource,
+                    "refresh_ttl": min(REFRESH_TTL, int(duration.total_seconds())),
+                },
+                CODE_TTL,
             )
-        offered = tools_in(body["scopes"])
-        chosen = [t for t in offered if t in tools]
-        grants = GrantStore(s.vault)
-        for tool in chosen:
-            grants.add(client=body["client_id"], tool=tool, duration=duration, window=window)
-        code = new_secret()
-        s.put(
-            "code",
-            s.secret_id(code),
-            {
-                "client_id": body["client_id"],
-                "scopes": [scope_for(t) for t in chosen],
-                "code_challenge": body["code_challenge"],
-                "redirect_uri": redirect,
-                "explicit": body["explicit"],
-                "resource": self.resource,
-                "refresh_ttl": min(REFRESH_TTL, int(duration.total_seconds())),
-            },
-            CODE_TTL,
-        )
         return construct_redirect_uri(redirect, code=code, state=state)
 
     async def load_authorization_code(
@@ -218,15 +202,7 @@ class VaultAuthProvider:
     async def load_refresh_token(
         self, client: OAuthClientInformationFull, refresh_token: str
     ) -> RefreshToken | None:
-        def load(s: OAuthStore) -> dict[str, Any] | None:
-            body = s.get("refresh", s.secret_id(refresh_token))
-            if body is not None and body.get("used"):
-                # A rotated token came back: someone holds a copy. End the whole family.
-                s.delete_where("refresh", family=body["family"])
-                return None
-            return body
-
-        body = await self.db(load)
+        body = await self.db(lambda s: self._usable(s, refresh_token))
         if body is None or body["client_id"] != client.client_id:
             return None
         return RefreshToken(
@@ -241,17 +217,38 @@ class VaultAuthProvider:
     async def exchange_refresh_token(
         self, client: OAuthClientInformationFull, refresh_token: RefreshToken, scopes: list[str]
     ) -> OAuthToken:
-        def rotate(s: OAuthStore) -> OAuthToken:
-            row_id = s.secret_id(refresh_token.token)
-            body = s.take("refresh", row_id)
-            if body is None or body.get("used"):
-                raise TokenError("invalid_grant", "refresh token already used")
-            left = int(body["expires_at"] - time.time())
-            s.put("refresh", row_id, {**body, "used": True}, max(left, 1))
-            granted = [sc for sc in (scopes or body["scopes"]) if sc in body["scopes"]]
-            return self._issue(s, body["client_id"], granted, body["family"], left)
+        def rotate(s: OAuthStore) -> OAuthToken | None:
+            # Load, check and rotate in one transaction: a concurrent replay of the same token
+            # (any worker) finds it used and ends the family, whichever request came first.
+            with s.vault.transaction():
+                body = self._usable(s, refresh_token.token)
+                if body is None:
+                    return None
+                left = int(body["expires_at"] - time.time())
+                used = {**body, "used": True}
+                s.put("refresh", s.secret_id(refresh_token.token), used, max(left, 1))
+                granted = [sc for sc in (scopes or body["scopes"]) if sc in body["scopes"]]
+                return self._issue(
+                    s, body["client_id"], granted, body["family"], left, body.get("began", "")
+                )
 
-        return await self.db(rotate)
+        issued = await self.db(rotate)
+        if issued is None:  # outside the transaction, which must keep the family's end
+            raise TokenError("invalid_grant", "this refresh token was used before or withdrawn")
+        return issued
+
+    def _usable(self, s: OAuthStore, token: str) -> dict[str, Any] | None:
+        """The refresh token's row, if it may still be used. A token that was used before (so
+        someone holds a copy), or whose client had a grant revoked since the family began,
+        ends its whole family, in one transaction."""
+        with s.vault.transaction():
+            body = s.get("refresh", s.secret_id(token))
+            if body is None:
+                return None
+            if body.get("used") or _withdrawn(s, body):
+                s.delete_where("refresh", family=body["family"])
+                return None
+            return body
 
     async def load_access_token(self, token: str) -> AccessToken | None:
         return await self.verifier.verify_token(token)
@@ -271,15 +268,23 @@ class VaultAuthProvider:
         if jti:
             await self.db(lambda s: s.put("revoked", jti, {}, left))
 
-    async def is_revoked(self, jti: str) -> bool:
+    async def is_revoked(self, jti: str, client_id: str) -> bool:
         # Every request asks this: a read of its own, off the tools' lock and thread pool.
         # The row's presence and expiry say it all; its sealed body is empty.
         if self._revoked is None:
             self._revoked = self.state.using(lambda v: v.side_table("oauth"))
-        return self._revoked.has(("revoked", jti))
+        return self._revoked.has(("revoked", jti)) or self._revoked.has(
+            ("revoked", f"client:{client_id}")
+        )
 
     def _issue(
-        self, s: OAuthStore, client_id: str, scopes: list[str], family: str, refresh_ttl: int
+        self,
+        s: OAuthStore,
+        client_id: str,
+        scopes: list[str],
+        family: str,
+        refresh_ttl: int,
+        began: str | None = None,
     ) -> OAuthToken:
         access, _ = self.signer.issue(client_id=client_id, scopes=scopes, jti=new_secret())
         refresh = new_secret()
@@ -291,6 +296,7 @@ class VaultAuthProvider:
                 "scopes": scopes,
                 "family": family,
                 "expires_at": time.time() + refresh_ttl,
+                "began": began or _now(),
             },
             refresh_ttl,
         )
@@ -303,17 +309,18 @@ class VaultAuthProvider:
         )
 
 
-def _acceptable_redirect(uri: str) -> bool:
-    parts = urlsplit(uri)
-    if parts.fragment or not parts.hostname:
-        return False
-    if parts.scheme == "https":
-        return True
-    if parts.scheme != "http":
-        return False
-    if parts.hostname == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(parts.hostname).is_loopback
-    except ValueError:
-        return False
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _withdrawn(s: OAuthStore, body: dict[str, Any]) -> bool:
+    """Whether the person revoked a grant of this family's client since the family began
+    (a family from before this was recorded counts any revocation). A revocation is kept to
+    the second, so one in the second the family began counts too."""
+    began = datetime.fromisoformat(body.get("began") or "2000-01-01T00:00:00+00:00")
+    return any(
+        g.client == body["client_id"]
+        and g.revoked is not None
+        and datetime.fromisoformat(g.revoked) + timedelta(seconds=1) > began
+        for g in GrantStore(s.vault).all()
+    )

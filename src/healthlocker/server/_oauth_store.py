@@ -1,7 +1,8 @@
 """What the built-in authorization server keeps, sealed in the vault.
 
-One table, ``oauth``: registered clients, pending authorization requests, authorization
-codes, refresh tokens, revoked access-token ids, page sessions and the signing key. Each body
+One table, ``oauth``: registered clients, pending authorization requests, consent requests of
+tool calls (asks), authorization codes, refresh tokens, revoked access-token ids and clients,
+page sessions and the signing key. Each body
 is sealed with the vault key and bound to its kind and id. Secrets (codes, refresh tokens,
 session ids) are stored only as keyed digests, so the vault file never holds a usable one.
 Every worker process opens the same vault, so this state is shared across workers.
@@ -17,7 +18,9 @@ from typing import Any, Literal
 
 from healthlocker.store import Vault
 
-Kind = Literal["client", "pending", "code", "refresh", "revoked", "session", "key", "login"]
+ACCESS_TTL = 600  # seconds an access token lives
+LEEWAY = 30  # seconds of clock skew tolerated on a token's exp/nbf/iat
+Kind = Literal["client", "pending", "ask", "code", "refresh", "revoked", "session", "key", "login"]
 
 
 def new_secret() -> str:

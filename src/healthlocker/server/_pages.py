@@ -1,10 +1,12 @@
-"""The browser pages of remote mode: the consent page, and the account page (grants, audit).
+"""The browser pages of remote mode: the consent page, and the account page (assistants, grants,
+audit).
 
-Both ask for the vault passphrase: the consent page on every authorization, the account page
-once per session (a sealed, 30-minute session keyed by a digest of its cookie). Forms carry a
-CSRF token that must equal a SameSite=Strict cookie and the value kept sealed server-side.
-Pages are plain server-rendered HTML with every value escaped, a stylesheet from this origin
-and no scripts; the Content-Security-Policy says so.
+Both ask for the vault passphrase: the consent page on every answer, the account page once per
+session (a sealed, 30-minute session keyed by a digest of its cookie). Forms carry a CSRF token
+that must equal a SameSite=Strict cookie and the value kept sealed server-side. Pages are plain
+server-rendered HTML with every value escaped, a stylesheet from this origin and no scripts;
+the Content-Security-Policy says so. What the pages say is in ``_consent_page`` and
+``_account``; tries of the passphrase are limited in ``_passphrase``.
 """
 
 from __future__ import annotations
@@ -13,42 +15,60 @@ import hmac
 import html
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from datetime import timedelta
+from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
-import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from healthlocker.catalogue import TOOL_NAMES, tool
-from healthlocker.consent import AuditLog, GrantStore, describe_window, window_for
-from healthlocker.server._guard import RateLimiter
-from healthlocker.server._oauth import Pending, VaultAuthProvider
+from healthlocker.consent import GrantStore, window_for
+from healthlocker.server._account import account_body, account_data, live_grant
+from healthlocker.server._asks import Asks
+from healthlocker.server._clients import mark_consented
+from healthlocker.server._consent_page import (
+    DURATIONS,
+    WINDOWS,
+    Choice,
+    consent_body,
+    done_body,
+)
+from healthlocker.server._consent_page import Request as Ask
+from healthlocker.server._oauth import VaultAuthProvider
 from healthlocker.server._oauth_store import OAuthStore, new_secret
+from healthlocker.server._passphrase import Passphrases
+from healthlocker.server._registry import label_of, revoke_client
 from healthlocker.server._tokens import tools_in
-from healthlocker.store import Vault
 
 T = TypeVar("T")
 _ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?$|^http://\[[0-9a-fA-F:]+\](:\d{1,5})?$")
 SESSION_TTL = 1800
-DURATIONS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "30d": timedelta(days=30)}
-WINDOWS = {"all": None, "12": 12, "3": 3}
-STYLE = """body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;
-color:#1b1b1b}h1{font-size:1.4rem}fieldset{border:1px solid #ccc;border-radius:6px;margin:1rem 0}
-label{display:block;margin:.25rem 0}table{border-collapse:collapse;width:100%;font-size:.9rem}
-td,th{border-bottom:1px solid #ddd;padding:.3rem;text-align:left}.note{color:#555}
-.error{color:#a00}button{font-size:1rem;margin:.5rem .5rem 0 0;padding:.4rem 1rem}"""
+STYLE = """body{font:17px/1.5 system-ui,sans-serif;max-width:40rem;margin:1.5rem auto;
+padding:0 1rem;color:#1b1b1b}h1{font-size:1.35rem;line-height:1.3}h2{font-size:1.1rem}
+fieldset{border:1px solid #ccc;border-radius:8px;margin:1rem 0;padding:.5rem .9rem}
+legend{font-weight:600;padding:0 .3rem}label{display:block;margin:.3rem 0}
+label.choice{display:flex;gap:.6rem;align-items:flex-start;padding:.35rem 0}
+label.choice input{margin-top:.3rem;flex:none;width:1.15rem;height:1.15rem}
+label.pass input{display:block;width:100%;box-sizing:border-box;font-size:1rem;padding:.5rem;
+margin-top:.3rem}.lead{font-size:1.1rem}.note{color:#555;font-size:.9rem}
+.error{color:#a00;font-weight:600}.buttons{display:flex;gap:.75rem;flex-wrap:wrap;margin:1rem 0}
+button{font:inherit;padding:.5rem 1.3rem;border-radius:6px;border:1px solid #888;
+background:#f4f4f4}button[value=allow]{background:#1d5fd6;border-color:#1d5fd6;color:#fff}
+.wide{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:.9rem}
+td,th{border-bottom:1px solid #ddd;padding:.35rem;text-align:left;vertical-align:top}
+.nw{white-space:nowrap}td form{margin:0}td button{font-size:.85rem;padding:.25rem .6rem}
+td .note{font-size:inherit}code{font-size:.9em}
+@media (max-width:30rem){table{font-size:.8rem}td,th{padding:.25rem}}"""
 
 
 class Pages:
-    def __init__(self, provider: VaultAuthProvider, secure_cookies: bool) -> None:
+    def __init__(self, provider: VaultAuthProvider, asks: Asks, secure_cookies: bool) -> None:
         self.provider = provider
         self.state = provider.state
+        self.asks = asks
         self.secure = secure_cookies
-        # Wrong passphrases per client address: 5 at once, then one more every 5 s.
-        self.failures = RateLimiter(rate=0.2, burst=5)
+        self.passphrases = Passphrases(self.state)
 
     def routes(self) -> list[Route]:
         return [
@@ -57,11 +77,12 @@ class Pages:
             Route("/login", self.login, methods=["POST"]),
             Route("/logout", self.logout, methods=["POST"]),
             Route("/account/revoke", self.revoke, methods=["POST"]),
+            Route("/account/client", self.revoke_client, methods=["POST"]),
             Route("/static/style.css", self.style, methods=["GET"]),
         ]
 
-    async def db(self, fn: Callable[[Vault], T]) -> T:
-        return await anyio.to_thread.run_sync(lambda: self.state.using(fn))
+    async def db(self, fn: Callable[[OAuthStore], T]) -> T:
+        return await self.provider.db(fn)
 
     async def style(self, request: Request) -> Response:
         return Response(STYLE, media_type="text/css")
@@ -70,24 +91,20 @@ class Pages:
 
     async def consent(self, request: Request) -> Response:
         form = await _form(request) if request.method == "POST" else _Form({})
-        request_id = form.get("request") or request.query_params.get("request", "")
-        pending = (
-            await self.provider.db(lambda s: self.provider.pending(s, request_id))
-            if request_id
-            else None
-        )
-        if pending is None:
-            return _page(
-                "Request expired",
-                "<p>This authorization request has expired or was "
-                "already answered. Start again from your assistant.</p>",
+        token = form.get("request") or request.query_params.get("request", "")
+        found = await self.db(lambda s: self._request(s, token)) if token else None
+        if found is None:
+            return page(
+                "This request has expired",
+                "<p>This request has expired or was already answered. Nothing was shared. "
+                "Start again from your assistant.</p>",
                 status=400,
             )
         if request.method == "GET":
-            response = self._consent_form(pending, "")
+            response = self._consent_form(found, Choice.default(found), "")
             response.set_cookie(
                 "hl_csrf",
-                pending.csrf,
+                found.csrf,
                 httponly=True,
                 samesite="strict",
                 secure=self.secure,
@@ -95,73 +112,87 @@ class Pages:
                 max_age=600,
             )
             return response
-        if not _same(form.get("csrf"), request.cookies.get("hl_csrf"), pending.csrf):
-            return _page("Refused", "<p>This form did not come from this page.</p>", status=403)
+        if not _same(form.get("csrf"), request.cookies.get("hl_csrf"), found.csrf):
+            return page("Refused", "<p>This form did not come from this page.</p>", status=403)
+        choice = Choice.posted(
+            found, form.getlist("tool"), form.get("duration", ""), form.get("window", "")
+        )
         if form.get("action") != "allow":
-            target = await self.provider.db(
+            return await self._answer(found, None)
+        if not choice.tools:
+            return self._consent_form(found, choice, "Choose at least one kind of record.")
+        problem = await self.passphrases.check(_address(request), form.get("passphrase", ""))
+        if problem is not None:
+            return self._consent_form(found, choice, problem)
+        return await self._answer(found, choice)
+
+    def _request(self, s: OAuthStore, token: str) -> Ask | None:
+        """The connect or call request *token* names, while its client is registered."""
+        kind: Literal["connect", "call"] = "connect"
+        pending = self.provider.pending(s, token)
+        if pending is not None:
+            client, offered = pending.client_id, tools_in(pending.scopes)
+            csrf, redirect = pending.csrf, pending.redirect_uri
+        else:
+            ask = self.asks.get(s, token)
+            if ask is None or ask.answer != "pending":
+                return None
+            kind, client, offered, csrf, redirect = "call", ask.client_id, [ask.tool], ask.csrf, ""
+        body = s.get("client", client)
+        if body is None:
+            return None
+        return Ask(token, kind, label_of(client, body), tuple(offered), csrf, redirect)
+
+    def _consent_form(self, request: Ask, choice: Choice, error: str) -> Response:
+        origin = ""
+        if request.kind == "connect":
+            # The browser applies form-action to the redirect after the POST, so the client's
+            # origin must be listed; only a plain origin ever reaches the header.
+            parts = urlsplit(request.redirect_uri)
+            origin = f"{parts.scheme}://{parts.netloc}"
+            origin = origin if _ORIGIN.match(origin) else ""
+        return page(
+            "Allow an assistant to read your health records?",
+            consent_body(request, choice, error),
+            form_action=origin,
+        )
+
+    async def _answer(self, request: Ask, choice: Choice | None) -> Response:
+        """The person's answer (None: they said no)."""
+        window = window_for(months=WINDOWS[choice.window]) if choice else "all"
+        duration = DURATIONS[choice.duration] if choice else None
+        if request.kind == "connect":
+            target = await self.db(
                 lambda s: self.provider.decide(
-                    s, request_id, tools=None, duration=timedelta(0), window="all"
+                    s,
+                    request.token,
+                    tools=list(choice.tools) if choice else None,
+                    duration=duration or timedelta(hours=1),  # "once" is for calls only
+                    window=window,
                 )
             )
             return RedirectResponse(target, status_code=303)
-        tools = [t for t in form.getlist("tool") if t in TOOL_NAMES]
-        duration = DURATIONS.get(form.get("duration", ""), DURATIONS["1h"])
-        months = WINDOWS.get(form.get("window", "all"))
-        if not tools:
-            return self._consent_form(pending, "Choose at least one kind of record, or Deny.")
-        if not await self._unlocks(request, form.get("passphrase", "")):
-            return self._consent_form(pending, "That passphrase does not unlock this vault.")
-        target = await self.provider.db(
-            lambda s: self.provider.decide(
-                s, request_id, tools=tools, duration=duration, window=window_for(months=months)
-            )
-        )
-        return RedirectResponse(target, status_code=303)
 
-    def _consent_form(self, pending: Pending, error: str) -> Response:
-        offered = tools_in(pending.scopes)
-        boxes = "".join(
-            f'<label><input type="checkbox" name="tool" value="{t}" checked> '
-            f"{html.escape(tool(t).title)}: {html.escape(tool(t).purpose)} "
-            f"<span class=note>({t})</span></label>"
-            for t in offered
-        )
-        redirect = urlsplit(pending.redirect_uri)
-        body = f"""<p><strong>{html.escape(pending.client_name)}</strong> asks to read your health
-records through healthlocker. After you answer you return to
-<strong>{html.escape(redirect.netloc)}</strong>.</p>
-{f"<p class=error role=alert>{html.escape(error)}</p>" if error else ""}
-<form method=post action="/consent">
-<input type=hidden name=request value="{html.escape(pending.request_id)}">
-<input type=hidden name=csrf value="{html.escape(pending.csrf)}">
-<fieldset><legend>What it may read</legend>{boxes}</fieldset>
-<fieldset><legend>For how long</legend><select name=duration aria-label="For how long">
-<option value=1h>1 hour</option><option value=24h>24 hours</option>
-<option value=30d>30 days</option></select></fieldset>
-<fieldset><legend>Which records</legend><select name=window aria-label="Which records">
-<option value=all>All records</option><option value=12>The last 12 months</option>
-<option value=3>The last 3 months</option></select></fieldset>
-<label>Vault passphrase <input type=password name=passphrase autocomplete=current-password
-required></label>
-<button type=submit name=action value=allow>Allow</button>
-<button type=submit name=action value=deny formnovalidate>Deny</button>
-</form><p class=note>You can review and revoke this at <a href="/account">/account</a> or with
-<code>healthlocker revoke</code>.</p>"""
-        origin = f"{redirect.scheme}://{redirect.netloc}"
-        # The browser applies form-action to the redirect after the POST, so the client's
-        # origin must be listed; only a plain origin ever reaches the header.
-        origin = origin if _ORIGIN.match(origin) else ""
-        return _page("Allow access to your health records?", body, form_action=origin)
+        def settle(s: OAuthStore) -> None:
+            ask = self.asks.get(s, request.token)
+            if ask is None:
+                return
+            with s.vault.transaction():
+                if choice is None:
+                    self.asks.answer(s, ask, "denied")
+                elif duration is None:
+                    self.asks.answer(s, ask, "once", window)
+                    mark_consented(s, ask.client_id)
+                else:
+                    GrantStore(s.vault).add(
+                        client=ask.client_id, tool=ask.tool, duration=duration, window=window
+                    )
+                    self.asks.answer(s, ask, "granted", window)
+                    mark_consented(s, ask.client_id)
 
-    async def _unlocks(self, request: Request, passphrase: str) -> bool:
-        """Whether the passphrase is right; after 5 wrong ones an address must wait."""
-        address = request.client.host if request.client else "?"
-        if self.failures.take(address, spend=False):
-            return False
-        if await self.db(lambda v: v.check_passphrase(passphrase)):
-            return True
-        self.failures.take(address)
-        return False
+        await self.db(settle)
+        title = "Allowed" if choice else "Not allowed"
+        return page(title, done_body(request, choice is not None))
 
     # -- account -------------------------------------------------------------------------------
 
@@ -169,49 +200,23 @@ required></label>
         sid = request.cookies.get("hl_session", "")
         if not sid:
             return None
-        return await self.provider.db(lambda s: s.get("session", s.secret_id(sid)))
+        return await self.db(lambda s: s.get("session", s.secret_id(sid)))
 
     async def account(self, request: Request) -> Response:
         session = await self._session(request)
         if session is None:
             return self._login_form("", request)
-        grants, entries, intact, names = await self.provider.db(_account_data)
-        rows = "".join(
-            f"<tr><td>{html.escape(names.get(g.client, g.client))}</td><td>{g.tool}</td>"
-            f"<td>{html.escape(describe_window(g.window))}</td><td>{g.expires[:16]}</td><td>"
-            f'<form method=post action="/account/revoke"><input type=hidden name=csrf '
-            f'value="{session["csrf"]}"><input type=hidden name=grant value="{g.id}">'
-            f"<button type=submit>Revoke</button></form></td></tr>"
-            for g in grants
-        )
-        log = "".join(
-            f"<tr><td>{e.seq}</td><td>{e.event.at[:19]}</td>"
-            f"<td>{html.escape(names.get(e.event.client, e.event.client))}</td>"
-            f"<td>{e.event.tool}</td><td>{e.event.outcome}</td><td>{e.event.records}</td></tr>"
-            for e in entries
-        )
-        body = f"""<h2>Grants in force</h2>
-<table><tr><th>Client</th><th>Tool</th><th>Records</th><th>Until (UTC)</th><th></th></tr>
-{rows or "<tr><td colspan=5>No live grants.</td></tr>"}</table>
-<h2>Audit log</h2><p>{
-            "The log is intact: chain and head verified."
-            if intact
-            else "<span class=error>The audit log failed verification; "
-            "run healthlocker audit --verify.</span>"
-        }</p>
-<table><tr><th>#</th><th>When (UTC)</th><th>Client</th><th>Tool</th><th>Outcome</th>
-<th>Records</th></tr>{log}</table>
-<form method=post action="/logout"><input type=hidden name=csrf value="{session["csrf"]}">
-<button type=submit>Sign out</button></form>"""
-        return _page("Your healthlocker", body)
+        data = await self.db(account_data)
+        return page("Your healthlocker", account_body(data, session["csrf"]))
 
     def _login_form(self, error: str, request: Request) -> Response:
         token = new_secret()
         body = f"""{f"<p class=error role=alert>{html.escape(error)}</p>" if error else ""}
 <form method=post action="/login"><input type=hidden name=csrf value="{token}">
-<label>Vault passphrase <input type=password name=passphrase autocomplete=current-password
-required></label><button type=submit>Unlock</button></form>"""
-        response = _page("Unlock your healthlocker", body, status=401 if error else 200)
+<label class=pass>Your vault passphrase <input type=password name=passphrase
+autocomplete=current-password required></label><div class=buttons>
+<button type=submit>Unlock</button></div></form>"""
+        response = page("Unlock your healthlocker", body, status=401 if error else 200)
         response.set_cookie(
             "hl_login",
             token,
@@ -226,14 +231,13 @@ required></label><button type=submit>Unlock</button></form>"""
     async def login(self, request: Request) -> Response:
         form = await _form(request)
         if not _same(form.get("csrf"), request.cookies.get("hl_login")):
-            return _page("Refused", "<p>This form did not come from this page.</p>", status=403)
-        if not await self._unlocks(request, form.get("passphrase", "")):
-            return self._login_form("That passphrase does not unlock this vault.", request)
+            return page("Refused", "<p>This form did not come from this page.</p>", status=403)
+        problem = await self.passphrases.check(_address(request), form.get("passphrase", ""))
+        if problem is not None:
+            return self._login_form(problem, request)
         sid = new_secret()
         csrf = new_secret()
-        await self.provider.db(
-            lambda s: s.put("session", s.secret_id(sid), {"csrf": csrf}, SESSION_TTL)
-        )
+        await self.db(lambda s: s.put("session", s.secret_id(sid), {"csrf": csrf}, SESSION_TTL))
         response = RedirectResponse("/account", status_code=303)
         response.set_cookie(
             "hl_session",
@@ -251,19 +255,40 @@ required></label><button type=submit>Unlock</button></form>"""
         form = await _form(request)
         if session is not None and _same(form.get("csrf"), session["csrf"]):
             sid = request.cookies.get("hl_session", "")
-            await self.provider.db(lambda s: s.delete("session", s.secret_id(sid)))
+            await self.db(lambda s: s.delete("session", s.secret_id(sid)))
         response = RedirectResponse("/account", status_code=303)
         response.delete_cookie("hl_session", path="/")
         return response
 
     async def revoke(self, request: Request) -> Response:
+        """Revoke one grant (its client's refresh tokens end with it: see ``_oauth``)."""
+        form = await self._signed_form(request)
+        if form is None:
+            return page("Refused", "<p>Sign in again to revoke grants.</p>", status=403)
+        grant_id = form.get("grant", "")
+
+        def revoke(s: OAuthStore) -> None:
+            if live_grant(s.vault, grant_id):
+                GrantStore(s.vault).revoke(grant_id)
+
+        await self.db(revoke)
+        return RedirectResponse("/account", status_code=303)
+
+    async def revoke_client(self, request: Request) -> Response:
+        """Revoke everything one assistant holds, and remove its registration."""
+        form = await self._signed_form(request)
+        if form is None:
+            return page("Refused", "<p>Sign in again to remove an assistant.</p>", status=403)
+        client = form.get("client", "")
+        if client:
+            await self.db(lambda s: revoke_client(s.vault, client))
+        return RedirectResponse("/account", status_code=303)
+
+    async def _signed_form(self, request: Request) -> _Form | None:
+        """The posted form, if it comes from a signed-in account page."""
         session = await self._session(request)
         form = await _form(request)
-        if session is None or not _same(form.get("csrf"), session["csrf"]):
-            return _page("Refused", "<p>Sign in again to revoke grants.</p>", status=403)
-        grant_id = form.get("grant", "")
-        await self.db(lambda v: GrantStore(v).revoke(grant_id) if _live(v, grant_id) else None)
-        return RedirectResponse("/account", status_code=303)
+        return form if session is not None and _same(form.get("csrf"), session["csrf"]) else None
 
 
 class _Form(dict[str, str]):
@@ -281,6 +306,10 @@ async def _form(request: Request) -> _Form:
     return _Form(raw)
 
 
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
 def _same(*values: str | None) -> bool:
     first = values[0]
     return bool(first) and all(
@@ -288,22 +317,8 @@ def _same(*values: str | None) -> bool:
     )
 
 
-def _live(vault: Vault, grant_id: str) -> bool:
-    now = datetime.now(UTC)
-    return any(g.id == grant_id and g.live(now) for g in GrantStore(vault).all())
-
-
-def _account_data(store: OAuthStore) -> tuple[list[Any], list[Any], bool, dict[str, str]]:
-    vault = store.vault
-    now = datetime.now(UTC)
-    grants = [g for g in GrantStore(vault).all() if g.live(now)]
-    log = AuditLog(vault)
-    entries = list(reversed(log.entries()))[:200]
-    names = {cid: str(body.get("client_name") or cid) for cid, body in store.all("client")}
-    return grants, entries, not log.verify(), names
-
-
-def _page(title: str, body: str, *, status: int = 200, form_action: str = "") -> HTMLResponse:
+def page(title: str, body: str, *, status: int = 200, form_action: str = "") -> HTMLResponse:
+    """A page in the one shell: title, this origin's stylesheet, no scripts."""
     doc = f"""<!doctype html><html lang=en><head><meta charset=utf-8>
 <meta name=viewport content="width=device-width,initial-scale=1"><title>{html.escape(title)}</title>
 <link rel=stylesheet href="/static/style.css"></head><body><h1>{html.escape(title)}</h1>

@@ -86,7 +86,12 @@ def serve_http(
         "log_level": "warning",
         "access_log": False,  # request lines carry one-time secrets (consent request ids)
         "server_header": False,
-        "proxy_headers": config.behind_proxy,
+        # A client's address (rate limits, passphrase tries) is the proxy's own unless its
+        # forwarded headers are trusted: from a proxy on this machine (an https --public-url
+        # on a loopback bind) or, with --behind-tls-proxy, from FORWARDED_ALLOW_IPS.
+        "proxy_headers": config.behind_proxy or config.base.startswith("https://"),
+        # Half-open requests are cut off, and one address holds at most 64 connections.
+        "http": "healthlocker.server._conn:GuardedHTTPProtocol",
         # Longer than clients keep idle connections (httpx: 5 s), so a client never reuses a
         # connection the server is closing at that moment.
         "timeout_keep_alive": 30,

@@ -13,19 +13,25 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from mcp.server.auth.middleware.auth_context import get_access_token
 from pydantic import BaseModel
 
-from healthlocker.consent import AuditEvent, Decision, Gate, Outcome, grant_command
+from healthlocker.consent import AuditEvent, Decision, Gate, Outcome, clean_client, grant_command
 from healthlocker.errors import ConsentError, HealthLockerError, RefusedError, StoreError
 from healthlocker.server._commit import GroupCommit, Ticket
+from healthlocker.server._edge import audited, log_bug
 from healthlocker.store import Vault
 
 if TYPE_CHECKING:  # the catalogue and records load with the tools, not with the state
     from healthlocker.catalogue import Arguments, ToolSpec
     from healthlocker.records import Answer
+    from healthlocker.server._asks import Asks
 
 T = TypeVar("T")
 VaultOpener = Callable[[], Vault]
 _MAX_VIEWS = 256
 GateFactory = Callable[[Vault], Gate]
+UNAUDITED = (
+    "healthlocker could not write this call's audit entry, so the call was stopped and returned "
+    "no data; try again (the server log says why)"
+)
 
 
 class ServerState:
@@ -35,14 +41,24 @@ class ServerState:
     (Argon2id, ~0.2 s) releases the GIL, so it overlaps with the rest of start-up and the
     first tool list never waits for it. Calls are serialised on one lock because an SQLite
     connection must not be used by two threads at once.
+
+    Over HTTP (*over_http*) consent never comes from the client: calls ask the person on this
+    server's consent page (*asks*, with the built-in authorization server) or are refused.
     """
 
     def __init__(
-        self, opener: VaultOpener | Vault, gate: Gate | GateFactory, client: str | None
+        self,
+        opener: VaultOpener | Vault,
+        gate: Gate | GateFactory,
+        client: str | None,
+        *,
+        over_http: bool = False,
     ) -> None:
         self._gate_spec = gate
         self._gate: Gate | None = None
         self.fixed_client = client
+        self.over_http = over_http
+        self.asks: Asks | None = None
         self._lock = threading.Lock()
         self._vault: Vault | None = None
         self._error: HealthLockerError | None = None
@@ -90,7 +106,7 @@ class ServerState:
         token = get_access_token()
         if token is not None:
             return token.client_id
-        return self.fixed_client or (reported or "").strip()[:64] or "local"
+        return self.fixed_client or clean_client(reported or "") or "local"
 
     def using(self, fn: Callable[[Vault], T]) -> T:
         """Run *fn* with the vault, alone: the OAuth server and pages share the connection."""
@@ -120,9 +136,17 @@ class ServerState:
         raise error
 
     def record(self, event: AuditEvent) -> None:
-        """Audit one call that never reached a view (refused, declined, or bad arguments)."""
-        with self._lock:
-            self.gate.record(event)
+        """Audit one call that never reached a view (refused, declined, or bad arguments);
+        a StoreError saying so when the entry cannot be written."""
+        try:
+            with self._lock:
+                self.gate.record(event)
+        except HealthLockerError:
+            raise  # the vault did not open: its own message says why
+        except Exception as exc:
+            log_bug(exc, f"auditing {event.tool}")
+            raise StoreError(UNAUDITED) from None
+        audited()
 
     def run(
         self,
@@ -161,7 +185,17 @@ class ServerState:
                     )
         finally:
             if ticket is not None:
-                self._commits.wait(ticket)
+                self._written(ticket)
+
+    def _written(self, ticket: Ticket) -> None:
+        """Wait until *ticket*'s entry is durable; if it cannot be written, the call fails (its
+        answer is not returned) and says so."""
+        try:
+            self._commits.wait(ticket)
+        except Exception as exc:
+            log_bug(exc, f"auditing {ticket.event.tool}")
+            raise StoreError(UNAUDITED) from None
+        audited()
 
     def _view(self, tool: ToolSpec, args: Arguments, window_start: str | None) -> _Cached:
         """The answer, reused while the vault is unchanged: answers are pure functions of the

@@ -21,10 +21,9 @@ from joserfc.jwk import ECKey, KeySet
 from mcp.server.auth.provider import AccessToken
 
 from healthlocker.catalogue import TOOLS, tool
+from healthlocker.server._oauth_store import ACCESS_TTL, LEEWAY
 
 ALGORITHMS = ["ES256", "RS256", "PS256", "EdDSA"]
-LEEWAY = 30  # seconds of clock skew tolerated on exp/nbf/iat
-ACCESS_TTL = 600
 
 
 def scope_for(name: str) -> str:
@@ -86,8 +85,11 @@ class JwtVerifier:
     keys: KeySource
     issuer: str
     audience: str
-    is_revoked: Callable[[str], Awaitable[bool]] | None = None
+    is_revoked: Callable[[str, str], Awaitable[bool]] | None = None  # (jti, client id)
     _registry: jwt.JWTClaimsRegistry = field(init=False)
+    # Tokens whose signature checked out, with their claims: the Guard (to key its rate limits)
+    # and the SDK both ask for each request's token, and a signature need be checked once.
+    _seen: dict[str, dict[str, Any]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self._registry = jwt.JWTClaimsRegistry(
@@ -105,7 +107,9 @@ class JwtVerifier:
         if not isinstance(client_id, str) or not client_id:
             return None
         jti = claims.get("jti")
-        if self.is_revoked is not None and isinstance(jti, str) and await self.is_revoked(jti):
+        if self.is_revoked is not None and await self.is_revoked(
+            jti if isinstance(jti, str) else "", client_id
+        ):
             return None
         scope = claims.get("scope", "")
         scopes = scope.split() if isinstance(scope, str) else []
@@ -121,7 +125,30 @@ class JwtVerifier:
             claims={"iss": claims.get("iss"), "jti": jti},
         )
 
+    async def client_of(self, token: str) -> str | None:
+        """The client *token* was validly issued to (signature, issuer, audience, times), or
+        None. Revocation is not checked: this only names who is asking."""
+        claims = await self._claims(token)
+        client_id = claims.get("client_id") or claims.get("azp") if claims else None
+        return client_id if isinstance(client_id, str) and client_id else None
+
     async def _claims(self, token: str) -> dict[str, Any] | None:
+        seen = self._seen.get(token)
+        if seen is not None:
+            try:
+                self._registry.validate(seen)  # still within its times
+            except (JoseError, ValueError, TypeError):
+                del self._seen[token]
+                return None
+            return seen
+        claims = await self._check(token)
+        if claims is not None:
+            if len(self._seen) >= 4096:
+                self._seen.clear()  # bounded memory; they are checked again
+            self._seen[token] = claims
+        return claims
+
+    async def _check(self, token: str) -> dict[str, Any] | None:
         if len(token) > 8192 or token.count(".") != 2:
             return None
         for refresh in (False, True):

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import Context, Resolve
 from mcp.server.mcpserver.tools import Tool
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
 
 from healthlocker.catalogue import TOOLS, Arguments, ToolSpec
 from healthlocker.consent import AuditEvent
 from healthlocker.errors import HealthLockerError
+from healthlocker.server._asks import remote_consent
 from healthlocker.server._consent import Consent, client_of, consent_resolver, settle
 from healthlocker.server._edge import edge
 from healthlocker.server._state import ServerState
@@ -42,6 +43,24 @@ def answer(state: ServerState, tool: ToolSpec, args: Arguments, consent: Consent
             state, client=client, tool=tool.name, arguments=args.audited(), consent=consent
         )
         view = state.run(client=client, tool=tool, args=args, decision=decision)
+    return _result(view)
+
+
+def answer_remote(
+    state: ServerState, ctx: Context, tool: ToolSpec, args: Arguments
+) -> CallToolResult | InputRequiredResult:
+    """:func:`answer` over HTTP: consent comes from the person on this server's page (or a
+    live grant), never from a form the client could fill in itself."""
+    with edge("tool", tool.name):
+        client = client_of(state)
+        decision = remote_consent(state, ctx, client=client, tool=tool, arguments=args.audited())
+        if isinstance(decision, InputRequiredResult):
+            return decision  # ask the person first; the retry is the call
+        view = state.run(client=client, tool=tool, args=args, decision=decision)
+    return _result(view)
+
+
+def _result(view: Answer) -> CallToolResult:
     return CallToolResult(
         content=[TextContent(type="text", text=view.render())],
         structured_content=view.model_dump(mode="json", exclude=_absent(view)),
@@ -61,21 +80,29 @@ def tools(state: ServerState) -> list[Tool]:
 
 
 def _tool(state: ServerState, spec: ToolSpec) -> Tool:
-    def call(ctx: Context, consent: Consent, **arguments: Any) -> CallToolResult:
+    remote = state.over_http
+
+    def call(ctx: Context, **arguments: Any) -> CallToolResult | InputRequiredResult:
         # The SDK validated the arguments against these very fields: no second validation.
-        return answer(state, spec, spec.input.model_construct(**arguments), consent)
+        consent = arguments.pop("consent", None)
+        args = spec.input.model_construct(**arguments)
+        if remote:
+            return answer_remote(state, ctx, spec, args)
+        return answer(state, spec, args, consent)
 
     # The SDK reads a tool's parameters from its signature (and type hints): they are the
-    # spec's fields, declared once in the catalogue, plus the context and the consent answer.
+    # spec's fields, declared once in the catalogue, plus the context and, for a local client,
+    # the consent answer (its own form; over HTTP the person answers on this server's page).
     hints = typing.get_type_hints(spec.input, include_extras=True)
     fields = [n for n in spec.input.model_fields if n != "patient"] + ["patient"]
+    resolved = inspect.Parameter(
+        "consent",
+        inspect.Parameter.KEYWORD_ONLY,
+        annotation=Annotated[Consent, Resolve(consent_resolver(state, spec))],
+    )
     params = [
         inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context),
-        inspect.Parameter(
-            "consent",
-            inspect.Parameter.KEYWORD_ONLY,
-            annotation=Annotated[Consent, Resolve(consent_resolver(state, spec))],
-        ),
+        *([] if remote else [resolved]),
         *(
             inspect.Parameter(
                 name,
@@ -107,15 +134,11 @@ def _default(model: type[Arguments], name: str) -> Any:
     return inspect.Parameter.empty if field.is_required() else field.default
 
 
-def audit_invalid(state: ServerState, tool: str, fields: list[str]) -> None:
-    """Audit a call the edge refused for bad arguments (which ones; never their values)."""
+def audit_failed(state: ServerState, tool: str, arguments: dict[str, Any]) -> None:
+    """Audit a call that failed before any entry was written (bad arguments, named but never
+    their values; an unknown tool; an answer the SDK refused)."""
     state.record(
-        AuditEvent(
-            client=client_of(state),
-            tool=tool,
-            arguments=dict.fromkeys(fields, "<invalid>"),
-            outcome="failed",
-        )
+        AuditEvent(client=client_of(state), tool=tool, arguments=arguments, outcome="failed")
     )
 
 

@@ -9,6 +9,7 @@ VMK itself (slots, passphrase, OS keyring) is :mod:`healthlocker.store._unlock`.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 
 from healthlocker.errors import HealthLockerError, StoreError
 from healthlocker.store import _unlock
@@ -66,13 +67,28 @@ class Keys:
     def check_passphrase(self, passphrase: str) -> bool:
         """Whether *passphrase* unlocks this vault (the browser pages' sign-in), in constant
         time with respect to the stored key; False for a vault without a passphrase slot."""
-        if not passphrase or len(passphrase) > 1024:
-            return False
+        return self.passphrase_check()(passphrase)
+
+    def passphrase_check(self) -> Callable[[str], bool]:
+        """:meth:`check_passphrase` in two steps: the slot is read now (quick, on the caller's
+        connection and lock); the returned check does the slow key derivation without touching
+        the connection, so a server can run it off its vault lock."""
         try:
-            key = _unlock.open_slot(self._db, self.vault_id, "passphrase", passphrase)
+            row = _unlock.read_slot(self._db, "passphrase")
         except HealthLockerError:
-            return False
-        return hmac.compare_digest(key, self._vmk_bytes)
+            row = None
+        expected = self._vmk_bytes
+
+        def check(passphrase: str) -> bool:
+            if row is None or not passphrase or len(passphrase) > 1024:
+                return False
+            try:
+                key = _unlock.open_read_slot(self.vault_id, "passphrase", row, passphrase)
+            except HealthLockerError:
+                return False
+            return hmac.compare_digest(key, expected)
+
+        return check
 
     # -- wrapped keys ----------------------------------------------------------------------
 

@@ -58,6 +58,19 @@ def _drop_placements(people: SealedTable, db: Database, scope: Forgetting) -> in
     return gone
 
 
+def _drop_shares(shares: SealedTable, db: Database, scope: Forgetting) -> int:
+    """A share that holds records of a forgotten source goes with it (its link stops working:
+    nothing of the erased records stays readable, even encrypted for a link)."""
+    if scope.label is None:
+        return shares.delete_where()
+    gone = 0
+    for source_id in scope.source_ids:
+        gone += db.execute(
+            "DELETE FROM shares WHERE (',' || sources || ',') LIKE ?", (f"%,{source_id},%",)
+        ).rowcount
+    return gone
+
+
 GRANTS = Table(
     "grants",
     columns=(("id", "TEXT PRIMARY KEY"), ("body", "BLOB NOT NULL")),
@@ -122,4 +135,19 @@ PEOPLE = Table(
     shapes_answers=True,
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (GRANTS, AUDIT, OAUTH, LINKS, PEOPLE)}
+SHARES = Table(
+    "shares",
+    columns=(
+        ("id", "TEXT PRIMARY KEY"),  # the short id `share --list` shows and `--revoke` takes
+        ("name_tag", "BLOB NOT NULL UNIQUE"),  # blind tag of the link's secret path part
+        ("expires", "REAL NOT NULL"),
+        ("sources", "TEXT NOT NULL"),  # the ids of the sources it holds records of
+        ("body", "BLOB NOT NULL"),  # sealed: label, passcode digest, tries, encrypted files
+    ),
+    sealed={"body": "shares"},
+    name_tag="shl",
+    expires="expires",
+    forget=_drop_shares,
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (GRANTS, AUDIT, OAUTH, LINKS, PEOPLE, SHARES)}

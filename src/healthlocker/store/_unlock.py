@@ -58,9 +58,19 @@ def write_slot(db: Database, vault_id: str, name: str, secret: str, vmk: bytes) 
 
 
 def open_slot(db: Database, vault_id: str, name: str, secret: str) -> bytes:
+    return open_read_slot(vault_id, name, read_slot(db, name), secret)
+
+
+def read_slot(db: Database, name: str) -> tuple[bytes, str, bytes]:
+    """The stored slot *name* (salt, KDF settings, wrapped key): quick, unlike opening it."""
     row = db.one("SELECT salt, kdf, wrapped FROM slots WHERE name = ?", (name,))
     if row is None:
         raise UnlockError(f"this vault has no {name} unlock slot")
+    return row[0], row[1], row[2]
+
+
+def open_read_slot(vault_id: str, name: str, row: tuple[bytes, str, bytes], secret: str) -> bytes:
+    """The master key in a slot read before: the slow key derivation, without the connection."""
     kek = derive_key(secret, row[0], json.loads(row[1]))
     try:
         return unseal(_slot_keys(vault_id, kek), row[2], context={"t": "slots", "row": name})

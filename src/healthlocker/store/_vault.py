@@ -143,6 +143,10 @@ class Vault:
         """Whether *passphrase* unlocks this vault, in constant time (the pages' sign-in)."""
         return self._keys.check_passphrase(passphrase)
 
+    def passphrase_check(self) -> Callable[[str], bool]:
+        """A passphrase check whose slow part needs no connection (see ``Keys``)."""
+        return self._keys.passphrase_check()
+
     def tag(self, term: str) -> bytes:
         """The keyed blind-index tag of a term (type, code, month, ...)."""
         return self._keys.tag(term)

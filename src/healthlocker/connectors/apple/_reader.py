@@ -35,8 +35,8 @@ from healthlocker.connectors.apple._zip import (
     open_export,
 )
 from healthlocker.connectors.fhir._dstu2 import to_r4
-from healthlocker.errors import ParseError, ValidationError
-from healthlocker.store import Item, validate_resource
+from healthlocker.errors import ParseError
+from healthlocker.store import Item
 
 
 def read_apple(path: Path, options: ReadOptions) -> Iterator[Item]:
@@ -51,19 +51,25 @@ def read_apple(path: Path, options: ReadOptions) -> Iterator[Item]:
     ensure_unchanged(path, options)
     skipped: dict[str, int] = {}
     if not worth_it(_xml_size(path)):
-        return _checked(produce(path, options.progress, skipped), skipped, options.notes)
+        return _checked(produce(path, options.progress, skipped), skipped, options)
     reader = Reader(path, options.progress, skipped, produce)
-    out = _checked(iter(reader), skipped, options.notes)
+    out = _checked(iter(reader), skipped, options)
     weakref.finalize(out, reader.close)  # never read (the vault has this file already): stop it
     return out
 
 
-def _checked(items: Iterator[Item], skipped: dict[str, int], notes: list[str]) -> Iterator[Item]:
-    check = Checker()
+def _checked(
+    items: Iterator[Item], skipped: dict[str, int], options: ReadOptions
+) -> Iterator[Item]:
+    """Each resource validated (``_check``), repaired or skipped and named like any file's
+    (``options.tolerance``: a Health Records file that fails FHIR R4, say)."""
+    check, tolerance = Checker(), options.tolerance
     for where, resource in items:
-        check(resource, where)
-        yield where, resource
-    notes.extend(describe(skipped))
+        tolerance.read += 1
+        admitted = tolerance.admit(resource, where, check)
+        if admitted is not None:
+            yield where, admitted
+    options.notes.extend(describe(skipped))
 
 
 def produce(path: Path, progress: Progress | None, skipped: dict[str, int]) -> Iterator[Item]:
@@ -140,13 +146,10 @@ def _clinical(z: ExportZip, c: Collector, skipped: dict[str, int]) -> Iterator[I
             )
             skipped[what] = skipped.get(what, 0) + 1
             continue
-        try:
-            if resource is None:
-                raise ValidationError("not JSON", where=place)
-            validate_resource(resource, where=place)
-        except ValidationError:
-            # A health system's file that does not read as FHIR R4 is left out; the rest of
-            # the export (and the other records) still come in.
+        if resource is None:
+            # A health system's file that does not read as JSON is left out; the rest of the
+            # export (and the other records) still come in. One that is not valid FHIR R4 is
+            # skipped and named where it is validated (``_checked``).
             what = "clinical records that are not valid FHIR R4 JSON"
             skipped[what] = skipped.get(what, 0) + 1
             continue

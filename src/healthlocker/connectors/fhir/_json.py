@@ -5,6 +5,10 @@ Caps (explicit, so hostile input fails fast with a clear message rather than exh
 one JSON document at most ``MAX_JSON_BYTES``; one NDJSON line at most ``MAX_LINE_BYTES``; at most
 ``MAX_ENTRIES`` entries in a Bundle; nesting as deep as Python's JSON parser allows (about 1,000
 levels, far beyond any real FHIR resource). NDJSON is streamed line by line.
+
+Each Bundle entry and each NDJSON line is one record (``ReadOptions.tolerance``): one that is
+not a JSON object, or a line whose JSON is broken, is skipped and named; a document whose JSON
+is broken is refused whole.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from healthlocker.connectors._read import Progress, ReadOptions, changed
-from healthlocker.errors import InputFormatError, LimitError, ParseError
+from healthlocker.connectors._tolerance import Tolerance
+from healthlocker.errors import InputFormatError, LimitError, ParseError, ValidationError
 from healthlocker.store import Item
 
 MAX_JSON_BYTES = 256 * 1024 * 1024
@@ -64,42 +69,80 @@ def read_json(path: Path, options: ReadOptions) -> Iterator[Item]:
 
     def hook(obj: dict[str, Any]) -> dict[str, Any]:
         ref = obj.get("reference")
-        if isinstance(ref, str) and ref.startswith("urn:"):
+        if isinstance(ref, str) and _is_local(ref):
             urn_refs.append(obj)
         return obj
 
     doc = _load_json(data, where, hook)
     del data
-    if not isinstance(doc, dict) or "resourceType" not in doc:
-        raise InputFormatError("JSON, but not FHIR: no resourceType at the top", where=where)
-    if doc["resourceType"] != "Bundle":
-        if progress:
-            progress(size)
-        yield f"{where}: resource", _with_id(doc)
-        return
-    yield from _bundle_items(doc, where, urn_refs)
+    yield from document_items(doc, where, urn_refs, tolerance=options.tolerance)
     if progress:
         progress(size)
 
 
+def document_items(
+    doc: Any,
+    where: str,
+    local_refs: list[dict[str, Any]] | None = None,
+    *,
+    tolerance: Tolerance,
+) -> Iterator[Item]:
+    """The resources of one parsed FHIR document: a Bundle's entries, or the one resource.
+    *local_refs* are its reference objects that may name entries by a local fullUrl (gathered
+    while parsing); None walks *doc* for them (a document parsed elsewhere: a link's file, a
+    SMART Health Card's bundle). A bad entry is skipped through *tolerance* (the file's)."""
+    if not isinstance(doc, dict) or "resourceType" not in doc:
+        raise InputFormatError("JSON, but not FHIR: no resourceType at the top", where=where)
+    if doc["resourceType"] != "Bundle":
+        tolerance.read += 1
+        yield f"{where}: resource", _with_id(doc)
+        return
+    refs = _local_refs(doc) if local_refs is None else local_refs
+    yield from _bundle_items(doc, where, refs, tolerance)
+
+
+def _is_local(ref: str) -> bool:
+    # urn:uuid:/urn:oid: names, and SMART Health Cards' short "resource:N" names.
+    return ref.startswith(("urn:", "resource:"))
+
+
+def _local_refs(doc: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    stack = [doc]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            ref = value.get("reference")
+            if isinstance(ref, str) and _is_local(ref):
+                found.append(value)
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return found
+
+
 def _bundle_items(
-    doc: dict[str, Any], where: str, urn_refs: list[dict[str, Any]]
+    doc: dict[str, Any], where: str, urn_refs: list[dict[str, Any]], tolerance: Tolerance
 ) -> Iterator[Item]:
     entries = doc.get("entry") or []
     if not isinstance(entries, list):
         raise ParseError("Bundle.entry is not a list", where=where)
     if len(entries) > MAX_ENTRIES:
         raise LimitError(f"a Bundle with over {MAX_ENTRIES:,} entries", where=where)
-    # urn:uuid: fullUrls name resources inside this bundle; references to them become Type/id.
+    # Local fullUrls (urn:uuid:…, a card's resource:N) name resources inside this bundle;
+    # references to them become Type/id. A resource named only so gets an id: the uuid, or a
+    # card's from its content (before any reference in it is rewritten, so re-imports match).
     local: dict[str, str] = {}
     for entry in entries:
         if not isinstance(entry, dict):
             continue
         resource, full = entry.get("resource"), entry.get("fullUrl")
-        if isinstance(resource, dict) and isinstance(full, str) and full.startswith("urn:"):
+        if isinstance(resource, dict) and isinstance(full, str) and _is_local(full):
             rtype = resource.get("resourceType")
             if not resource.get("id") and full.startswith("urn:uuid:"):
                 resource["id"] = full[len("urn:uuid:") :]
+            elif not resource.get("id") and full.startswith("resource:"):
+                _with_id(resource)
             if isinstance(rtype, str) and resource.get("id"):
                 local[full] = f"{rtype}/{resource['id']}"
     for obj in urn_refs:
@@ -108,16 +151,20 @@ def _bundle_items(
             obj["reference"] = target
     for index, entry in enumerate(entries):
         place = f"{where}: entry {index}"
-        if not isinstance(entry, dict):
-            raise ParseError("a Bundle entry is not a JSON object", where=place)
-        resource = entry.get("resource")
-        if resource is None:
+        if isinstance(entry, dict) and entry.get("resource") is None:
             continue  # e.g. a DELETE request in a transaction, or a search outcome link
-        if not isinstance(resource, dict):
-            raise ParseError("Bundle entry resource is not a JSON object", where=place)
-        if resource.get("resourceType") in _SKIPPED_TYPES:
-            continue
-        yield place, _with_id(resource)
+        resource = tolerance.attempt(_entry_resource, entry, place)
+        if resource is not None and resource.get("resourceType") not in _SKIPPED_TYPES:
+            yield place, _with_id(resource)
+
+
+def _entry_resource(entry: Any, place: str) -> dict[str, Any]:
+    if not isinstance(entry, dict):
+        raise ParseError("a Bundle entry is not a JSON object", where=place)
+    resource = entry["resource"]
+    if not isinstance(resource, dict):
+        raise ParseError("Bundle entry resource is not a JSON object", where=place)
+    return resource
 
 
 def read_ndjson(path: Path, options: ReadOptions) -> Iterator[Item]:
@@ -132,13 +179,13 @@ def read_ndjson(path: Path, options: ReadOptions) -> Iterator[Item]:
         raise ParseError("the file is empty", where=where)
     digest = hashlib.sha256()
     with path.open("rb") as f:
-        yield from _ndjson_lines(f, where, options.progress, digest)
+        yield from _ndjson_lines(f, where, options.progress, digest, options.tolerance)
     if options.expect is not None and digest.digest() != options.expect:
         raise changed(where)
 
 
 def _ndjson_lines(
-    f: BinaryIO, where: str, progress: Progress | None, digest: Any
+    f: BinaryIO, where: str, progress: Progress | None, digest: Any, tolerance: Tolerance
 ) -> Iterator[Item]:
     seen = 0
     for lineno in range(1, 1 << 62):
@@ -155,15 +202,19 @@ def _ndjson_lines(
         if not line.strip():
             continue
         place = f"{where}: line {lineno}"
-        doc = _load_json(line, place, None)
-        if not isinstance(doc, dict) or "resourceType" not in doc:
-            raise InputFormatError("not a FHIR resource: no resourceType", where=place)
-        if doc["resourceType"] in _SKIPPED_TYPES:
-            continue
-        seen += 1
-        yield place, _with_id(doc)
-    if not seen:
+        doc = tolerance.attempt(_line_resource, line, place)
+        if doc is not None and doc["resourceType"] not in _SKIPPED_TYPES:
+            seen += 1
+            yield place, _with_id(doc)
+    if not seen and not tolerance.skipped:  # all bad: the import's verdict names the first
         raise InputFormatError("no FHIR resources in the file", where=where)
+
+
+def _line_resource(line: bytes, place: str) -> dict[str, Any]:
+    doc = _load_json(line, place, None)
+    if not isinstance(doc, dict) or "resourceType" not in doc:
+        raise ValidationError("not a FHIR resource: no resourceType", where=place)
+    return doc
 
 
 def _with_id(resource: dict[str, Any]) -> dict[str, Any]:

@@ -128,7 +128,9 @@ class Stats:
     statuses: dict[int, int] = field(default_factory=dict)
 
 
-def _bounded(timeout: httpx2.Timeout, left: float) -> httpx2.Timeout:
+def bounded(timeout: httpx2.Timeout, left: float) -> httpx2.Timeout:
+    """*timeout* with no phase longer than the *left* seconds of a request's limit."""
+
     def cap(value: float | None) -> float:
         return max(0.001, left if value is None else min(value, left))
 
@@ -138,6 +140,21 @@ def _bounded(timeout: httpx2.Timeout, left: float) -> httpx2.Timeout:
         write=cap(timeout.write),
         pool=cap(timeout.pool),
     )
+
+
+def read_capped(
+    response: httpx2.Response, *, until: float, label: str, cap: int = MAX_BODY
+) -> bytes:
+    """A streamed answer's body: at most *cap* bytes, all of it by *until* (monotonic time;
+    a trickle past it raises ReadTimeout, to be handled as a timeout)."""
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > cap:
+            raise SyncError(f"{label}: an answer over {cap // 2**20} MiB")
+        if time.monotonic() > until:
+            raise httpx2.ReadTimeout("past the limit")
+    return bytes(body)
 
 
 class FhirHttp:
@@ -300,7 +317,7 @@ class FhirHttp:
         )
 
     def _exchange(self, target: Aimed, headers: dict[str, str], label: str, limit: float) -> Answer:
-        timeout = _bounded(self.net.timeout, limit - time.monotonic())
+        timeout = bounded(self.net.timeout, limit - time.monotonic())
         with self._client.stream(
             "GET",
             target.url,
@@ -308,14 +325,8 @@ class FhirHttp:
             extensions=target.extensions,
             timeout=timeout,
         ) as response:
-            body = bytearray()
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > MAX_BODY:
-                    raise SyncError(f"{label}: an answer over {MAX_BODY // 2**20} MiB")
-                if time.monotonic() > limit:
-                    raise httpx2.ReadTimeout("past the limit")  # a trickle: handled as a timeout
-            return Answer(response.status_code, response.headers, bytes(body))
+            body = read_capped(response, until=limit, label=label)
+            return Answer(response.status_code, response.headers, body)
 
     def _backoff(self, answer: Answer, attempt: int, label: str) -> None:
         wait = retry_after(answer.headers.get("retry-after"))

@@ -6,6 +6,13 @@ single-line file costs one cap's worth of memory, not 2 GB. A quoted field may s
 Python's csv module caps a field at ``csv.field_size_limit()`` (128 KiB), so an unclosed quote
 is refused too rather than swallowing the file. Text is UTF-8 (a byte-order mark is allowed).
 Errors name the file (and zip member), the line and, for a cell, the column; never a value.
+
+A row is a record (``_tolerance``): a row the csv module cannot read (a stray quote inside an
+unquoted cell) is skipped and named, when the reader passes its ``Tolerance``; a quote that is
+never closed, which takes the lines after it along, refuses the file. Cells are read as the
+apps write them: a cell quoted twice (2026 MyFitnessPal exports write names so, which the
+csv module reads as ``"Walking"``) loses the outer quotes, and a number cell holding a
+placeholder such as ``None`` (Peloton, for a ride with no distance) is not recorded.
 """
 
 from __future__ import annotations
@@ -15,9 +22,12 @@ import hashlib
 import math
 from collections.abc import Iterable, Iterator, Sequence
 
+from healthlocker.connectors._tolerance import Tolerance
 from healthlocker.errors import InputFormatError, LimitError, ParseError
 
 MAX_LINE_BYTES = 1 << 20  # real rows are under 1 KiB; a note may be a few
+# What apps write in a number cell for "not recorded" (compared case-insensitively).
+PLACEHOLDERS = frozenset({"none", "null", "nan", "n/a", "na", "--", "-", "—", "–"})
 
 
 def lines(chunks: Iterable[bytes], where: str, cap: int | None = None) -> Iterator[bytes]:
@@ -61,17 +71,30 @@ def _text(raw: Iterable[bytes], where: str) -> Iterator[str]:
         yield text.removeprefix("\ufeff") if lineno == 1 else text
 
 
-def records(chunks: Iterable[bytes], where: str) -> Iterator[tuple[int, list[str]]]:
-    """(line number, cells) of every CSV record, the header first; blank lines skipped."""
-    reader = csv.reader(_text(lines(chunks, where), where), strict=True)
-    try:
-        for cells in reader:
-            if cells and any(c.strip() for c in cells):
-                yield reader.line_num, cells
-    except csv.Error as exc:
-        raise ParseError(
-            f"malformed CSV ({exc})", where=f"{where}: line {reader.line_num}"
-        ) from None
+def records(
+    chunks: Iterable[bytes],
+    where: str,
+    tolerance: Tolerance | None = None,
+    delimiter: str = ",",
+) -> Iterator[tuple[int, list[str]]]:
+    """(line number, cells) of every CSV record, the header first; blank lines skipped.
+    With *tolerance*, a record of one line that the csv module cannot read is skipped there."""
+    reader = csv.reader(_text(lines(chunks, where), where), strict=True, delimiter=delimiter)
+    while True:
+        before = reader.line_num
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            error = ParseError(f"malformed CSV ({exc})", where=f"{where}: line {reader.line_num}")
+            # A quote left open swallows the lines after it: the file is broken, not a row.
+            if tolerance is None or before == 0 or reader.line_num - before > 1:
+                raise error from None
+            tolerance.skip(error)
+            continue
+        if cells and any(c.strip() for c in cells):
+            yield reader.line_num, cells
 
 
 def header_of(head: bytes) -> list[str] | None:
@@ -106,14 +129,14 @@ class Columns:
 
     def text(self, cells: Sequence[str], name: str) -> str:
         i = self.index.get(name)
-        return cells[i].strip() if i is not None and i < len(cells) else ""
+        return unquoted(cells[i].strip()) if i is not None and i < len(cells) else ""
 
     def number(
         self, cells: Sequence[str], name: str, line: int, *, suffix: str = ""
     ) -> float | None:
         """The cell as a number (None when empty); *suffix* (like ``%``) may follow it."""
         text = self.text(cells, name).removesuffix(suffix).strip()
-        if not text:
+        if not text or text.casefold() in PLACEHOLDERS:
             return None
         try:
             value = float(text)
@@ -124,6 +147,17 @@ class Columns:
                 f"column {name!r}: not a number", where=f"{self.where}: line {line}"
             ) from None
         return value
+
+
+def unquoted(text: str) -> str:
+    """*text* without a second layer of CSV quoting: ``"Walking"`` becomes ``Walking``, and
+    the quotes escaped inside it (doubled) become single ones."""
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        inner = text[1:-1]
+        # Only a whole second layer: every quote inside it escaped (doubled).
+        if '"' not in inner.replace('""', ""):
+            return inner.replace('""', '"').strip()
+    return text
 
 
 def stable_id(prefix: str, *parts: str) -> str:

@@ -7,9 +7,14 @@ checks (names, member count, inflated sizes, compression ratio) and its CSVs, li
 are read row by row (``_csvrows``).
 
 Weights: the measurement table names no unit. ``weight_unit`` (``--weight-unit``) decides;
-without it, the unit of the same export's exercise table (its ``Kilograms`` or ``Pounds``
-column: the account's setting) — from the zip, or from an ``Exercise-Summary*.csv`` beside a
-loose measurement CSV; without that, pounds, MyFitnessPal's default. The notes say which.
+without it, the unit the export states: a weight column that names it (``Weight (kg)``), else
+the same export's exercise table (its ``Kilograms`` or ``Pounds`` column: the account's
+setting) -- from the zip, or from an ``Exercise-Summary*.csv`` beside a loose measurement CSV.
+Without any, the file is refused with a message naming ``--weight-unit``: a guess is wrong for
+half the world (85.5 kg read as pounds is 38.8 kg). The notes say which unit and why.
+
+Each row is a record (``options.tolerance``): a bad one is skipped and named. A note the app
+wrote over several lines without quoting it is joined back into its row (:func:`_rows`).
 
 Ids are deterministic (``mfp-`` + a hash of the table, the day and, for a workout, its name and
 its place among that day's same-named rows), so a later export of the same account adds the new
@@ -21,10 +26,11 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from healthlocker.connectors._read import Head, ReadOptions, ensure_unchanged, file_chunks
+from healthlocker.connectors._tolerance import Tolerance
 from healthlocker.connectors._zipsafe import Counting, SafeZip, open_zip
 from healthlocker.connectors.wellness._csvrows import (
     count,
@@ -33,7 +39,8 @@ from healthlocker.connectors.wellness._csvrows import (
     records,
 )
 from healthlocker.connectors.wellness._mfp_map import SINKS, Context, kind_of, weight_unit_of
-from healthlocker.errors import InputFormatError
+from healthlocker.connectors.wellness._resources import parse_day
+from healthlocker.errors import InputFormatError, ParseError
 from healthlocker.store import Item
 
 MAX_MEMBERS = 1_000  # an export has three
@@ -80,26 +87,31 @@ def read_mfp(path: Path, options: ReadOptions) -> Iterator[Item]:
         raise InputFormatError(f"weight unit {weight_unit[:10]!r}: use kg or lb")
     ensure_unchanged(path, options)
     ctx = Context(
-        weight_unit=weight_unit, weight_from="as --weight-unit says" if weight_unit else ""
+        weight_unit=weight_unit,
+        weight_from="as --weight-unit says" if weight_unit else "",
+        weight_given=weight_unit is not None,
     )
+    tolerance = options.tolerance
     with path.open("rb") as f:
         is_zip = f.read(4) == b"PK\x03\x04"
     if is_zip:
         with open_zip(path, ExportZip) as z:
             for name in z.tables:
                 chunks = z.chunks(name, MAX_CSV_BYTES, progress)
-                yield from _table(chunks, f"{path}: {name}", ctx, None)
+                yield from _table(chunks, f"{path}: {name}", ctx, None, tolerance)
             unread = [n for n in z.infos if n not in z.tables and not n.endswith("/")]
             if unread:
                 count(ctx.skipped, "files in the zip that are not MyFitnessPal tables", len(unread))
     else:
-        yield from _table(file_chunks(path, progress), str(path), ctx, path)
+        yield from _table(file_chunks(path, progress), str(path), ctx, path, tolerance)
     options.notes.extend(_notes(ctx))
 
 
-def _table(chunks: Iterable[bytes], where: str, ctx: Context, path: Path | None) -> Iterator[Item]:
+def _table(
+    chunks: Iterable[bytes], where: str, ctx: Context, path: Path | None, tolerance: Tolerance
+) -> Iterator[Item]:
     """One table's resources; *path* is a loose CSV's (its folder may hold the exercise table)."""
-    rows = records(chunks, where)
+    rows = records(chunks, where, tolerance)
     first = next(rows, None)
     if first is None:
         raise InputFormatError("no CSV header: the file holds nothing to import", where=where)
@@ -113,30 +125,50 @@ def _table(chunks: Iterable[bytes], where: str, ctx: Context, path: Path | None)
         )
     if kind == "exercise":
         ctx.weight_found = ctx.weight_found or weight_unit_of(header)
-    if kind == "measurement" and ctx.weight_unit is None:
-        _resolve_weight_unit(ctx, path)
+    if kind == "measurement" and ctx.weight_found is None and path is not None:
+        ctx.weight_found = _sibling_unit(path)
     sink = SINKS[kind](header, where, ctx)
     empty = True
-    for line, cells in rows:
+    for line, cells in _rows(rows, header):
         empty = False
-        yield from sink.row(line, cells)
+        yield from tolerance.attempt(sink.row, line, cells) or ()
     yield from sink.finish()
     if empty:
         count(ctx.skipped, f"{kind} tables with no rows")
 
 
-def _resolve_weight_unit(ctx: Context, path: Path | None) -> None:
-    found = ctx.weight_found
-    if found is None and path is not None:
-        found = _sibling_unit(path)
-    if found is not None:
-        ctx.weight_unit, ctx.weight_from = found, "the unit of this export's exercise table"
-    else:
-        ctx.weight_unit = "lb"
-        ctx.weight_from = (
-            "MyFitnessPal's default; the file names no unit: pass --weight-unit kg if your "
-            "account uses kilograms"
-        )
+def _rows(
+    rows: Iterator[tuple[int, list[str]]], header: Sequence[str]
+) -> Iterator[tuple[int, list[str]]]:
+    """The rows of a table whose last column is ``Note``, with a note the app did not quote
+    read whole: its commas kept in it, and the lines it runs on to (a record narrower than
+    the header that starts with no date) joined back into it."""
+    width = len(header)
+    if not width or header[-1].strip() != "Note":
+        yield from rows
+        return
+    held: tuple[int, list[str]] | None = None
+    for line, cells in rows:
+        if held is not None and len(held[1]) == width and _continues(cells, width):
+            held[1][-1] += "\n" + ",".join(cells)
+            continue
+        if held is not None:
+            yield held
+        if len(cells) > width:
+            cells = [*cells[: width - 1], ",".join(cells[width - 1 :])]
+        held = (line, cells)
+    if held is not None:
+        yield held
+
+
+def _continues(cells: list[str], width: int) -> bool:
+    if len(cells) >= width:
+        return False
+    try:
+        parse_day(cells[0].strip(), "Date", "")
+    except ParseError:
+        return True
+    return False
 
 
 def _sibling_unit(path: Path) -> str | None:

@@ -13,12 +13,18 @@ the file). docs/wellness.md has the mapping in words.
   carry healthlocker codes (unit %).
 * Exercise-Summary: each row a workout (calorie adjustments from linked devices are not
   workouts: counted, left out), and per day the calories burned in them (41981-2).
-* Measurement-Summary: the day's mean weight (29463-7, kg) from the unit the caller resolved;
-  body fat (41982-0, %) if the column is there; other columns (no unit in the file) are left out.
+* Measurement-Summary: the day's mean weight (29463-7, kg), in the unit the export states
+  (see :meth:`Measurement.unit`); body fat (41982-0, %) if the column is there; other columns
+  (no unit in the file) are left out.
+
+A row is read whole before anything of it is kept: a bad cell skips the row (``_tolerance``),
+never half of it.
 """
 
 from __future__ import annotations
 
+import re
+import statistics
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +41,7 @@ from healthlocker.connectors.wellness._resources import (
     parse_day,
     workout,
 )
+from healthlocker.errors import InputFormatError
 from healthlocker.store import Item
 
 NUTRIENT = "https://healthlocker.dev/fhir/CodeSystem/nutrient"
@@ -82,7 +89,9 @@ NUTRIENTS = (
 )  # fmt: skip
 NUTRITION_COLUMNS = ("Date", "Meal", *(n.column for n in NUTRIENTS))
 EXERCISE_COLUMNS = ("Date", "Exercise", "Type", "Exercise Calories", "Exercise Minutes")
-MEASUREMENT_COLUMNS = ("Date", "Weight")
+# "Weight", or a weight column that names its unit ("Weight (kg)", "Weight (lbs)").
+_WEIGHT = re.compile(r"^Weight(?: \((kg|kgs|lb|lbs)\))?$", re.I)
+PLAUSIBLE_KG = (20.0, 400.0)  # an adult's weight: outside it, the unit is likely wrong
 _MEALS = ("Breakfast", "Lunch", "Dinner", "Snacks")
 
 
@@ -93,8 +102,18 @@ def kind_of(header: Sequence[str]) -> str | None:
         return "nutrition"
     if cells[:3] == ["Date", "Exercise", "Type"]:
         return "exercise"
-    if cells[:1] == ["Date"] and "Weight" in cells:
+    if cells[:1] == ["Date"] and weight_column(cells) is not None:
         return "measurement"
+    return None
+
+
+def weight_column(header: Sequence[str]) -> tuple[str, str | None] | None:
+    """A measurement table's weight column, and the unit (kg or lb) its name states, if any."""
+    for cell in header:
+        m = _WEIGHT.match(cell.strip())
+        if m is not None:
+            unit = (m[1] or "").lower().rstrip("s")
+            return cell.strip(), unit or None
     return None
 
 
@@ -108,9 +127,10 @@ def weight_unit_of(header: Sequence[str]) -> str | None:
 class Context:
     """What a whole export's tables share: the weight unit, and the notes for the summary."""
 
-    weight_unit: str | None = None  # resolved before a measurement table is read
+    weight_unit: str | None = None  # given (--weight-unit), else as the export states it
     weight_from: str = ""  # why that unit, for the notes
-    weight_found: str | None = None  # from an exercise table's header
+    weight_found: str | None = None  # from an exercise table's header (in the zip or beside)
+    weight_given: bool = False  # by the person (--weight-unit)
     skipped: dict[str, int] = field(default_factory=dict)
     weights: int = 0
     odd_weights: int = 0
@@ -130,20 +150,21 @@ class Nutrition:
         self.days: dict[str, dict[str, dict[str, float]]] = {}
         self.notes: dict[str, list[str]] = {}
 
-    def row(self, line: int, cells: Sequence[str]) -> Iterator[Item]:
+    def row(self, line: int, cells: Sequence[str]) -> list[Item]:
         place = f"{self.where}: line {line}"
         day = parse_day(self.cols.text(cells, "Date"), "Date", place)
         meal = self.cols.text(cells, "Meal")[:100] or "Meal not named"
+        # Every cell read before any is added: a bad cell leaves the day as it was.
+        values = [(n.key, self.cols.number(cells, n.column, line)) for n in NUTRIENTS]
         totals = self.days.setdefault(day, {})
-        for n in NUTRIENTS:
-            value = self.cols.number(cells, n.column, line)
+        for key, value in values:
             if value is not None:
-                per_meal = totals.setdefault(n.key, {})
+                per_meal = totals.setdefault(key, {})
                 per_meal[meal] = per_meal.get(meal, 0.0) + value
         note = self.cols.text(cells, "Note")
         if note:
             self.notes.setdefault(day, []).append(f"{meal}: {note}")
-        return iter(())
+        return []
 
     def finish(self) -> Iterator[Item]:
         for day in sorted(self.days):
@@ -177,13 +198,13 @@ class Exercise:
         self.seen: dict[tuple[str, str], int] = {}
         self.energy: dict[str, float] = {}
 
-    def row(self, line: int, cells: Sequence[str]) -> Iterator[Item]:
+    def row(self, line: int, cells: Sequence[str]) -> list[Item]:
         place = f"{self.where}: line {line}"
         day = parse_day(self.cols.text(cells, "Date"), "Date", place)
         name = self.cols.text(cells, "Exercise")[:200] or "Exercise"
         if name.casefold().endswith("calorie adjustment"):
             count(self.ctx.skipped, "calorie adjustments from linked devices (not workouts)")
-            return
+            return []
         kcal = self.cols.number(cells, "Exercise Calories", line)
         minutes = self.cols.number(cells, "Exercise Minutes", line)
         parts: list[Part] = []
@@ -191,17 +212,17 @@ class Exercise:
             parts.append((DURATION, amount(minutes, "min")))
         if kcal is not None:
             parts.append((ENERGY, amount(kcal, "kcal")))
-            self.energy[day] = self.energy.get(day, 0.0) + kcal
         parts += self._strength(cells, line)
         kind = self.cols.text(cells, "Type")[:60]
         if kind:
             parts.append((detail("exercise-type", "Kind of exercise"), {"valueString": kind}))
+        # Every cell read: only now is the row counted into the day.
+        if kcal is not None:
+            self.energy[day] = self.energy.get(day, 0.0) + kcal
         n = self.seen[(day, name)] = self.seen.get((day, name), 0) + 1
         rid = stable_id(PREFIX, "workout", day, name, str(n))
-        yield (
-            f"{place} (workout)",
-            workout(rid, {"effectiveDateTime": day}, name, parts, self.cols.text(cells, "Note")),
-        )
+        note = self.cols.text(cells, "Note")
+        return [(f"{place} (workout)", workout(rid, {"effectiveDateTime": day}, name, parts, note))]
 
     def _strength(self, cells: Sequence[str], line: int) -> list[Part]:
         parts: list[Part] = []
@@ -229,32 +250,58 @@ class Exercise:
 
 class Measurement:
     def __init__(self, header: Sequence[str], where: str, ctx: Context) -> None:
-        self.cols = Columns(header, MEASUREMENT_COLUMNS, where, "MyFitnessPal Measurement-Summary")
+        self.cols = Columns(header, ("Date",), where, "MyFitnessPal Measurement-Summary")
         self.where, self.ctx = where, ctx
+        self.weight, self.stated = weight_column(self.cols.names) or ("Weight", None)
         self.fat = next((c for c in self.cols.names if c.startswith("Body Fat")), "")
-        self.others = [c for c in self.cols.names if c and c not in ("Date", "Weight", self.fat)]
+        self.others = [c for c in self.cols.names if c and c not in ("Date", self.weight, self.fat)]
         self.weights: dict[str, list[float]] = {}
         self.fats: dict[str, list[float]] = {}
 
-    def row(self, line: int, cells: Sequence[str]) -> Iterator[Item]:
+    def row(self, line: int, cells: Sequence[str]) -> list[Item]:
         place = f"{self.where}: line {line}"
         day = parse_day(self.cols.text(cells, "Date"), "Date", place)
-        weight = self.cols.number(cells, "Weight", line)
+        weight = self.cols.number(cells, self.weight, line)
+        fat = self.cols.number(cells, self.fat, line, suffix="%") if self.fat else None
         if weight is not None:
             self.weights.setdefault(day, []).append(weight)
-        if self.fat and (fat := self.cols.number(cells, self.fat, line, suffix="%")) is not None:
+        if fat is not None:
             self.fats.setdefault(day, []).append(fat)
         for name in self.others:
             if self.cols.text(cells, name):
                 count(self.ctx.skipped, f"{name[:40]!r} measurements (the file gives no unit)")
-        return iter(())
+        return []
+
+    def unit(self) -> str:
+        """The unit of the weights: as given (``--weight-unit``), else as the export states it
+        (this table's weight column, else its exercise table's ``Kilograms`` or ``Pounds``
+        column); never guessed."""
+        ctx = self.ctx
+        if ctx.weight_unit is None and self.stated is not None:
+            ctx.weight_unit, ctx.weight_from = self.stated, f"as its column {self.weight!r} says"
+        elif ctx.weight_unit is None and ctx.weight_found is not None:
+            ctx.weight_unit = ctx.weight_found
+            ctx.weight_from = "the unit of this export's exercise table"
+        if ctx.weight_unit is None:
+            raise InputFormatError(
+                "the table does not say whether its weights are kilograms or pounds, and no "
+                "exercise table of the same export is here to say it (its Kilograms or Pounds "
+                "column): import the whole export zip, or give the unit with --weight-unit kg "
+                "or --weight-unit lb",
+                where=self.where,
+            )
+        return ctx.weight_unit
 
     def finish(self) -> Iterator[Item]:
-        scale = LB if self.ctx.weight_unit == "lb" else 1.0
-        for day, values in sorted(self.weights.items()):
-            kg = sum(values) / len(values) * scale
+        kgs: dict[str, float] = {}
+        if self.weights:
+            scale = LB if self.unit() == "lb" else 1.0
+            kgs = {day: sum(v) / len(v) * scale for day, v in sorted(self.weights.items())}
+            self._plausible(list(kgs.values()))
+        low, high = PLAUSIBLE_KG
+        for day, kg in kgs.items():
             self.ctx.weights += 1
-            self.ctx.odd_weights += not 20 <= kg <= 400
+            self.ctx.odd_weights += not low <= kg <= high
             rid = stable_id(PREFIX, "body_weight", day)
             yield f"{self.where}: weight {day}", daily_weight(rid, day, kg)
         fat_code = {**concept("41982-0", "Percentage of body fat Measured", LOINC),
@@ -266,6 +313,20 @@ class Measurement:
                 f"{self.where}: body fat {day}",
                 daily_value(rid, day, fat_code, value, [], "vital-signs"),
             )
+
+    def _plausible(self, kgs: list[float]) -> None:
+        """A unit the export stated, but under which most weights are no adult's: refused
+        (a unit given with --weight-unit is the person's word: only noted)."""
+        ctx, (low, high) = self.ctx, PLAUSIBLE_KG
+        if ctx.weight_given or low <= statistics.median(kgs) <= high:
+            return
+        other = "kg" if ctx.weight_unit == "lb" else "lb"
+        raise InputFormatError(
+            f"most daily weights are outside {low:.0f}-{high:.0f} kg when read in "
+            f"{ctx.weight_unit} ({ctx.weight_from}): if they are in {other}, import again "
+            f"with --weight-unit {other}",
+            where=self.where,
+        )
 
 
 SINKS: dict[str, type[Nutrition] | type[Exercise] | type[Measurement]] = {

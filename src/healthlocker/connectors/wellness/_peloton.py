@@ -153,6 +153,7 @@ class Workouts:
         self.unknown_zones: dict[str, int] = {}
 
     def row(self, line: int, cells: Sequence[str]) -> Item:
+        """One row's workout; a bad cell raises before anything of the row is kept."""
         place = f"{self.where}: line {line}"
         stamp = parse_stamp(self.cols.text(cells, "Workout Timestamp"), place)
         minutes = self.cols.number(cells, "Length (minutes)", line)
@@ -162,12 +163,13 @@ class Workouts:
             parts.append((DURATION, amount(minutes, "min")))
         if kcal is not None:
             parts.append((ENERGY, amount(kcal, "kcal")))
-            self.energy[stamp.day] = self.energy.get(stamp.day, 0.0) + kcal
         parts += self._measures(cells, line)
         for column, code in _TEXTS:
             if text := self.cols.text(cells, column)[:200]:
                 parts.append((code, {"valueString": text}))
         discipline = self.cols.text(cells, "Fitness Discipline")[:60] or "Workout"
+        if kcal is not None:
+            self.energy[stamp.day] = self.energy.get(stamp.day, 0.0) + kcal
         if stamp.start is None:
             count(self.unknown_zones, stamp.zone[:20])
             when: dict[str, Any] = {"effectiveDateTime": stamp.day}
@@ -214,10 +216,11 @@ def _period(start: datetime, minutes: float | None) -> dict[str, Any]:
 
 def read_peloton(path: Path, options: ReadOptions) -> Iterator[Item]:
     """The workouts of a Peloton workouts CSV; ``options.notes`` gets what was kept only in
-    part."""
+    part. Each row is a record: a bad one is skipped and named (``options.tolerance``)."""
     where = str(path)
     ensure_unchanged(path, options)
-    rows = records(file_chunks(path, options.progress), where)
+    tolerance = options.tolerance
+    rows = records(file_chunks(path, options.progress), where, tolerance)
     first = next(rows, None)
     if first is None or not is_header(first[1]):
         raise InputFormatError(
@@ -228,12 +231,14 @@ def read_peloton(path: Path, options: ReadOptions) -> Iterator[Item]:
     empty = True
     for line, cells in rows:
         empty = False
-        yield sink.row(line, cells)
+        item = tolerance.attempt(sink.row, line, cells)
+        if item is not None:
+            yield item
     yield from sink.finish()
     options.notes.extend(
         f"{n:,} workouts in time zone {zone!r}, which this version does not know: kept at "
         "their local date, without the time"
         for zone, n in sorted(sink.unknown_zones.items())
     )
-    if empty:
+    if empty and not tolerance.skipped:
         options.notes.append("no workouts in the file (a header only)")
