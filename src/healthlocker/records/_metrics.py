@@ -186,13 +186,16 @@ def find_metric(reader: Scope, metric: str) -> tuple[str | None, Metric, list[st
     nothing matches.
     """
     key = _named(metric)
+    # Which data a name means does not depend on the period allowed: the period hides it, and
+    # the answer says what it hid.
+    every = reader.all_time()
     if key == "glucose" and metric.strip().casefold() == "glucose":
-        if not _has_data(reader, METRICS[key].codes):
-            return None, *_lab(reader, metric)  # no sensor: the lab test, as before CGMs
+        if not _has_data(every, METRICS[key].codes):
+            return None, *_lab(every, metric)  # no sensor: the lab test, as before CGMs
         return key, METRICS[key], [_GLUCOSE_LABS]
     if key is not None:
         return key, METRICS[key], []
-    return None, *_lab(reader, metric)
+    return None, *_lab(every, metric)
 
 
 _GLUCOSE_LABS = (

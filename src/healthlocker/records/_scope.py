@@ -165,6 +165,14 @@ class Scope:
         self._tally.person = scope.person
         return scope
 
+    def all_time(self) -> Scope:
+        """The same person's records of every period, nothing counted: for what a name means
+        (which test "glucose" is), so that a period hides that test's records, counted, rather
+        than changing the question."""
+        scope = Scope(self._reader)
+        scope.person, scope.patient, scope._roster = self.person, self.patient, self._roster
+        return scope
+
     def resources(
         self,
         resource_type: str,
