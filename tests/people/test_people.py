@@ -141,6 +141,32 @@ def test_someone_else_is_stored_apart_and_said(vault: Vault, tmp_path: Path) -> 
     assert labs.withheld is not None and labs.withheld.other_people == 1
 
 
+def test_a_bad_patient_record_is_left_out_and_its_records_said_to_wait(
+    vault: Vault, tmp_path: Path
+) -> None:
+    _owner_is_alex(vault, tmp_path)
+    kid = bundle(
+        tmp_path / "kid.json",
+        patient("kid", "Robin", "Example", "14 May", "male"),  # not a FHIR date
+        glucose("g5", "kid", "2023-05-01T08:30:00-04:00", 80),
+        glucose("g6", "kid", "2023-06-01T08:30:00-04:00", 82),
+    )
+    strict = import_paths(vault, [kid], strict=True)
+    assert strict.files[0].error is not None and strict.files[0].result is None
+    report = import_paths(vault, [kid])
+    (outcome,) = report.files
+    assert outcome.error is None and [r.where for r in outcome.skipped_records] == [
+        f"{kid}: entry 0"
+    ]
+    assert any("holds no Patient record" in n for n in outcome.notes)
+    assert sorted(r.value for r in list_labs(Scope.for_tool(vault)).results) == [80, 82, 95]
+    chosen = import_paths(vault, [kid], person="new")  # "this is someone else"
+    assert chosen.ok and not any("holds no Patient record" in n for n in chosen.files[0].notes)
+    assert [r.value for r in list_labs(Scope.for_tool(vault)).results] == [95]
+    theirs = list_labs(Scope.for_tool(vault, patient="person-2")).results
+    assert sorted(r.value for r in theirs) == [80, 82]
+
+
 def test_a_name_chosen_with_person_names_a_new_person_then_finds_them(
     vault: Vault, tmp_path: Path
 ) -> None:
