@@ -205,7 +205,7 @@ def _who(person: Person) -> str:
 
 def _differs(differ: set[str]) -> str:
     if not differ:
-        return "shares no name or birth date with them to compare"
+        return "too little of who they are can be compared to tell"
     fields = " and ".join(sorted(differ))
     return f"whose {fields} {'differ' if len(differ) > 1 else 'differs'}"
 
