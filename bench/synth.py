@@ -1309,5 +1309,75 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+# --- clinical notes (bench/bench_documents.py) -------------------------------------------------
+
+_NOTE_LINES = (
+    "Patient seen for follow-up of HTN and T2DM. Denies chest pain, SOB or palpitations.",
+    "BP 138/86, HR 72, afebrile. Lungs CTA bilaterally. RRR, no murmurs.",
+    "HbA1c 7.2% last month; continue metformin 500 mg BID. Lisinopril 10 mg daily.",
+    "Impression: mild degenerative changes of the lumbar spine, unremarkable otherwise.",
+    "Plan: BMP in 3 months, follow up PRN. Discussed diet and exercise.",
+)
+
+
+def note_text(pages: int, chars_per_page: int = 3000) -> str:
+    """A clinical note of about *pages* pages: headed sections of typical note sentences."""
+    out, size, n = [], 0, 0
+    while size < pages * chars_per_page:
+        line = f"## Section {n}" if n % 12 == 0 else _NOTE_LINES[n % len(_NOTE_LINES)]
+        out.append(line)
+        size += len(line) + 1
+        n += 1
+    return "\n".join(out)
+
+
+def write_notes(path: Path, *, count: int, pages: int = 2, seed: int = 7) -> Path:
+    """A FHIR Bundle of *count* DocumentReferences for one person, in turn text/plain, HTML,
+    RTF and PDF (fpdf2, installed with the test extras), each about *pages* pages."""
+    import base64
+
+    from fpdf import FPDF
+
+    rng = random.Random(seed)
+    entries: list[dict[str, Any]] = [{"resource": {"resourceType": "Patient", "id": "notes"}}]
+    for i in range(count):
+        text = note_text(pages)
+        kind = ("text/plain", "text/html", "text/rtf", "application/pdf")[i % 4]
+        if kind == "text/html":
+            body = "".join(f"<p>{line}</p>" for line in text.splitlines()).encode()
+        elif kind == "text/rtf":
+            body = ("{\\rtf1\\ansi " + "\\par ".join(text.splitlines()) + "}").encode()
+        elif kind == "application/pdf":
+            doc = FPDF()
+            doc.set_font("Helvetica", size=10)
+            doc.add_page()
+            doc.multi_cell(0, 5, text)
+            body = bytes(doc.output())
+        else:
+            body = text.encode()
+        day = f"20{10 + i % 14:02d}-{1 + rng.randrange(12):02d}-{1 + rng.randrange(28):02d}"
+        entries.append(
+            {
+                "resource": {
+                    "resourceType": "DocumentReference",
+                    "id": f"note-{i}",
+                    "status": "current",
+                    "subject": {"reference": "Patient/notes"},
+                    "date": f"{day}T09:00:00Z",
+                    "content": [
+                        {
+                            "attachment": {
+                                "contentType": kind,
+                                "data": base64.b64encode(body).decode(),
+                            }
+                        }
+                    ],
+                }
+            }
+        )
+    path.write_text(json.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries}))
+    return path
+
+
 if __name__ == "__main__":
     sys.exit(main())

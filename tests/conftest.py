@@ -38,6 +38,17 @@ def vault(home: Path) -> Iterator[Vault]:
         yield v
 
 
+@pytest.fixture
+def file_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An OS keyring kept in a file under *tmp_path* (the home folder, too); no passphrase in
+    the environment. Returns *tmp_path*."""
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.delenv("HEALTHLOCKER_PASSPHRASE", raising=False)
+    return tmp_path
+
+
 @pytest.fixture(scope="session")
 def loaded_vault(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Vault]:
     """A vault holding every bundled sample; read-only for the tests that use it."""

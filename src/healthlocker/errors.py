@@ -10,6 +10,7 @@ what happened and what to do next, and never contains health data::
     │   ├── VaultExistsError        `init` over an existing vault
     │   ├── UnlockError             wrong passphrase, or no way to get one
     │   ├── IntegrityError          a ciphertext failed authentication (edited, swapped, truncated)
+    │   │   └── RollbackError       the vault file is older than the state last seen here
     │   └── SourceNotFoundError     `forget`/`status` named a source the vault does not hold
     ├── ConnectorError              input that cannot be imported
     │   ├── InputFormatError        not a format we read (or not FHIR at all)
@@ -53,6 +54,7 @@ __all__ = [
     "PeopleError",
     "PersonUnclearError",
     "RefusedError",
+    "RollbackError",
     "ShareError",
     "ShlError",
     "SourceNotFoundError",
@@ -94,6 +96,10 @@ class UnlockError(StoreError):
 
 class IntegrityError(StoreError):
     """A sealed value failed to open. Deliberately says nothing about why or what it held."""
+
+
+class RollbackError(IntegrityError):
+    """The vault file is older than it was when last used here (rolled back, or restored)."""
 
 
 class SourceNotFoundError(StoreError):

@@ -88,7 +88,11 @@ def test_scopes_pages_and_the_cli_read_the_catalogue() -> None:
     for reads in [*PROMPT_TOOLS.values(), *RESOURCE_TOOLS.values()]:
         assert set(reads) <= set(TOOL_NAMES)
     body = b'{"method": "prompts/get", "params": {"name": "prepare_for_visit"}}'
-    assert _needed(body) == ["read:health_summary", "read:list_labs"]
+    assert _needed(body) == [
+        "read:health_summary",
+        "read:list_labs",
+        "read:condition_overview",
+    ]
 
 
 def test_the_cli_offers_the_catalogues_tools(home: Path, vault: Vault) -> None:

@@ -23,9 +23,22 @@ PERSON = SAMPLES / "synthea" / "Alexis_Toy_68cd1181-6359-4047-a77f-a165d7912480.
 INFO = Implementation(name="tester", version="1")
 
 
+# A note of the same person, so read_document has a document to read.
+NOTE = {
+    "resourceType": "DocumentReference",
+    "id": "note",
+    "status": "current",
+    "subject": {"reference": "Patient/68cd1181-6359-4047-a77f-a165d7912480"},
+    "date": "2020-01-02T10:00:00Z",
+    "content": [{"attachment": {"contentType": "text/plain", "data": "UGF0aWVudCBzZWVuLg=="}}],
+}
+
+
 @pytest.fixture
-def granted(vault: Vault) -> Vault:
-    assert import_paths(vault, [PERSON]).ok
+def granted(vault: Vault, tmp_path: Path) -> Vault:
+    note = tmp_path / "note.json"
+    note.write_text(json.dumps(NOTE))
+    assert import_paths(vault, [PERSON, note]).ok
     GrantStore(vault).add(client="tester", tool="all", duration=timedelta(hours=1))
     return vault
 
@@ -37,7 +50,11 @@ async def test_grantable_names_are_exactly_what_the_server_offers(granted: Vault
     assert sorted(tools) == sorted(TOOLS)
 
 
-ARGS = {"summarize_trends": {"metric": "body_weight"}, "search_records": {"query": "pain"}}
+ARGS = {
+    "summarize_trends": {"metric": "body_weight"},
+    "search_records": {"query": "pain"},
+    "read_document": {"id": "DocumentReference/note"},
+}
 
 
 @pytest.mark.anyio
@@ -121,6 +138,11 @@ def _reorder(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO audit VALUES (3, ?, ?, ?, ?, ?)", a)
 
 
+def _move_sources(conn: sqlite3.Connection) -> None:
+    [(ids,)] = conn.execute("SELECT sources FROM audit WHERE seq = 1").fetchall()
+    conn.execute("UPDATE audit SET sources = ? WHERE seq = 2", (ids,))
+
+
 @pytest.mark.parametrize(
     ("change", "names"),
     [
@@ -129,6 +151,8 @@ def _reorder(conn: sqlite3.Connection) -> None:
         (lambda c: c.execute("DELETE FROM audit WHERE seq = 2"), "audit entry 2"),
         (lambda c: c.execute("DELETE FROM audit WHERE seq > 3"), "audit entry 4"),
         (lambda c: c.execute("UPDATE audit SET detail = NULL WHERE seq = 1"), "audit entry 1"),
+        (_move_sources, "audit entry 2"),  # every column is chained, the sources too
+        (lambda c: c.execute("DELETE FROM audit"), "audit entry 1: the log ends at entry 0"),
     ],
 )
 def test_verify_catches_tampering(

@@ -4,6 +4,9 @@ at once, also in a running server."""
 
 from __future__ import annotations
 
+import base64
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,13 +28,27 @@ NEEDS: dict[str, dict[str, Any]] = {
 
 
 @pytest.fixture
-def two_people(vault: Vault) -> Vault:
+def two_people(vault: Vault, tmp_path: Path) -> Vault:
     files = sorted((SAMPLES / "synthea").glob("*.json"))[:2]
     assert import_paths(vault, files).ok
+    # A note about each of them, for read_document (the samples hold none).
+    text = base64.b64encode(b"Seen today. Feeling well.").decode()
+    notes = [
+        {"resource": {"resourceType": "DocumentReference", "id": f"note-{n}", "status": "current",
+                      "subject": {"reference": s.ref}, "date": "2024-01-02T10:00:00Z",
+                      "content": [{"attachment": {"contentType": "text/plain", "data": text}}]}}
+        for n, s in enumerate(vault.resources("Patient"))
+    ]  # fmt: skip
+    bundle = tmp_path / "notes.json"
+    bundle.write_text(json.dumps({"resourceType": "Bundle", "type": "collection", "entry": notes}))
+    assert import_paths(vault, [bundle], source="notes").ok
     return vault
 
 
 async def _call(vault: Vault, tool: str, **args: Any) -> tuple[str, dict[str, Any]]:
+    if tool == "read_document":  # a document of the person asked about: their newest
+        _, listed = await _call(vault, "list_documents", **args)
+        args = {**args, "id": listed["documents"][0]["id"]}
     async with Client(build_server(vault, gate=OpenGate())) as client:
         result = await client.call_tool(tool, {**NEEDS.get(tool, {}), **args})
     assert not result.is_error, result.content

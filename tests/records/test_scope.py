@@ -38,6 +38,11 @@ ARGUMENTS: dict[str, list[dict[str, Any]]] = {
     "list_visits": [{}, {"limit": 200}],
     "search_records": [{"query": "glucose"}, {"query": "influenza"}, {"query": "pain"}],
     "health_summary": [{}],
+    "list_documents": [{}, {"kind": "imaging"}, {"since": date(2015, 1, 1), "limit": 5}],
+    # The bundled records hold no documents: tests/records/test_documents.py checks the window
+    # of both document tools over a vault that has some.
+    "read_document": [{"id": "DocumentReference/none"}],
+    "condition_overview": [{}, {"condition": "high blood pressure"}, {"condition": "diabetes"}],
 }
 
 

@@ -105,8 +105,8 @@ def test_forgetting_everything_drops_every_link_and_every_detail(linked: Vault) 
 
 
 def test_a_forget_that_fails_midway_erases_nothing(linked: Vault) -> None:
-    with vault_file(linked.path) as conn:  # damage what the audit's forget hook must update
-        conn.execute("INSERT INTO meta VALUES ('audit_redactions', ?)", (b"\x01" * 64,))
+    with vault_file(linked.path) as conn:  # damage what the audit's forget hook must read
+        conn.execute("UPDATE audit SET sources = ? WHERE seq = 2", (b"\x01" * 64,))
     with pytest.raises(IntegrityError):
         linked.forget("clinic")
     assert [s.label for s in linked.sources()] == ["bluebutton", "clinic"]

@@ -122,11 +122,8 @@ def test_passphrase_change_rewraps_without_resealing(
         assert len(list(reopened.iter_all())) == len(bodies)
 
 
-def test_keyring_unlock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyrings.alt.file.PlaintextKeyring")
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.delenv("HEALTHLOCKER_PASSPHRASE", raising=False)
+def test_keyring_unlock(file_keyring: Path) -> None:
+    tmp_path = file_keyring
     with Vault.create(tmp_path / "v", passphrase=None, keyring=True) as v:
         import_paths(v, [SAMPLES / "bluebutton"])
     with Vault.open(tmp_path / "v") as v:

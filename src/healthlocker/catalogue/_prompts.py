@@ -9,8 +9,15 @@ PROMPTS: tuple[PromptSpec, ...] = (
         name="prepare_for_visit",
         title="Prepare for a visit",
         description="Questions to ask at an upcoming appointment, grounded in recent results, "
-        "active medications and open conditions.",
-        reads=("health_summary", "list_labs"),
+        "active medications, open conditions and how their measures have gone.",
+        reads=("health_summary", "list_labs", "condition_overview"),
+    ),
+    PromptSpec(
+        name="explain_my_note",
+        title="Explain my note",
+        description="A plain-language walk through a clinical note or report (the latest, or "
+        "the one named): its text, the meanings of its terms, and what to ask about.",
+        reads=("list_documents", "read_document"),
     ),
     PromptSpec(
         name="explain_my_labs",

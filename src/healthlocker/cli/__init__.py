@@ -3,8 +3,8 @@
 One module per command group, each command's arguments declared beside its handler
 (``_command.command``): ``_vault`` (init, status, passphrase), ``_records`` (import, sources,
 export, forget), ``_people`` (people), ``_links`` (connect, sync), ``_consent`` (grant,
-grants, revoke, audit), ``_serve`` (serve), ``_share`` (share). A handler returns a ``Result``
-that prints itself, or with ``--json`` gives its ``public()`` form.
+grants, revoke, audit), ``_serve`` (serve), ``_share`` (share), ``_verify`` (verify). A handler
+returns a ``Result`` that prints itself, or with ``--json`` gives its ``public()`` form.
 
 Exit status: 0 success, 1 a failure the message explains, 2 wrong usage. A HealthLockerError
 becomes one line on stderr, never a traceback. Tables and summaries go to stdout; progress goes
@@ -19,14 +19,14 @@ import sys
 from collections.abc import Sequence
 
 from healthlocker import __version__
-from healthlocker.cli import _consent, _links, _people, _records, _serve, _share, _vault
+from healthlocker.cli import _consent, _links, _people, _records, _serve, _share, _vault, _verify
 from healthlocker.cli._command import UsageError, add_all, emit
 from healthlocker.errors import HealthLockerError
 
 __all__ = ["build_parser", "main"]
 
 # The order `healthlocker --help` lists them in.
-_GROUPS = (_vault, _records, _people, _links, _serve, _share, _consent)
+_GROUPS = (_vault, _records, _people, _links, _serve, _share, _consent, _verify)
 
 
 def build_parser() -> argparse.ArgumentParser:

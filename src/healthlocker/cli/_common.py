@@ -50,7 +50,12 @@ def prompt(text: str) -> str:
 def open_vault(args: argparse.Namespace) -> Any:
     from healthlocker.store import Vault
 
-    return Vault.open(args.home, prompt=prompt)
+    return Vault.open(args.home, prompt=prompt, on_wait=notice)
+
+
+def notice(message: str) -> None:
+    """One line on stderr: a wait, or what a command could not finish (no health data)."""
+    print(f"healthlocker: {message}", file=sys.stderr, flush=True)
 
 
 def new_passphrase(label: str = "passphrase") -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from healthlocker.cli._command import JSON_FLAG, Result, Said, arg, command
-from healthlocker.cli._common import new_passphrase, open_vault
+from healthlocker.cli._common import new_passphrase, notice, open_vault
 
 
 @command(
@@ -56,13 +56,22 @@ def status(args: argparse.Namespace) -> Result:
     return Status(stats)
 
 
-@command("passphrase", "change the vault passphrase (re-wraps keys only)")
+@command(
+    "passphrase",
+    "change the vault passphrase",
+    arg("--rotate", action="store_true", help="also make a new master key and new keys"),
+)
 def passphrase(args: argparse.Namespace) -> Result:
     with open_vault(args) as vault:
         new = os.environ.get("HEALTHLOCKER_NEW_PASSPHRASE") or new_passphrase("passphrase")
-        vault.change_passphrase(new)
+        scrubbed = vault.change_passphrase(new, rotate=args.rotate)
+    if not scrubbed:
+        notice("another process has the vault open: the old slot leaves the files once it ends")
     return Said(
-        "Passphrase changed; the data was not re-encrypted (only the master key is re-wrapped)."
+        "Passphrase changed and a new master key made; what is written from now on uses new "
+        "keys (see docs/security.md)."
+        if args.rotate
+        else "Passphrase changed; the master key is the same (use --rotate for a new one)."
     )
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from healthlocker.connectors import _ahead
+from healthlocker.connectors._documents import with_text
 from healthlocker.connectors._formats import Format, detect
 from healthlocker.connectors._plan import Plan, Planned, Skipped, plan_import
 from healthlocker.connectors._read import LinkAccess, Progress, ReadOptions
@@ -161,9 +162,11 @@ def _store(
     try:
         placement = Placement(vault, label=label, choice=person)
         # A reader that fetches (a link) does so here, before the batch takes the vault's
-        # write lock, and leaves the digest of what it fetched for file_tag. Placement sees
-        # only the records tolerance admits.
-        items = checked(kind.read(path, options), tolerance, kind.label, validate=validate)
+        # write lock, and leaves the digest of what it fetched for file_tag. Documents' text
+        # is taken here, once, for every format (see _documents). Placement sees only the
+        # records tolerance admits.
+        read = with_text(kind.read(path, options), outcome.notes)
+        items = checked(read, tolerance, kind.label, validate=validate)
         outcome.result = vault.import_batch(
             placement.wrap(items),
             source=label,
@@ -171,6 +174,7 @@ def _store(
             name=path.name,
             file_digest=_chosen(vouched or kind.file_tag(path, options), person),
             validated=True,  # here, by the worker ahead, or by the reader itself
+            on_publish=placement.save,
         )
     except HealthLockerError as exc:
         outcome.error = str(exc)

@@ -23,6 +23,17 @@ from healthlocker.errors import ParseError
 
 CHUNK = 1 << 20
 HEAD_BYTES = 64 * 1024
+# How every XML reader's lxml parser is hardened: no entity resolution, no DTD, no network, no
+# huge-tree mode (libxml2's own limits on text size stay), no ID table.
+XML_HARDENED = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "attribute_defaults": False,
+    "huge_tree": False,
+    "collect_ids": False,
+}
 Progress = Callable[[int], None]  # bytes read since the last call
 
 

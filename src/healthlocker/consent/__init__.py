@@ -16,6 +16,7 @@ from healthlocker.consent._grants import (
     window_start,
 )
 from healthlocker.consent._policy import ConsentGate, allowed, grant_command
+from healthlocker.consent._verify import VaultReport, verify_vault
 
 __all__ = [
     "ALL_TOOLS",
@@ -32,12 +33,14 @@ __all__ = [
     "OpenGate",
     "Outcome",
     "Problem",
+    "VaultReport",
     "allowed",
     "check_client",
     "clean_client",
     "describe_window",
     "grant_command",
     "parse_duration",
+    "verify_vault",
     "window_for",
     "window_start",
 ]

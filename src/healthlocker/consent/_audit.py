@@ -1,21 +1,24 @@
 """The audit log: one sealed, hash-chained entry per tool call.
 
-Each entry is sealed with the vault key, bound to its sequence number. A chain value links it
-to everything before it::
+Each entry is sealed with the vault key, bound to its sequence number. A chain value links it,
+and every column it has, to everything before it::
 
-    chain[n] = HMAC(index key, "audit" ‖ chain[n-1] ‖ n ‖ SHA-256(sealed entry n))
+    chain[n] = HMAC(index key, "audit" ‖ chain[n-1] ‖ n ‖ SHA-256(core ‖ detail MAC ‖ sources))
 
-and the newest (n, chain[n]) -- the *head* -- is kept sealed in the `meta` table, updated in the
-same transaction as each append. `verify()` recomputes the chain: an edited entry fails to
-open or breaks its link, a reordered or inserted one breaks the links, a removed one leaves a
-gap, and a cut tail no longer reaches the head.
+The newest (n, chain[n]) -- the *head* -- is kept in the vault's sealed state record, made with
+the vault (0, zeros) and moved in the same transaction as each append. `verify()` recomputes
+the chain: an edited entry fails to open or breaks its link, a reordered or inserted one breaks
+the links, a removed one leaves a gap, and a cut tail no longer reaches the head. A missing
+head means the log (with the state record) was wiped; an older head written back, with the
+tail cut to match, is an older state record, which the vault's epoch counter outside the file
+catches when the vault is opened (``store._state``).
 
 Forgetting a source keeps *that* each access happened (time, client, tool, outcome) but drops
 the details that could reveal its records (arguments, counts): those live in a separate sealed
-column outside the chain, whose keyed digest is in the chain, so they can be erased without
-breaking it and cannot be altered without being noticed. The table, and the forget hook that
-drops those details, are declared in the store (``healthlocker.store._tables``): forgetting is
-one call, ``Vault.forget``.
+column whose keyed digest is in the chain, so they can be erased without breaking it and cannot
+be altered without being noticed. ``Vault.forget`` puts a sealed empty value in their place,
+which only the vault key can make, so a redaction by forget is told from details removed by
+anyone else.
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from healthlocker.consent._gate import AuditEvent
+from healthlocker.errors import HealthLockerError
 from healthlocker.store import Vault
 
 _GENESIS = b"\x00" * 32
+_REDACTED = b""  # what forget leaves, sealed, where an entry's details were
 
 
 @dataclass(frozen=True)
@@ -44,43 +49,41 @@ class Entry:
     redacted: bool
 
 
+def _framed(*parts: bytes) -> bytes:
+    return b"".join(len(p).to_bytes(4, "big") + p for p in parts)
+
+
 class AuditLog:
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
         self._table = vault.table("audit")
 
-    def _link(self, prev: bytes, seq: int, core: bytes, detail_mac: bytes) -> bytes:
-        digest = hashlib.sha256(core + detail_mac).digest()
+    def _link(self, prev: bytes, seq: int, row: tuple[bytes, bytes, bytes]) -> bytes:
+        digest = hashlib.sha256(_framed(*row)).digest()  # core, detail MAC, sealed sources
         return self.vault.digest(b"audit" + prev + seq.to_bytes(8, "big") + digest)
-
-    def _head(self) -> tuple[int, bytes]:
-        plain = self._table.value("audit_head")
-        if plain is None:
-            return 0, _GENESIS
-        head = json.loads(plain)
-        return int(head["seq"]), bytes.fromhex(head["chain"])
 
     def append(self, event: AuditEvent, sources: list[str]) -> int:
         """Add one entry (inside the caller's transaction, if one is open)."""
         audit = self._table
         with self.vault.transaction():
-            seq, prev = self._head()
+            seq, prev = audit.head()
             seq += 1
             data = asdict(event)
             detail = {"arguments": data.pop("arguments"), "records": data.pop("records")}
             core = audit.seal(seq, json.dumps(data).encode(), "core")
             detail_plain = json.dumps(detail, sort_keys=True).encode()
             detail_mac = self.vault.digest(b"detail" + detail_plain)
-            chain = self._link(prev, seq, core, detail_mac)
+            ids = audit.seal(seq, json.dumps(sorted(sources)).encode(), "sources")
+            chain = self._link(prev, seq, (core, detail_mac, ids))
             audit.insert(
                 seq,
                 core=core,
                 detail=audit.seal(seq, detail_plain, "detail"),
                 detail_mac=detail_mac,
-                sources=",".join(sorted(sources)),
+                sources=ids,
                 chain=chain,
             )
-            audit.set_value("audit_head", json.dumps({"seq": seq, "chain": chain.hex()}).encode())
+            audit.set_head(seq, chain)
         return seq
 
     def append_many(self, items: list[tuple[AuditEvent, list[str]]]) -> list[int]:
@@ -93,33 +96,34 @@ class AuditLog:
         out = []
         for seq, core, detail in self._table.rows("seq", "core", "detail"):
             data = json.loads(self._table.open(seq, core, "core"))
-            if detail is None:
-                extra: dict[str, Any] = {"arguments": {}, "records": 0}
-            else:
-                extra = json.loads(self._table.open(seq, detail, "detail"))
-            out.append(Entry(seq, AuditEvent(**data, **extra), detail is None))
+            plain = _REDACTED if detail is None else self._table.open(seq, detail, "detail")
+            extra: dict[str, Any] = (
+                {"arguments": {}, "records": 0} if plain == _REDACTED else json.loads(plain)
+            )
+            out.append(Entry(seq, AuditEvent(**data, **extra), plain == _REDACTED))
         return out
 
+    def count(self) -> int:
+        """How many entries the head says the log holds."""
+        return self._table.head()[0]
+
     def verify(self) -> list[Problem]:
-        """Every problem found, each naming the entry; an empty list means intact."""
+        """Every problem found, each naming the entry; an empty list means intact (the rows
+        and the head read as of one moment, whatever is appended meanwhile)."""
+        with self.vault.snapshot():
+            return self._verify()
+
+    def _verify(self) -> list[Problem]:
         problems: list[Problem] = []
         prev, expected = _GENESIS, 1
-        rows = self._table.rows("seq", "core", "detail", "detail_mac", "chain")
-        redacted = self._redactions()
-        for seq, core, detail, detail_mac, chain in rows:
-            if detail is None and seq not in redacted:
-                problems.append(Problem(seq, "its details were removed (not by forget)"))
+        rows = self._table.rows("seq", "core", "detail", "detail_mac", "sources", "chain")
+        for seq, core, detail, detail_mac, ids, chain in rows:
             if seq != expected:
                 problems.append(Problem(expected, f"entries {expected}..{seq - 1} are missing"))
-            try:
-                self._table.open(seq, core, "core")
-                if detail is not None:
-                    plain = self._table.open(seq, detail, "detail")
-                    if self.vault.digest(b"detail" + plain) != detail_mac:
-                        raise ValueError
-            except Exception:
-                problems.append(Problem(seq, "was edited or moved (it no longer opens)"))
-            if self._link(prev, seq, core, detail_mac) != chain:
+            what = self._check_entry(seq, core, detail, detail_mac, ids)
+            if what:
+                problems.append(Problem(seq, what))
+            if self._link(prev, seq, (core, detail_mac, ids)) != chain:
                 problems.append(
                     Problem(
                         seq, "does not follow the entry before it (edited, reordered or inserted)"
@@ -127,9 +131,9 @@ class AuditLog:
                 )
             prev, expected = chain, seq + 1
         try:
-            head_seq, head_chain = self._head()
-        except Exception:
-            return [*problems, Problem(0, "the chain head was edited")]
+            head_seq, head_chain = self._table.head()
+        except HealthLockerError:
+            return [*problems, Problem(0, "the chain head is missing: the log was wiped")]
         last_seq = rows[-1][0] if rows else 0
         if head_seq != last_seq or (rows and head_chain != prev):
             problems.append(
@@ -143,7 +147,18 @@ class AuditLog:
             )
         return problems
 
-    def _redactions(self) -> set[int]:
-        """The entries whose details ``Vault.forget`` removed (kept, sealed, by the store)."""
-        plain = self._table.value("audit_redactions")
-        return set() if plain is None else set(json.loads(plain))
+    def _check_entry(
+        self, seq: int, core: bytes, detail: bytes | None, detail_mac: bytes, ids: bytes
+    ) -> str:
+        """What is wrong with one entry's sealed values ('' when nothing)."""
+        if detail is None:
+            return "its details were removed (not by forget)"
+        try:
+            self._table.open(seq, core, "core")
+            self._table.open(seq, ids, "sources")
+            plain = self._table.open(seq, detail, "detail")
+        except HealthLockerError:
+            return "was edited or moved (it no longer opens)"
+        if plain != _REDACTED and self.vault.digest(b"detail" + plain) != detail_mac:
+            return "its details do not match the chain (edited or swapped)"
+        return ""

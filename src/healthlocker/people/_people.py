@@ -97,9 +97,9 @@ class People:
         demographics = {s.ref: Demographics.of(s.resource) for s in stored}
         return cls(list(persons.values()), demographics)
 
-    def save(self, vault: Vault) -> None:
-        """Write everyone back, whole, in one transaction (inside an import's, if there is one).
-        A person not yet written down gets the next ``person-N`` id."""
+    def settle(self) -> None:
+        """Drop who is left with nothing (``prune``), and give a person not yet written down the
+        next ``person-N`` id: as :meth:`save` writes them, so an import can name them first."""
         self.prune()
         taken = [int(m[1]) for p in self._persons if (m := _PERSON_ID.match(p.id))]
         following = max(taken, default=0) + 1
@@ -107,6 +107,11 @@ class People:
             if not _PERSON_ID.match(person.id):
                 person.id, following = f"person-{following}", following + 1
         self._index()
+
+    def save(self, vault: Vault) -> None:
+        """Write everyone back, whole, in one transaction (inside an import's, if there is one),
+        settled first (:meth:`settle`)."""
+        self.settle()
         table = vault.table(_TABLE)
         with vault.transaction():
             table.delete_where()

@@ -1,9 +1,10 @@
 """Placing the Patients of a file being imported with the vault's people, inside its batch.
 
 :class:`Placement` wraps a reader's stream of items: each Patient that passes is placed with a
-person (the rule: docs/people.md), and once the stream ends the placements are written in the
-same transaction as the batch, so a file and whom it is about are stored together or not at
-all. A file whose Patient looks like someone in the vault but differs is refused whole
+person (the rule: docs/people.md), and once the stream ends the placements are ready for
+:meth:`Placement.save`, which the import runs in the transaction that publishes its batch
+(``on_publish``), so a file and whom it is about are stored together or not at all. A file
+whose Patient looks like someone in the vault but differs is refused whole
 (:class:`~healthlocker.errors.PersonUnclearError`) unless ``choice`` (``--person``) says whose
 it is. References to Patients the file does not hold follow the file's one person, if it has
 exactly one; otherwise they wait for their Patient (their records are the owner's meanwhile).
@@ -42,6 +43,8 @@ class Placed:
 class Placement:
     """The people of one file as it is imported. Make it before the file's batch begins."""
 
+    _people: People  # read as the batch starts, inside the import's lock (see wrap)
+
     def __init__(
         self, vault: Vault, *, label: str, choice: str | None = None, refuse: bool = True
     ) -> None:
@@ -49,7 +52,6 @@ class Placement:
         self._label = label
         self._choice = check_choice(choice)
         self._refuse = refuse  # a sync cannot ask: someone unclear is a person of their own
-        self._people = People.load(vault)
         self._mine: dict[str, tuple[Person, How]] = {}
         self._bare: set[str] = set()
         self._first: Demographics | None = None
@@ -57,10 +59,13 @@ class Placement:
         self._unclear: dict[int, tuple[Person, set[str]]] = {}  # id(person) → like whom
         self.placed: list[Placed] = []
         self.waiting: set[str] = set()  # Patients its records name that no person holds yet
+        self._changed = False  # placements to write down
 
     def wrap(self, items: Iterable[Item]) -> Iterator[Item]:
-        """*items*, unchanged; the people they name are placed as they pass, and written down
-        when they end (inside the batch's transaction)."""
+        """*items*, unchanged; the people they name are placed as they pass, ready for
+        :meth:`save` when they end."""
+        # Read here, inside the import's lock: an import just before may have placed people.
+        self._people = People.load(self._vault)
         bare = self._bare
         for where, resource in items:
             if resource.get("resourceType") == "Patient":
@@ -144,11 +149,17 @@ class Placement:
                 people.place(ref, one, [self._label])
             elif people.placed(ref) is None:
                 self.waiting.add(ref)
-        if self._mine or one is not None:
-            people.save(self._vault)
+        self._changed = bool(self._mine) or one is not None
+        if self._changed:
+            people.settle()  # the ids save will write, for the report to name
         for person in persons or ([one] if one is not None else []):
             hows = {h for p, h in self._mine.values() if p is person} or {"chosen"}
             self.placed.append(self._said(person, next(h for h in _SAID_FIRST if h in hows)))
+
+    def save(self) -> None:
+        """Write the placements down (the batch's publishing transaction runs this)."""
+        if self._changed:
+            self._people.save(self._vault)
 
     def _said(self, person: Person, how: How) -> Placed:
         people = self._people

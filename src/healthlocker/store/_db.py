@@ -5,18 +5,55 @@ transaction`, which nests. The outermost level is ``BEGIN IMMEDIATE`` … ``COMM
 lock is taken up front, so a check-then-write inside cannot race another process); an inner
 level is a SAVEPOINT, so a failure inside it undoes only its own writes and leaves the outer
 transaction to go on or fail as its caller decides. One guard rolls back on any exception,
-``KeyboardInterrupt`` included.
+``KeyboardInterrupt`` included, and turns SQLite's own failures (a busy vault, a full disk, a
+damaged file) into one-line :class:`StoreError` messages.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from healthlocker.errors import StoreError
+
+# How long a write waits for another process's write to end before it gives up (and says so).
+BUSY_SECONDS = 10
+
+
+def translate(exc: sqlite3.Error) -> StoreError | None:
+    """A one-line StoreError for SQLite's failures a person can meet and act on; None for the
+    rest (a bug keeps its traceback). SQLite's messages name no content."""
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return StoreError(
+            f"the vault is busy: another healthlocker process kept it for writing over "
+            f"{BUSY_SECONDS} s (a large import or forget?); nothing was written, try again"
+        )
+    if "full" in text or "disk i/o" in text or "no space" in text:
+        return StoreError(
+            f"cannot write the vault ({text}: is the disk full?); nothing of this write was "
+            "stored, and what was stored before is whole"
+        )
+    if "readonly" in text or "read-only" in text:
+        return StoreError(f"cannot write the vault ({text})")
+    if "malformed" in text or "not a database" in text:
+        return StoreError(f"the vault file is damaged ({text}); run `healthlocker verify`")
+    return None
+
+
+@contextmanager
+def guarded() -> Iterator[None]:
+    """Turn SQLite's failures a person can act on into one-line StoreErrors (see translate)."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        mapped = None if isinstance(exc, sqlite3.IntegrityError) else translate(exc)
+        if mapped is None:
+            raise
+        raise mapped from None
 
 
 class Database:
@@ -27,6 +64,9 @@ class Database:
         self.path = path
         self._depth = 0
         self._writes = 0  # resource writes made through this object (see version)
+        self.txn = 0  # counts outermost transactions: which one is open (see State)
+        self.undone = False
+        self._after: list[Callable[[], None]] = []
 
     # -- statements ------------------------------------------------------------------------
 
@@ -55,11 +95,17 @@ class Database:
         conn = self._conn
         depth = self._depth
         savepoint = f"hl_{depth}"
-        conn.execute(f"SAVEPOINT {savepoint}" if depth else "BEGIN IMMEDIATE")
+        with guarded():
+            conn.execute(f"SAVEPOINT {savepoint}" if depth else "BEGIN IMMEDIATE")
+        if not depth:
+            self.txn += 1
+            self._after = []
+            self.undone = False  # whether a savepoint of this transaction was rolled back
         self._depth = depth + 1
         try:
-            yield
-            conn.execute(f"RELEASE {savepoint}" if depth else "COMMIT")
+            with guarded():
+                yield
+                conn.execute(f"RELEASE {savepoint}" if depth else "COMMIT")
         except BaseException:
             # The one rollback guard (the body or the commit failed). SQLite may already have
             # rolled the whole transaction back (a full disk, say).
@@ -67,9 +113,39 @@ class Database:
                 conn.execute(f"ROLLBACK TO {savepoint}" if depth else "ROLLBACK")
                 if depth:
                     conn.execute(f"RELEASE {savepoint}")
+                    self.undone = True
+            if not depth:
+                self._after = []
             raise
         finally:
             self._depth = depth
+        if not depth:
+            done, self._after = self._after, []
+            for action in done:
+                action()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every read inside sees one committed state of the vault (a read transaction), so a
+        check compares a record with the rows of the same moment, whatever other processes
+        commit meanwhile. Inside a transaction already, that transaction is the snapshot."""
+        if self._conn.in_transaction:
+            yield
+            return
+        self._conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if self._conn.in_transaction:
+                self._conn.execute("COMMIT")
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run *action* once the open outermost transaction has committed (never if it rolls
+        back). Inside a transaction only."""
+        if not self._depth:
+            raise StoreError("after_commit outside a transaction")
+        if action not in self._after:
+            self._after.append(action)
 
     # -- what changed ----------------------------------------------------------------------
 
@@ -95,20 +171,30 @@ class Database:
 
     # -- the files -------------------------------------------------------------------------
 
-    def checkpoint(self) -> None:
-        """Move the write-ahead log into the database file and empty it."""
-        if self.path is not None:
-            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
-    def scrub(self) -> None:
-        """Push freed (already zeroed, by secure_delete) pages out of the WAL and the file."""
+    def checkpoint(self, patience: float = BUSY_SECONDS) -> bool:
+        """Move the write-ahead log into the database file and empty it, waiting up to
+        *patience* seconds for other connections' reads; False when one kept part of the log
+        (it empties at a later checkpoint, once that read ended)."""
         if self.path is None:
-            return
+            return True
+        self._conn.execute(f"PRAGMA busy_timeout = {int(patience * 1000)}")
+        try:
+            row = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_SECONDS * 1000}")
+        return row is None or not row[0]
+
+    def scrub(self) -> bool:
+        """Push freed (already zeroed, by secure_delete) pages out of the WAL and the file;
+        False when another connection kept the log from emptying."""
+        if self.path is None:
+            return True
         if self._conn.in_transaction:
             raise StoreError("the vault cannot be scrubbed inside a transaction")
-        self.checkpoint()
-        self._conn.execute("VACUUM")
-        self.checkpoint()
+        with guarded():
+            self.checkpoint()
+            self._conn.execute("VACUUM")
+            return self.checkpoint()
 
     def set_autocheckpoint(self, pages: int) -> None:
         self._conn.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")

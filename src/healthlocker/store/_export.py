@@ -8,22 +8,37 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from healthlocker.errors import StoreError
+from healthlocker.store._crypto import random_id
 from healthlocker.store._vault import Vault
+
+
+def _private_file(folder: Path, name: str) -> tuple[Path, int]:
+    """A new file of ours beside *name*: created exclusively (never an existing file, never
+    through a link someone placed there), readable by us alone."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    for _ in range(8):
+        path = folder / f".{name}.{random_id(6)}.partial"
+        try:
+            return path, os.open(path, flags, 0o600)
+        except FileExistsError:
+            continue
+    raise StoreError(f"cannot make a temporary file in {folder}")
 
 
 def export_bundle(vault: Vault, out: Path) -> int:
     """Write a ``collection`` Bundle of every resource to *out*; return how many.
 
-    Streams entry by entry into a private (0600) temporary file beside *out*, renamed into
-    place at the end, so a failed export leaves no half-written file behind.
+    Streams entry by entry into a private (0600) temporary file beside *out*, made afresh with
+    a random name (a file or link someone left in a shared folder is never written through),
+    renamed into place at the end, so a failed export leaves no half-written file behind.
     """
     out = out.expanduser()
     if out.is_dir():
         raise StoreError(f"{out} is a folder; give a file name for the export")
-    tmp = out.with_name(f".{out.name}.partial")
+    tmp: Path | None = None
     count = 0
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        tmp, fd = _private_file(out.parent, out.name)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             stamp = datetime.now(UTC).isoformat(timespec="seconds")
             f.write(
@@ -38,9 +53,11 @@ def export_bundle(vault: Vault, out: Path) -> int:
             f.write("]}\n")
         os.replace(tmp, out)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         raise StoreError(f"cannot write {out}: {exc.strerror or exc}") from None
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         raise
     return count

@@ -27,7 +27,9 @@ _DATE_FIELDS: dict[str, tuple[str, ...]] = {
     "Coverage": ("period",),
     "CarePlan": ("period",),
     "CareTeam": ("period",),
-    "DocumentReference": ("date",),
+    # `date` is an instant (with its offset); a document without one (an mTuitive op note)
+    # is dated by the time of care it records.
+    "DocumentReference": ("date", "context.period"),
     "ImagingStudy": ("started",),
     "Device": ("manufactureDate",),
     "SupplyDelivery": ("occurrenceDateTime",),
@@ -62,7 +64,9 @@ def is_dated(resource_type: str) -> bool:
 def clinical_date(resource: dict[str, Any]) -> str | None:
     """The ISO date (or datetime) the resource is about, or None."""
     for name in _DATE_FIELDS.get(resource.get("resourceType", ""), _GENERIC):
-        value = resource.get(name)
+        value: Any = resource
+        for step in name.split("."):
+            value = value.get(step) if isinstance(value, dict) else None
         if isinstance(value, dict):
             value = value.get("start") or value.get("end")
         if isinstance(value, str) and value:

@@ -1,9 +1,11 @@
 """The vault's keys once unlocked: the master key, what it wraps, and what they seal.
 
 The master key (VMK) wraps every other key (``keys`` table): the *vault key*, which seals
-vault-level metadata (sources, type names, batches and the declared sealed tables), the *index
-key*, which makes keyed blind-index tags and digests, and one data key per source. Unlocking the
-VMK itself (slots, passphrase, OS keyring) is :mod:`healthlocker.store._unlock`.
+vault-level metadata (sources, type names, batches, the state record and the declared sealed
+tables), the *index key*, which makes keyed blind-index tags and digests, and one data key per
+source. Unlocking the VMK itself (slots, passphrase, OS keyring) is :mod:`healthlocker.store.
+_unlock`. :meth:`Keys.rotate` replaces the VMK and adds new vault and data keys for later
+writes (the old ones stay, re-wrapped, to open what they sealed).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 
-from healthlocker.errors import HealthLockerError, StoreError
+from healthlocker.errors import HealthLockerError, StoreError, UnlockError
 from healthlocker.store import _unlock
 from healthlocker.store._crypto import (
     KeySet,
@@ -44,25 +46,54 @@ class Keys:
         self.vault_id = vault_id
         self._vmk = KeySet.single(vault_id[:16], vmk)
         self._source_keys: dict[str, KeySet] = {}
-        vault_key = self._system_key("vault")
-        self._meta_keys = KeySet.single(vault_key[0], vault_key[1])
-        self._index_key = self._system_key("index")[1]
+        self._meta_keys = self._keyset("vault", "")
+        index = self._keyset("index", "")
+        self._index_key = index.keys[index.primary]
         self._tags: dict[str, bytes] = {}
 
     @property
     def _vmk_bytes(self) -> bytes:
         return self._vmk.keys[self._vmk.primary]
 
-    # -- the passphrase --------------------------------------------------------------------
+    # -- the passphrase and the master key -------------------------------------------------
 
     def change_passphrase(self, new_passphrase: str) -> None:
-        """Re-wrap the master key under a new passphrase; the data stays as sealed."""
+        """Re-wrap the master key under a new passphrase (inside the caller's transaction)."""
         if not new_passphrase:
             raise StoreError("the new passphrase is empty")
-        with self._db.transaction():
-            _unlock.write_slot(
-                self._db, self.vault_id, "passphrase", new_passphrase, self._vmk_bytes
+        _unlock.write_slot(self._db, self.vault_id, "passphrase", new_passphrase, self._vmk_bytes)
+
+    def rotate(self, new_passphrase: str | None) -> None:
+        """A new master key (inside the caller's transaction): every key re-wrapped under it,
+        every slot rewritten (the passphrase one under *new_passphrase* when given), and a new
+        vault key and new data keys that seal what is written from now on."""
+        slots = _unlock.slot_names(self._db)
+        secrets: dict[str, str] = {}
+        if "keyring" in slots:
+            secret = _unlock.keyring_secret(self.vault_id)
+            if secret is None:
+                raise UnlockError("the OS keyring holds no secret for this vault; nothing changed")
+            secrets["keyring"] = secret
+        if new_passphrase:
+            secrets["passphrase"] = new_passphrase
+        elif "passphrase" in slots or not secrets:
+            raise StoreError("a new master key needs the new passphrase; nothing changed")
+        new = KeySet.single(self.vault_id[:16], random_key())
+        rows = self._db.execute("SELECT id, owner, wrapped FROM keys").fetchall()
+        for key_id, owner, wrapped in rows:
+            plain = self._unwrap(key_id, owner, wrapped)
+            ctx = {"t": "keys", "row": key_id, "src": owner}
+            self._db.execute(
+                "UPDATE keys SET wrapped = ? WHERE id = ?", (seal(new, plain, context=ctx), key_id)
             )
+        self._vmk = new
+        owners = [r[0] for r in self._db.execute("SELECT id FROM sources")]
+        for purpose, owner in [("vault", ""), *(("source", o) for o in owners)]:
+            self._add_key(purpose, owner)
+        for name, secret in secrets.items():
+            _unlock.write_slot(self._db, self.vault_id, name, secret, self._vmk_bytes)
+        self._source_keys.clear()
+        self._meta_keys = self._keyset("vault", "")
 
     def check_passphrase(self, passphrase: str) -> bool:
         """Whether *passphrase* unlocks this vault (the browser pages' sign-in), in constant
@@ -95,37 +126,44 @@ class Keys:
     def _unwrap(self, key_id: str, owner: str, wrapped: bytes) -> bytes:
         return unseal(self._vmk, wrapped, context={"t": "keys", "row": key_id, "src": owner})
 
-    def _system_key(self, purpose: str) -> tuple[str, bytes]:
-        row = self._db.one(
-            "SELECT id, wrapped FROM keys WHERE purpose = ? AND owner = ''", (purpose,)
-        )
-        if row is None:
+    def _keyset(self, purpose: str, owner: str) -> KeySet:
+        """Every key of this purpose and owner; the newest seals."""
+        keys = KeySet()
+        for key_id, wrapped in self._db.execute(
+            "SELECT id, wrapped FROM keys WHERE purpose = ? AND owner = ? ORDER BY rowid",
+            (purpose, owner),
+        ):
+            keys = keys.with_key(key_id, self._unwrap(key_id, owner, wrapped), primary=True)
+        if not keys.keys and purpose != "source":
             raise StoreError("the vault is missing a key; it may be damaged")
-        return row[0], self._unwrap(row[0], "", row[1])
+        return keys
 
-    def new_source_key(self, source_id: str) -> str:
-        """Make and store (inside the caller's transaction) a data key for a new source."""
-        key_id = random_id()
-        wrapped = seal(
-            self._vmk, random_key(), context={"t": "keys", "row": key_id, "src": source_id}
-        )
-        self._db.execute(
-            "INSERT INTO keys VALUES (?, 'source', ?, ?)", (key_id, source_id, wrapped)
-        )
-        return key_id
+    def _add_key(self, purpose: str, owner: str) -> tuple[str, bytes]:
+        key_id, key = random_id(), random_key()
+        wrapped = seal(self._vmk, key, context={"t": "keys", "row": key_id, "src": owner})
+        self._db.execute("INSERT INTO keys VALUES (?, ?, ?, ?)", (key_id, purpose, owner, wrapped))
+        return key_id, key
 
     def source_keyset(self, source_id: str) -> KeySet:
         keys = self._source_keys.get(source_id)
         if keys is None:
-            keys = KeySet()
-            for key_id, wrapped in self._db.execute(
-                "SELECT id, wrapped FROM keys WHERE purpose = 'source' AND owner = ? "
-                "ORDER BY rowid",
-                (source_id,),
-            ):
-                keys = keys.with_key(key_id, self._unwrap(key_id, source_id, wrapped), primary=True)
-            self._source_keys[source_id] = keys
+            keys = self._source_keys[source_id] = self._keyset("source", source_id)
         return keys
+
+    def plan_source_key(self, source_id: str) -> None:
+        """A data key for a source not stored yet: sealing can start now, and
+        :meth:`store_source_key` stores this same key when the source is stored."""
+        self._source_keys[source_id] = KeySet.single(random_id(), random_key())
+
+    def store_source_key(self, source_id: str) -> str:
+        """Store (inside the caller's transaction) the planned key of a new source."""
+        keys = self._source_keys[source_id]
+        ctx = {"t": "keys", "row": keys.primary, "src": source_id}
+        wrapped = seal(self._vmk, keys.keys[keys.primary], context=ctx)
+        self._db.execute(
+            "INSERT INTO keys VALUES (?, 'source', ?, ?)", (keys.primary, source_id, wrapped)
+        )
+        return keys.primary
 
     def drop_source_keys(self, source_ids: list[str] | None = None) -> None:
         """Forget unwrapped data keys (all, with None): after a rollback or a forget."""
@@ -133,6 +171,16 @@ class Keys:
             self._source_keys.clear()
         for source_id in source_ids or ():
             self._source_keys.pop(source_id, None)
+
+    def check_all(self) -> list[str]:
+        """Every wrapped key that fails to open under the master key, by id (for verify)."""
+        bad = []
+        for key_id, owner, wrapped in self._db.execute("SELECT id, owner, wrapped FROM keys"):
+            try:
+                self._unwrap(key_id, owner, wrapped)
+            except HealthLockerError:
+                bad.append(key_id)
+        return bad
 
     # -- sealing, tags, digests ------------------------------------------------------------
 
@@ -143,19 +191,13 @@ class Keys:
     def unseal_meta(self, token: bytes, *, table: str, row: str) -> bytes:
         return unseal(self._meta_keys, token, context={"t": table, "row": row})
 
-    def seal_resource(self, source_id: str, row: str, data: bytes) -> bytes:
-        return seal(
-            self.source_keyset(source_id),
-            data,
-            context={"t": "resources", "row": row, "src": source_id},
-        )
+    def seal_resource(self, source_id: str, place: dict[str, str], data: bytes) -> bytes:
+        """Seal a resource with its source's key, bound to every index column of its row
+        (*place*: see :func:`resource_place`)."""
+        return seal(self.source_keyset(source_id), data, context=place)
 
-    def open_resource(self, source_id: str, row: str, token: bytes) -> bytes:
-        return unseal(
-            self.source_keyset(source_id),
-            token,
-            context={"t": "resources", "row": row, "src": source_id},
-        )
+    def open_resource(self, source_id: str, place: dict[str, str], token: bytes) -> bytes:
+        return unseal(self.source_keyset(source_id), token, context=place)
 
     def tag(self, term: str) -> bytes:
         """The keyed blind-index tag of a term (type, code, month, ...)."""
@@ -172,3 +214,18 @@ class Keys:
 
     def digest(self, data: bytes) -> bytes:
         return keyed_digest(self._index_key, data)
+
+
+def resource_place(
+    source_id: str, rkey: bytes, type_tag: bytes, month_tag: bytes | None, digest: bytes
+) -> dict[str, str]:
+    """What a resource's seal is bound to: its table, source and every index column of its row,
+    so a relabelled type or month, or a body moved to another row, fails to open."""
+    return {
+        "t": "resources",
+        "src": source_id,
+        "row": rkey.hex(),
+        "type": type_tag.hex(),
+        "month": month_tag.hex() if month_tag else "",
+        "digest": digest.hex(),
+    }

@@ -9,10 +9,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from healthlocker.store._db import Database
+from healthlocker.store._db import BUSY_SECONDS, Database
 from healthlocker.store._tables import TABLES
 
-FORMAT = 1
+# 2: resource seals bound to every index column, per-source tags, manifests and the state record.
+FORMAT = 2
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -37,6 +38,9 @@ CREATE TABLE IF NOT EXISTS resources (
     UNIQUE (source_id, rkey)
 );
 CREATE INDEX IF NOT EXISTS resources_type ON resources (type_tag, month_tag);
+-- Covers the manifest of one source's rows of one type (see _manifest): read without the bodies.
+CREATE INDEX IF NOT EXISTS resources_manifest
+    ON resources (source_id, type_tag, id, rkey, month_tag, digest);
 CREATE TABLE IF NOT EXISTS resource_terms (
     tag BLOB NOT NULL, resource_id INTEGER NOT NULL, PRIMARY KEY (tag, resource_id)
 ) WITHOUT ROWID;
@@ -55,7 +59,7 @@ def connect(path: Path | None, *, read_only: bool = False) -> sqlite3.Connection
     pragmas = [
         "PRAGMA secure_delete = ON",  # deleted rows are overwritten, not left in free pages
         "PRAGMA temp_store = MEMORY",  # no sort/temp files beside the vault
-        "PRAGMA busy_timeout = 10000",
+        f"PRAGMA busy_timeout = {BUSY_SECONDS * 1000}",
         "PRAGMA foreign_keys = ON",
     ]
     if path is not None:

@@ -2,9 +2,16 @@
 
 A :class:`Table` says everything about one table: its columns, which of them are sealed (with
 the vault key, the seal bound to the table and the row's key, so a value copied to another row
-or table fails to open), whether rows expire, which named sealed values it keeps in ``meta``,
-and what ``forget`` must drop from it. The store creates every declared table when a vault is
-opened; :class:`SealedTable` reads and writes one without any SQL outside the store.
+or table fails to open), whether rows expire, whether it is a hash chain (the audit log, whose
+head the state record keeps), and what ``forget`` must drop from it. The store creates every
+declared table when a vault is opened; :class:`SealedTable` reads and writes one without any
+SQL outside the store.
+
+Every write of a table that is not a chain updates its manifest in the state record (row count
+and a keyed multiset hash of every column of every row, see ``_manifest``), in the write's own
+transaction; every read checks the table against it whenever it changed. A row deleted, added,
+edited (a sealed value or a plain one, such as an expiry time) or written back from an earlier
+state -- a revoked grant's live body, say -- makes the read fail.
 """
 
 from __future__ import annotations
@@ -14,9 +21,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from healthlocker.errors import StoreError
+from healthlocker.errors import IntegrityError, StoreError
 from healthlocker.store._db import Database
 from healthlocker.store._keys import Keys
+from healthlocker.store._manifest import Manifest, moved, row_hash, table_sum
+from healthlocker.store._state import State
 
 KeyPart = str | int
 Key = KeyPart | tuple[KeyPart, ...]
@@ -48,7 +57,7 @@ class Table:
     constraints: tuple[str, ...] = ()
     expires: str | None = None  # a column holding the Unix time after which a row is gone
     name_tag: str | None = None  # rows are found by name: the blind tag of "{name_tag}|{name}"
-    values: tuple[str, ...] = ()  # named sealed values the table keeps in ``meta``
+    chained: bool = False  # a hash chain that vouches for itself; the state keeps its head
     forget: ForgetHook | None = None  # drops what the table holds of forgotten sources
     # Its rows change what the tools answer (whom a record is about): a write bumps the vault's
     # version, so a running server's cached answers go.
@@ -63,6 +72,11 @@ class Table:
     def column_names(self) -> frozenset[str]:
         return frozenset(name for name, _ in self.columns)
 
+    @property
+    def unique(self) -> tuple[str, ...]:
+        """Columns besides the key that no two rows share (a write replaces such a row)."""
+        return tuple(n for n, decl in self.columns if "UNIQUE" in decl and n not in self.key)
+
 
 def _key(key: Key) -> tuple[KeyPart, ...]:
     return key if isinstance(key, tuple) else (key,)
@@ -71,12 +85,15 @@ def _key(key: Key) -> tuple[KeyPart, ...]:
 class SealedTable:
     """Rows of one declared table. Several writes are made atomic by ``vault.transaction()``."""
 
-    def __init__(self, spec: Table, db: Database, keys: Keys) -> None:
+    def __init__(self, spec: Table, db: Database, keys: Keys, state: State) -> None:
         self.spec = spec
         self._db = db
         self._keys = keys
+        self._state = state
         self._body = next(iter(spec.sealed))
         self._sql: dict[tuple[Any, ...], str] = {}
+        self._all = ", ".join(name for name, _ in spec.columns)
+        self._verified: Manifest | None = None
 
     # -- sealing ---------------------------------------------------------------------------
 
@@ -130,12 +147,14 @@ class SealedTable:
             ),
             names,
         )
-        self._db.execute(sql, args)
-        self._changed(1)
-
-    def _changed(self, rows: int) -> None:
-        if rows and self.spec.shapes_answers:
-            self._db.resources_changed()
+        keyed = dict(zip(self.spec.key, parts, strict=True))
+        with self._db.transaction():
+            replaced: list[tuple[Any, ...]] = []
+            if verb != "INSERT":
+                clash = [{c: values[c]} for c in self.spec.unique if values.get(c) is not None]
+                replaced = self._select([keyed, *clash])
+            self._db.execute(sql, args)
+            self._changed(self._select([keyed]), replaced)
 
     def delete(self, key: Key) -> bool:
         """Delete the row *key*; whether there was one."""
@@ -144,19 +163,71 @@ class SealedTable:
     def delete_where(self, **match: Any) -> int:
         """Delete every row whose columns equal *match* (every row, with none); how many."""
         where, args = self._where(match, live=False)
-        gone: int = self._db.execute(f"DELETE FROM {self.spec.name}{where}", args).rowcount
-        self._changed(gone)
-        return gone
+        return self._delete(where, args)
 
     def purge_expired(self) -> int:
         """Delete the rows whose time is past."""
         if self.spec.expires is None:
             return 0
-        return self._db.execute(
-            f"DELETE FROM {self.spec.name} WHERE {self.spec.expires} < ?", (time.time(),)
-        ).rowcount
+        return self._delete(f" WHERE {self.spec.expires} < ?", [time.time()])
+
+    def _delete(self, where: str, args: list[Any]) -> int:
+        with self._db.transaction():
+            gone = self._db.execute(f"SELECT {self._all} FROM {self.spec.name}{where}", args)
+            gone_rows = gone.fetchall()
+            if gone_rows:
+                self._db.execute(f"DELETE FROM {self.spec.name}{where}", args)
+                self._changed([], gone_rows)
+        return len(gone_rows)
+
+    def _select(self, matches: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        """Every column of the rows matching any of *matches* (each: columns equal values)."""
+        if self.spec.chained:
+            return []
+        clauses = [" AND ".join(f"{c} = ?" for c in m) for m in matches]
+        args = [v for m in matches for v in m.values()]
+        where = " OR ".join(f"({c})" for c in clauses)
+        sql = f"SELECT {self._all} FROM {self.spec.name} WHERE {where}"
+        return self._db.execute(sql, args).fetchall()
+
+    def _changed(self, added: list[tuple[Any, ...]], removed: list[tuple[Any, ...]]) -> None:
+        """Move the table's manifest in the state record (inside the write's transaction)."""
+        if self.spec.chained:
+            return
+        if (added or removed) and self.spec.shapes_answers:
+            self._db.resources_changed()  # whom records are about changed: answers go stale
+        name, keys = self.spec.name, self._keys
+        plus = sum(row_hash(keys, name, row) for row in added)
+        minus = sum(row_hash(keys, name, row) for row in removed)
+        n = len(added) - len(removed)
+        self._state.update(
+            lambda record: record["tables"].__setitem__(
+                name, moved(record["tables"].get(name), plus, minus, n)
+            )
+        )
 
     # -- reading ---------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """IntegrityError unless the rows are those the state record vouches for (a whole
+        recount only when the table changed since the last check)."""
+        if self.spec.chained:
+            return
+        if self._manifest() == self._verified:
+            return  # nothing changed since the last check
+        with self._db.snapshot():  # the record and the rows of one moment
+            want = self._manifest()
+            rows = self._db.execute(f"SELECT {self._all} FROM {self.spec.name}").fetchall()
+        if table_sum(self._keys, self.spec.name, rows) != want:
+            raise IntegrityError(
+                f"the vault's {self.spec.name} table does not match its manifest: rows were "
+                "deleted, added, edited or written back; run `healthlocker verify`"
+            )
+        self._verified = want
+
+    def _manifest(self) -> Manifest:
+        manifest: Manifest = self._state.read()["tables"].get(self.spec.name, [0, "0" * 64])
+        return manifest
 
     def rows(self, *columns: str, **match: Any) -> list[tuple[Any, ...]]:
         """*columns* (default: all) of the live rows whose columns equal *match*, in key order.
@@ -171,6 +242,7 @@ class SealedTable:
             ),
             names,
         )
+        self.check()
         return self._db.execute(sql, args).fetchall()
 
     def get(self, key: Key, *columns: str) -> tuple[Any, ...] | None:
@@ -206,21 +278,27 @@ class SealedTable:
             sql = self._sql[cache_key] = make()
         return sql
 
-    # -- named values and forgetting -------------------------------------------------------
+    # -- a chain's head, and forgetting ----------------------------------------------------
 
-    def value(self, name: str) -> bytes | None:
-        """A named sealed value this table keeps in ``meta`` (opened), or None."""
-        row = self._db.one("SELECT value FROM meta WHERE name = ?", (self._value_name(name),))
-        return None if row is None else self._keys.unseal_meta(row[0], table="meta", row=name)
+    def head(self) -> tuple[int, bytes]:
+        """A chained table's last sequence number and chain value, as the state record keeps
+        them (made with the vault: (0, zeros))."""
+        seq, chain = self._chain_state()[self.spec.name]
+        return int(seq), bytes.fromhex(chain)
 
-    def set_value(self, name: str, plain: bytes) -> None:
-        sealed = self._keys.seal_meta(plain, table="meta", row=self._value_name(name))
-        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, sealed))
+    def set_head(self, seq: int, chain: bytes) -> None:
+        """Move a chained table's head (inside the transaction that appends to it)."""
+        self._chain_state()
+        name = self.spec.name
+        self._state.update(lambda record: record.__setitem__(name, [seq, chain.hex()]))
 
-    def _value_name(self, name: str) -> str:
-        if name not in self.spec.values:
-            raise StoreError(f"{self.spec.name} keeps no value named {name!r}")
-        return name
+    def _chain_state(self) -> dict[str, Any]:
+        if not self.spec.chained:
+            raise StoreError(f"{self.spec.name} is not a chained table")
+        record = self._state.read()
+        if self.spec.name not in record:
+            raise IntegrityError(f"the state record has no head for {self.spec.name}")
+        return record
 
     def forget(self, scope: Forgetting) -> int:
         """Run this table's forget hook (inside forget's transaction); rows it changed."""

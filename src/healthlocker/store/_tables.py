@@ -12,25 +12,24 @@ import json
 from healthlocker.store._db import Database
 from healthlocker.store._sealed import Forgetting, SealedTable, Table
 
+# The sealed plaintext that takes the place of an audit entry's details once forget drops them.
+REDACTED = b""
+
 
 def _redact_audit(audit: SealedTable, db: Database, scope: Forgetting) -> int:
     """Drop the details (arguments, counts) of entries that returned records of the forgotten
-    sources, keeping that each access happened. The redacted sequence numbers are kept, sealed,
-    so `audit --verify` tells a redaction by forget from details removed by anyone else."""
-    seqs: set[int] = set()
-    for source_id in scope.source_ids:
-        seqs |= {
-            r[0]
-            for r in db.execute(
-                "SELECT seq FROM audit WHERE detail IS NOT NULL AND (',' || sources || ',') LIKE ?",
-                (f"%,{source_id},%",),
-            )
-        }
-    if not seqs:
+    sources, keeping that each access happened. In their place goes a sealed empty value bound
+    to the entry, which only the vault key can make: `audit --verify` tells a redaction by
+    forget from details removed by anyone else."""
+    gone = set(scope.source_ids)
+    if not gone:
         return 0
-    db.executemany("UPDATE audit SET detail = NULL WHERE seq = ?", [(q,) for q in seqs])
-    done = set(json.loads(audit.value("audit_redactions") or b"[]")) | seqs
-    audit.set_value("audit_redactions", json.dumps(sorted(done)).encode())
+    rows = db.execute("SELECT seq, sources FROM audit").fetchall()
+    seqs = [seq for seq, ids in rows if gone & set(json.loads(audit.open(seq, ids, "sources")))]
+    db.executemany(
+        "UPDATE audit SET detail = ? WHERE seq = ?",
+        [(audit.seal(seq, REDACTED, "detail"), seq) for seq in seqs],
+    )
     return len(seqs)
 
 
@@ -63,12 +62,10 @@ def _drop_shares(shares: SealedTable, db: Database, scope: Forgetting) -> int:
     nothing of the erased records stays readable, even encrypted for a link)."""
     if scope.label is None:
         return shares.delete_where()
-    gone = 0
-    for source_id in scope.source_ids:
-        gone += db.execute(
-            "DELETE FROM shares WHERE (',' || sources || ',') LIKE ?", (f"%,{source_id},%",)
-        ).rowcount
-    return gone
+    gone = set(scope.source_ids)
+    rows = db.execute("SELECT id, sources FROM shares").fetchall()
+    # Through the handle, row by row, so the table's manifest moves with the deletes.
+    return sum(shares.delete(share) for share, ids in rows if gone & set(ids.split(",")))
 
 
 GRANTS = Table(
@@ -82,14 +79,14 @@ AUDIT = Table(
     columns=(
         ("seq", "INTEGER PRIMARY KEY"),
         ("core", "BLOB NOT NULL"),  # sealed {client, tool, outcome, grant, time}: in the chain
-        ("detail", "BLOB"),  # sealed {arguments, records}: NULL once redacted by forget
+        ("detail", "BLOB"),  # sealed {arguments, records}; sealed REDACTED once forget drops them
         ("detail_mac", "BLOB NOT NULL"),  # keyed digest of the details, in the chain
-        ("sources", "TEXT NOT NULL"),  # the ids of the sources returned, comma-separated
+        ("sources", "BLOB NOT NULL"),  # sealed ids of the sources returned: in the chain
         ("chain", "BLOB NOT NULL"),
     ),
     key=("seq",),
-    sealed={"core": "audit", "detail": "audit_detail"},
-    values=("audit_head", "audit_redactions"),
+    sealed={"core": "audit", "detail": "audit_detail", "sources": "audit_sources"},
+    chained=True,  # the state record keeps its head
     forget=_redact_audit,
 )
 

@@ -25,6 +25,8 @@ from healthlocker.store._query import Reader, StoredResource
 from healthlocker.store._schema import FORMAT, connect, create_tables
 from healthlocker.store._sealed import SealedTable, Table
 from healthlocker.store._sources import SourceInfo, Sources, now
+from healthlocker.store._stage import Notice
+from healthlocker.store._state import Counter, State, new_record
 from healthlocker.store._tables import TABLES
 from healthlocker.store._types import Item
 from healthlocker.store._writes import BatchResult, Writer
@@ -35,14 +37,18 @@ _PARTS = ("", "-wal", "-shm", "-journal")
 class Vault:
     """An unlocked vault. Create with :meth:`create`, :meth:`open` or :meth:`ephemeral`."""
 
-    def __init__(self, db: Database, vault_id: str, vmk: bytes) -> None:
+    def __init__(
+        self, db: Database, vault_id: str, vmk: bytes, counter: Counter | None = None
+    ) -> None:
         self._db = db
         self.path = db.path
         self.vault_id = vault_id
         self._keys = Keys(db, vault_id, vmk)
-        self._sources = Sources(db, self._keys)
+        self._state = State(db, self._keys, counter)
+        self._sources = Sources(db, self._keys, self._state)
         self._reader = Reader(db, self._keys, self._sources)
-        self._writer = Writer(db, self._keys, self._sources, self._reader)
+        folder = None if db.path is None else db.path.parent
+        self._writer = Writer(db, self._keys, self._sources, self._reader, folder)
         self._tables: dict[str, SealedTable] = {}
         self._side: list[Database] = []
 
@@ -86,11 +92,24 @@ class Vault:
             _remove(partial, _PARTS[:3])
             raise
         _remove(partial, _PARTS[1:3])
-        return cls(Database(connect(path), path), vault_id, vmk)
+        counter = Counter(folder, vault_id, keyring=keyring)
+        counter.advance(1, exactly=True)  # a new vault: any older count here was another's
+        return cls(Database(connect(path), path), vault_id, vmk, counter)
 
     @classmethod
-    def open(cls, home: str | Path | None = None, *, prompt: _unlock.Prompt | None = None) -> Vault:
-        """Open and unlock an existing vault (passphrase from env, keyring, or *prompt*)."""
+    def open(
+        cls,
+        home: str | Path | None = None,
+        *,
+        prompt: _unlock.Prompt | None = None,
+        on_wait: Notice | None = None,
+        allow_rollback: bool = False,
+    ) -> Vault:
+        """Open and unlock an existing vault (passphrase from env, keyring, or *prompt*).
+
+        RollbackError when the file is older than the state last seen here (see ``_state``),
+        unless *allow_rollback* (``verify`` reports it instead). *on_wait* is told, in one
+        line, when an import or forget must wait for another one."""
         folder = _unlock.vault_home(home)
         path = folder / _unlock.DB_NAME
         if not path.is_file():
@@ -104,15 +123,20 @@ class Vault:
             raise StoreError(f"{path} is not a healthlocker vault") from None
         if row is None or fmt is None or int(fmt[0]) != FORMAT:
             db.close()
-            raise StoreError(f"{path} is not a healthlocker vault this version can read")
+            raise StoreError(_format_message(path, None if fmt is None else int(fmt[0])))
         vault_id = str(row[0])
         try:
             vmk = _unlock.unlock_master_key(db, vault_id, prompt)
             create_tables(db)  # what a vault made by an older version lacks
+            keyring = "keyring" in _unlock.slot_names(db)
+            vault = cls(db, vault_id, vmk, Counter(folder, vault_id, keyring=keyring))
+            if not allow_rollback:
+                vault._state.check_rollback()
         except BaseException:
             db.close()
             raise
-        return cls(db, vault_id, vmk)
+        vault._writer.on_wait = on_wait
+        return vault
 
     @classmethod
     def ephemeral(cls) -> Vault:
@@ -123,6 +147,8 @@ class Vault:
         return cls(db, vault_id, vmk)
 
     def close(self) -> None:
+        if self._state.counter is not None:
+            self._state.counter.flush()
         for side in self._side:
             side.close()
         self._db.close()
@@ -135,9 +161,18 @@ class Vault:
 
     # -- keys ------------------------------------------------------------------------------
 
-    def change_passphrase(self, new_passphrase: str) -> None:
-        """Re-wrap the master key under a new passphrase; the data stays as sealed."""
-        self._keys.change_passphrase(new_passphrase)
+    def change_passphrase(self, new_passphrase: str, *, rotate: bool = False) -> bool:
+        """Re-wrap the master key under a new passphrase; with *rotate*, make a new master key
+        too (every key re-wrapped, new vault and data keys for later writes; see ``Keys.
+        rotate``). The old slot is overwritten and the log checkpointed: False when another
+        process's open read kept the old slot in the log (it goes once that read ends)."""
+        with self._db.transaction():
+            if rotate:
+                self._keys.rotate(new_passphrase)
+            else:
+                self._keys.change_passphrase(new_passphrase)
+            self._state.update(lambda record: None)  # a new epoch: the old slots are stale
+        return self._db.checkpoint(patience=2)
 
     def check_passphrase(self, passphrase: str) -> bool:
         """Whether *passphrase* unlocks this vault, in constant time (the pages' sign-in)."""
@@ -169,11 +204,18 @@ class Vault:
         savepoint, so its failure undoes only its own writes."""
         return self._db.transaction()
 
+    def snapshot(self) -> AbstractContextManager[None]:
+        """``with vault.snapshot():`` every read inside sees one committed state, whatever
+        other processes commit meanwhile (for checks that compare several reads)."""
+        return self._db.snapshot()
+
     def table(self, name: str) -> SealedTable:
-        """The handle on a sealed table declared in the store (grants, audit, oauth, links)."""
+        """The handle on a sealed table declared in the store (`store._tables`: grants, audit,
+        oauth, links, shares)."""
         found = self._tables.get(name)
         if found is None:
-            found = self._tables[name] = SealedTable(_spec(name), self._db, self._keys)
+            spec = _spec(name)
+            found = self._tables[name] = SealedTable(spec, self._db, self._keys, self._state)
         return found
 
     def side_table(self, name: str) -> SealedTable:
@@ -183,7 +225,7 @@ class Vault:
             raise StoreError("an in-memory vault has no second connection")
         side = Database(connect(self.path, read_only=True), self.path)
         self._side.append(side)
-        return SealedTable(_spec(name), side, self._keys)
+        return SealedTable(_spec(name), side, self._keys, State(side, self._keys, None))
 
     def start_checkpointer(self, every: float = 1.0) -> Checkpointer | None:
         """Move the write-ahead log into the file every *every* seconds, on a thread and a
@@ -202,6 +244,7 @@ class Vault:
         file_digest: bytes,
         on_item: Callable[[], None] | None = None,
         validated: bool = False,
+        on_publish: Callable[[], None] | None = None,
     ) -> BatchResult:
         """Validate and store one batch atomically (see :meth:`Writer.import_batch`)."""
         return self._writer.import_batch(
@@ -212,6 +255,7 @@ class Vault:
             file_digest=file_digest,
             on_item=on_item,
             validated=validated,
+            on_publish=on_publish,
         )
 
     def forget(self, label: str | None) -> list[str]:
@@ -221,9 +265,10 @@ class Vault:
         of the sources erased; SourceNotFoundError if *label* names no source and no link."""
         return self._writer.forget(label, [self.table(name) for name in TABLES])
 
-    def scrub(self) -> None:
-        """Push freed (already zeroed, by secure_delete) pages out of the WAL and the file."""
-        self._db.scrub()
+    def scrub(self) -> bool:
+        """Push freed (already zeroed, by secure_delete) pages out of the WAL and the file;
+        False when another connection's open read kept part of the log."""
+        return self._db.scrub()
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -281,6 +326,21 @@ class Vault:
         """Whether SQLite finds the vault file intact (``PRAGMA integrity_check``)."""
         return bool(self._db.one("PRAGMA integrity_check") == ("ok",))
 
+    def verify(self) -> list[str]:
+        """Check the whole vault (not the audit chain: ``consent`` does that): one line per
+        problem, naming no health data; empty when everything is authentic and current."""
+        from healthlocker.store._verify import Checker
+
+        checker = Checker(self._db, self._keys, self._state, self._sources)
+        with self._db.snapshot():
+            return checker.run([self.table(name) for name in TABLES])
+
+    def accept_restore(self) -> None:
+        """Take this vault's state as the latest (after the person restored a backup on
+        purpose): the counter outside the file is set to its epoch."""
+        if self._state.counter is not None:
+            self._state.counter.advance(self._state.epoch(), exactly=True)
+
 
 def _spec(name: str) -> Table:
     spec = TABLES.get(name)
@@ -290,13 +350,25 @@ def _spec(name: str) -> Table:
 
 
 def _initialise(db: Database, vault_id: str, vmk: bytes) -> None:
-    """A new vault's tables, meta and system keys."""
+    """A new vault's tables, meta, system keys and state record (epoch 1, an empty audit)."""
     create_tables(db)
     with db.transaction():
         db.execute("INSERT INTO meta VALUES ('format', ?)", (str(FORMAT),))
         db.execute("INSERT INTO meta VALUES ('vault_id', ?)", (vault_id,))
         db.execute("INSERT INTO meta VALUES ('created', ?)", (now(),))
         write_system_keys(db, vault_id, vmk)
+        State(db, Keys(db, vault_id, vmk), None).write(new_record())
+
+
+def _format_message(path: Path, found: int | None) -> str:
+    if found is not None and found < FORMAT:
+        return (
+            f"{path} was made by an older healthlocker (vault format {found}; this version "
+            f"reads {FORMAT}, which authenticates every index and keeps a state record). "
+            "Export it with the version that made it (`healthlocker export`), then import the "
+            "export into a new vault"
+        )
+    return f"{path} is not a healthlocker vault this version can read"
 
 
 def _remove(base: Path, suffixes: Iterable[str]) -> None:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from healthlocker.errors import SourceNotFoundError, StoreError
+from healthlocker.errors import IntegrityError, SourceNotFoundError, StoreError
 from healthlocker.store._crypto import random_id
 from healthlocker.store._db import Database
 from healthlocker.store._fhirpaths import clinical_date, index_terms
-from healthlocker.store._keys import Keys
+from healthlocker.store._keys import Keys, resource_place
+from healthlocker.store._manifest import type_manifest
 from healthlocker.store._query import Reader, month_span
 from healthlocker.store._sealed import Forgetting, SealedTable
 from healthlocker.store._sources import Sources, dumps, now
+from healthlocker.store._stage import Notice, Stage, import_lock
 from healthlocker.store._types import Item
 from healthlocker.store._validate import validate_resource
 
@@ -41,14 +44,31 @@ class BatchResult:
 _SOURCE_ROWS = (("resources", "source_id"), ("batches", "source_id"), ("keys", "owner"))
 
 
+@dataclass
+class _Batch:
+    """One import batch on its way in."""
+
+    source_id: str
+    info: dict[str, Any]
+    new: bool
+    stage: Stage
+    result: BatchResult
+    validated: bool
+    types: dict[bytes, str] = field(default_factory=dict)  # type tags staged -> names
+
+
 class Writer:
     """Every write of resources and sources; each in one transaction."""
 
-    def __init__(self, db: Database, keys: Keys, sources: Sources, reader: Reader) -> None:
+    def __init__(
+        self, db: Database, keys: Keys, sources: Sources, reader: Reader, folder: Path | None
+    ) -> None:
         self._db = db
         self._keys = keys
         self._sources = sources
         self._reader = reader
+        self._folder = folder
+        self.on_wait: Notice | None = None  # told, once, when an import waits for another
 
     def import_batch(
         self,
@@ -60,6 +80,7 @@ class Writer:
         file_digest: bytes,
         on_item: Callable[[], None] | None = None,
         validated: bool = False,
+        on_publish: Callable[[], None] | None = None,
     ) -> BatchResult:
         """Validate and store one batch atomically: all of it, or (on any error) none of it.
 
@@ -68,32 +89,82 @@ class Writer:
         to the stored one is left untouched, so importing the same input twice changes nothing.
         ``validated=True`` says every item already passed :func:`validate_resource` (in a
         worker, over bytes with this very digest); then only the basics are checked here.
+        The batch is staged first and moved into the vault in one short transaction (see
+        ``_stage``), queued behind any other import of this vault; ``on_publish`` runs inside
+        that transaction, so what it writes (whom the file is about) goes in with the batch.
         """
+        if self._db.in_transaction:
+            raise StoreError("an import batch cannot run inside another transaction")
         result = BatchResult(source=source, name=name)
-        file_tag = self._keys.tag(f"file|{file_digest.hex()}")
         type_cache = dict(self._sources.type_names)
-        try:
-            with self._db.transaction():
-                # The same content is one source, whatever the path, name or label it came by.
-                held = self._db.one("SELECT source_id FROM batches WHERE file_tag = ?", (file_tag,))
-                if held is not None:
-                    result.skipped_file = True  # nothing written: the commit is empty
-                    result.already_in = self._reader.source_label(held[0])
-                    return result
-                found = self._sources.find(source)
-                source_id, info = found or self._sources.ensure(source, kind)
+        # The same content is one source, whatever the path, name or label it came by: the
+        # file's tag is keyed by its content alone (one file is never held by two sources, so
+        # the tag says nothing across sources; see docs/security.md).
+        file_tag = self._keys.tag(f"file|{file_digest.hex()}")
+        with import_lock(self._folder, self.on_wait):
+            held = self._held_by(file_tag)
+            if held is not None:
+                result.skipped_file = True
+                result.already_in = self._reader.source_label(held)
+                return result
+            found = self._sources.find(source)
+            source_id, info = found or self._sources.plan(source, kind)
+            batch = _Batch(
+                source_id, info, found is None, Stage(self._db, self._folder), result, validated
+            )
+            try:
                 for where, resource in items:
-                    self._store_one(source_id, where, resource, result, validated)
+                    self._stage_one(batch, where, resource)
                     if on_item is not None:
                         on_item()
-                self._add_batch(source_id, file_tag, kind, result)
-                self._sources.touch(source_id, info)
-                self._db.resources_changed()
-        except BaseException:
-            self._sources.type_names = type_cache
-            self._keys.drop_source_keys()
-            raise
+                batch.stage.finish()
+                with self._db.transaction():
+                    self._publish(batch, file_tag, kind)
+                    if on_publish is not None:
+                        on_publish()
+            except BaseException:
+                self._sources.type_names = type_cache
+                self._keys.drop_source_keys()
+                raise
+            finally:
+                batch.stage.close()
         return result
+
+    def _held_by(self, file_tag: bytes) -> str | None:
+        """The source holding the file with this tag, if any."""
+        row = self._db.one(
+            "SELECT id, source_id, body FROM batches WHERE file_tag = ?", (file_tag,)
+        )
+        if row is not None:  # it opens only where it was sealed: this source, this file
+            self._keys.unseal_meta(
+                row[2], table="batches", row=_batch_row(row[0], row[1], file_tag)
+            )
+        return None if row is None else str(row[1])
+
+    def _publish(self, batch: _Batch, file_tag: bytes, kind: str) -> None:
+        """Move the staged batch in, with its manifests (inside the transaction). What the new
+        manifests will vouch for is checked first: a write must not launder tampering."""
+        touched = batch.stage.type_tags()
+        if not batch.new:
+            batch.info = self._sources.verified()[batch.source_id]
+            for type_tag in touched:
+                held = type_manifest(self._db, self._keys, batch.source_id, type_tag)
+                if held != batch.info["types"].get(type_tag.hex(), [0, held[1], {}]):
+                    raise IntegrityError(
+                        f"the vault's records of source {batch.info['label']!r} do not match "
+                        "their manifest; nothing was imported; run `healthlocker verify`"
+                    )
+        for type_tag, rtype in batch.types.items():
+            self._sources.remember_type(rtype, type_tag)
+        batch.stage.publish(batch.source_id)
+        manifests = batch.info.setdefault("types", {})
+        for type_tag in touched:
+            manifests[type_tag.hex()] = type_manifest(
+                self._db, self._keys, batch.source_id, type_tag
+            )
+        self._add_batch(batch.source_id, file_tag, kind, batch.result)
+        self._sources.save(batch.source_id, batch.info, new=batch.new)
+        self._db.resources_changed()
 
     def _add_batch(self, source_id: str, file_tag: bytes, kind: str, result: BatchResult) -> None:
         batch_id = random_id()
@@ -105,69 +176,58 @@ class Writer:
             "updated": result.updated,
             "unchanged": result.unchanged,
         }
+        sealed = self._keys.seal_meta(
+            dumps(body), table="batches", row=_batch_row(batch_id, source_id, file_tag)
+        )
         self._db.execute(
-            "INSERT INTO batches VALUES (?, ?, ?, ?)",
-            (
-                batch_id,
-                source_id,
-                file_tag,
-                self._keys.seal_meta(dumps(body), table="batches", row=batch_id),
-            ),
+            "INSERT INTO batches VALUES (?, ?, ?, ?)", (batch_id, source_id, file_tag, sealed)
         )
 
-    def _store_one(
-        self,
-        source_id: str,
-        where: str,
-        resource: dict[str, Any],
-        result: BatchResult,
-        validated: bool,
-    ) -> None:
-        rtype = resource.get("resourceType") if validated else None
+    def _stage_one(self, batch: _Batch, where: str, resource: dict[str, Any]) -> None:
+        rtype = resource.get("resourceType") if batch.validated else None
         if not isinstance(rtype, str):
             rtype = validate_resource(resource, where=where)
         rid = resource.get("id")
         if not isinstance(rid, str) or not rid:
             raise StoreError(f"{where}: the {rtype} has no id")
-        keys, db = self._keys, self._db
-        rkey = keys.tag(f"{rtype}/{rid}")
+        keys, source_id, result = self._keys, batch.source_id, batch.result
+        # Tags and digests are keyed per source: the same file under two labels looks unrelated.
+        rkey = keys.tag(f"{source_id}|{rtype}/{rid}")
         body = dumps(resource)
-        digest = keys.digest(body)[:16]
-        row = db.one(
-            "SELECT id, digest FROM resources WHERE source_id = ? AND rkey = ?", (source_id, rkey)
-        )
+        digest = keys.digest(source_id.encode() + b"|" + body)[:16]
         result.by_type[rtype] = result.by_type.get(rtype, 0) + 1
-        if row is not None and row[1] == digest:
-            result.unchanged += 1
-            return
+        staged = batch.stage.find(rkey)
+        stored = None
+        if staged is not None:
+            if staged[1] == digest:
+                result.unchanged += 1
+                return
+        elif not batch.new:
+            stored = self._db.one(
+                "SELECT id, digest FROM resources WHERE source_id = ? AND rkey = ?",
+                (source_id, rkey),
+            )
+            if stored is not None and stored[1] == digest:
+                result.unchanged += 1
+                return
         type_tag = keys.term_tag(f"type|{rtype}")
-        self._sources.remember_type(rtype, type_tag)
+        batch.types[type_tag] = rtype
         date = clinical_date(resource)
         month_tag = (
             keys.term_tag(f"month|{rtype}|{date[:7]}") if date and month_span(date) else None
         )
-        sealed = keys.seal_resource(source_id, rkey.hex(), body)
-        if row is None:
-            cur = db.execute(
-                "INSERT INTO resources (source_id, rkey, type_tag, month_tag, digest, body) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (source_id, rkey, type_tag, month_tag, digest, sealed),
-            )
-            rowid = cur.lastrowid
-            result.added += 1
-        else:
-            rowid = row[0]
-            db.execute(
-                "UPDATE resources SET type_tag = ?, month_tag = ?, digest = ?, body = ? "
-                "WHERE id = ?",
-                (type_tag, month_tag, digest, sealed, rowid),
-            )
-            db.execute("DELETE FROM resource_terms WHERE resource_id = ?", (rowid,))
+        place = resource_place(source_id, rkey, type_tag, month_tag, digest)
+        row = (type_tag, month_tag, digest, keys.seal_resource(source_id, place, body))
+        terms = [keys.term_tag(f"{rtype}|{term}") for term in index_terms(resource)]
+        if staged is not None:
+            batch.stage.replace(staged[0], row, terms)
             result.updated += 1
-        db.executemany(
-            "INSERT OR IGNORE INTO resource_terms (tag, resource_id) VALUES (?, ?)",
-            [(keys.term_tag(f"{rtype}|{term}"), rowid) for term in index_terms(resource)],
-        )
+        else:
+            batch.stage.add(rkey, stored[0] if stored else None, row, terms)
+            if stored is None:
+                result.added += 1
+            else:
+                result.updated += 1
 
     def forget(self, label: str | None, tables: Iterable[SealedTable]) -> list[str]:
         """Crypto-erase one source (or all, with None), and what each table keeps of it.
@@ -177,12 +237,13 @@ class Writer:
         audit's details, a linked API's link and tokens). Then the freed pages are scrubbed.
         A label that names neither a source nor anything a table holds is an error.
         """
-        with self._db.transaction():
+        with import_lock(self._folder, self.on_wait), self._db.transaction():
+            labels_by_id = self._sources.raw_labels()
             if label is None:
-                ids, labels = self._sources.ids(), [s.label for s in self._sources.all()]
+                ids = list(labels_by_id)
             else:
-                found = self._sources.find(label)
-                ids, labels = ([found[0]], [label]) if found else ([], [])
+                ids = [sid for sid, name in labels_by_id.items() if name == label]
+            labels = sorted(labels_by_id[sid] for sid in ids)
             scope = Forgetting(label, tuple(ids))
             hooked = sum(table.forget(scope) for table in tables)
             if label is not None and not ids and not hooked:
@@ -197,9 +258,14 @@ class Writer:
                 )
                 for table, column in _SOURCE_ROWS:
                     self._db.execute(f"DELETE FROM {table} WHERE {column} = ?", (source_id,))
-                self._db.execute("DELETE FROM sources WHERE id = ?", (source_id,))
+            self._sources.drop(ids)
             self._db.resources_changed()
         self._keys.drop_source_keys(ids)
         self._reader.reset()
         self._db.scrub()
         return labels
+
+
+def _batch_row(batch_id: str, source_id: str, file_tag: bytes) -> str:
+    """What a batch's seal is bound to: its id, its source and the tag of its file."""
+    return f"{batch_id}:{source_id}:{file_tag.hex()}"

@@ -22,6 +22,7 @@ from typing import Any
 
 from lxml import etree
 
+from healthlocker.connectors._read import XML_HARDENED
 from healthlocker.connectors.apple._map import (
     DIASTOLIC,
     QTYPE,
@@ -353,13 +354,7 @@ def parse_steps(chunks: Iterable[bytes], where: str) -> Iterator[Collector]:
     parser = etree.XMLParser(
         target=target,
         encoding="utf-8",  # whatever the document says; see _check_prolog
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        attribute_defaults=False,
-        huge_tree=False,
-        collect_ids=False,
+        **XML_HARDENED,
     )
     offset, carry, closing = 0, b"", False
     try:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
+from healthlocker.connectors._read import XML_HARDENED
+
 if TYPE_CHECKING:
     from healthlocker.connectors.ccda._narrative import Narrative
 
@@ -61,17 +63,10 @@ _WHITESPACE = re.compile(r"\s+")
 
 
 def pull_parser(**options: Any) -> etree.XMLPullParser:
-    """An lxml pull parser hardened like every XML reader here: no entity resolution, no DTD,
-    no network, no huge-tree mode (libxml2's own limits on text size stay); comments and
-    processing instructions dropped."""
+    """An lxml pull parser hardened like every XML reader here (``XML_HARDENED``); comments
+    and processing instructions dropped."""
     return etree.XMLPullParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        attribute_defaults=False,
-        huge_tree=False,
-        collect_ids=False,
+        **XML_HARDENED,
         remove_comments=True,
         remove_pis=True,
         **options,

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from healthlocker.connectors._documents import with_text
 from healthlocker.connectors.smart._answers import Refusal
 from healthlocker.connectors.smart._http import FhirHttp, Stats
 from healthlocker.connectors.smart._outcomes import SearchOutcome, TypeOutcome, notes
@@ -337,11 +338,12 @@ def fetch_and_store(
         # A sync cannot ask whose records these are: someone unclear is a person of their own.
         placement = Placement(vault, label=name, refuse=False)
         result.batch = vault.import_batch(
-            placement.wrap(collector.items()),
+            placement.wrap(with_text(collector.items())),
             source=name,
             kind=KIND,
             name=f"sync {server_now.isoformat(timespec='seconds')}",
             file_digest=collector.digest(),
+            on_publish=placement.save,
         )
         result.people = placement.placed
     result.fetched = dict(sorted(collector.fetched.items()))
