@@ -41,9 +41,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+if __package__ in (None, ""):  # run as a script: ``python bench/synth.py``
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.synth_profiles import DEFAULT, PROFILES, Profile
+
 END = date(2026, 9, 30)  # fixed, so the output does not depend on the day it is made
-YEARS = 10
-WEARABLE_YEARS = 5
 
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
@@ -208,76 +210,16 @@ PANELS = {
     "ua": ("24357-6", "Urinalysis macro (dipstick) panel - Urine"),
 }
 
-CONDITIONS = [  # (SNOMED, name, onset years before END, resolved after days or None)
-    ("38341003", "Hypertension", 8.5, None),
-    ("55822004", "Hyperlipidemia", 9.0, None),
-    ("15777000", "Prediabetes", 3.2, None),
-    ("40930008", "Hypothyroidism", 6.0, None),
-    ("235595009", "Gastroesophageal reflux disease", 7.5, None),
-    ("367498001", "Seasonal allergic rhinitis", 9.8, None),
-    ("34713006", "Vitamin D deficiency", 5.0, None),
-    ("162864005", "Body mass index 30+ - obesity", 4.0, None),
-    ("37796009", "Migraine", 9.5, None),
-    ("10509002", "Acute bronchitis", 8.0, 21),
-    ("36971009", "Sinusitis", 6.7, 14),
-    ("44465007", "Sprain of ankle", 5.5, 42),
-    ("195662009", "Acute viral pharyngitis", 3.9, 10),
-    ("840539006", "COVID-19", 3.6, 14),
-    ("68566005", "Urinary tract infection", 2.1, 7),
-    ("444814009", "Viral sinusitis", 1.2, 12),
-]
-# Chronic medications: (RxNorm, name, dose text, per day, started years before END, condition)
-CHRONIC = [
-    ("314076", "lisinopril 10 MG Oral Tablet", 1, 8.4, "38341003"),
-    ("617310", "atorvastatin 20 MG Oral Tablet", 1, 8.9, "55822004"),
-    ("966222", "levothyroxine sodium 0.05 MG Oral Tablet", 1, 5.9, "40930008"),
-    ("198053", "omeprazole 20 MG Delayed Release Oral Capsule", 1, 7.4, "235595009"),
-    ("860975", "metformin hydrochloride 500 MG Extended Release Oral Tablet", 1, 3.0, "15777000"),
-    ("636671", "cholecalciferol 1000 UNT Oral Tablet", 1, 4.9, "34713006"),
-]
-ACUTE = [  # (RxNorm, name, days, per day, condition or None)
-    ("308182", "amoxicillin 500 MG Oral Capsule", 10, 3, "36971009"),
-    ("308460", "azithromycin 250 MG Oral Tablet", 5, 1, "10509002"),
-    ("197806", "ibuprofen 600 MG Oral Tablet", 10, 3, "44465007"),
-    ("312617", "predniSONE 20 MG Oral Tablet", 5, 1, "444814009"),
-    ("310965", "ibuprofen 200 MG Oral Tablet", 7, 2, "195662009"),
-    ("1049221", "acetaminophen 325 MG Oral Tablet", 7, 3, "840539006"),
-    ("311989", "nitrofurantoin 100 MG Oral Capsule", 5, 2, "68566005"),
-    ("896188", "fluticasone propionate 0.05 MG/ACTUAT Nasal Spray", 30, 1, "367498001"),
-    ("849574", "naproxen sodium 220 MG Oral Tablet", 5, 2, "37796009"),
-]
-VACCINES = [  # (CVX, name, dates: list of years-before-END offsets)
-    ("140", "Influenza, seasonal, injectable, preservative free", None),
-    ("115", "Tdap", [7.1]),
-    (
-        "208",
-        "SARS-COV-2 (COVID-19) vaccine, mRNA, spike protein, LNP, preservative free, "
-        "30 mcg/0.3mL dose",
-        [5.6, 5.5, 4.9, 3.9],
-    ),
-    ("187", "zoster vaccine recombinant", [1.8, 1.6]),
-    ("133", "Pneumococcal conjugate PCV 13", [1.1]),
-]
-PROCEDURES = [  # (SNOMED, name, years before END)
-    ("73761001", "Colonoscopy", 5.2),
-    ("71651007", "Mammography", 8.0),
-    ("71651007", "Mammography", 6.0),
-    ("71651007", "Mammography", 4.0),
-    ("71651007", "Mammography", 2.0),
-    ("268556000", "Cervical cancer screening", 7.0),
-    ("268556000", "Cervical cancer screening", 2.0),
-    ("418891003", "Bone density scan", 1.5),
-]
-
 
 class Person:
     """Builds every resource of the synthetic person; ``resources`` groups them by file."""
 
-    def __init__(self, seed: int = 0, end: date = END) -> None:
+    def __init__(self, seed: int = 0, end: date = END, profile: Profile = DEFAULT) -> None:
         self.rng = random.Random(seed)
         self.seed = seed
         self.end = end
-        self.start = end - timedelta(days=round(365.25 * YEARS))
+        self.profile = profile
+        self.start = end - timedelta(days=round(365.25 * profile.years))
         self.ns = uuid.uuid5(uuid.NAMESPACE_URL, f"healthlocker-bench-synth/{seed}")
         self.files: dict[str, list[dict[str, Any]]] = {
             "clinical": [],
@@ -346,9 +288,11 @@ class Person:
         fills = self._medications(visits)
         self._labs(visits)
         self._vitals(visits)
-        self._coverage()
-        self._claims(visits, fills)
+        if self.profile.claims:
+            self._coverage()
+            self._claims(visits, fills)
         self._wearables()
+        self._criticals()
         return self
 
     def _people(self) -> None:
@@ -358,9 +302,15 @@ class Person:
                 "resourceType": "Patient",
                 "id": self.patient,
                 "identifier": [{"system": "https://example.org/mrn", "value": "MRN-204117"}],
-                "name": [{"use": "official", "family": "Lindqvist", "given": ["Maren", "Jo"]}],
-                "gender": "female",
-                "birthDate": "1971-04-17",
+                "name": [
+                    {
+                        "use": "official",
+                        "family": self.profile.family,
+                        "given": list(self.profile.given),
+                    }
+                ],
+                "gender": self.profile.gender,
+                "birthDate": self.profile.birth,
                 "address": [
                     {"city": "Springfield", "state": "MA", "postalCode": "01105", "country": "US"}
                 ],
@@ -478,7 +428,7 @@ class Person:
         return visits
 
     def _conditions(self) -> None:
-        for code, name, years, resolved in CONDITIONS:
+        for code, name, years, resolved in self.profile.conditions:
             onset = self._ago(years)
             cid = self._id("Condition", code)
             self.condition_ids[code] = cid
@@ -507,11 +457,7 @@ class Person:
             self._add("clinical", res)
 
     def _allergies(self) -> None:
-        for key, code, name, reaction, crit, years in (
-            ("pcn", "764146007", "Penicillin", ("247472004", "Hives"), "high", 9.9),
-            ("peanut", "256349002", "Peanut", ("39579001", "Anaphylaxis"), "high", 9.9),
-            ("latex", "111088007", "Latex", ("40275004", "Contact dermatitis"), "low", 6.3),
-        ):
+        for key, code, name, reaction, crit, years in self.profile.allergies:
             self._add(
                 "clinical",
                 {
@@ -547,7 +493,7 @@ class Person:
             return min(visits, key=lambda v: abs((v["day"] - day).days))
 
         doses: list[tuple[str, str, date]] = []
-        for cvx, name, when in VACCINES:
+        for cvx, name, when in self.profile.vaccines:
             if when is None:  # every October
                 for year in range(self.start.year, self.end.year + 1):
                     day = date(year, 10, 1 + self.rng.randrange(25))
@@ -572,7 +518,7 @@ class Person:
             )
 
     def _procedures(self) -> None:
-        for i, (code, name, years) in enumerate(PROCEDURES):
+        for i, (code, name, years) in enumerate(self.profile.procedures):
             day = self._ago(years)
             start = datetime.fromisoformat(self._at(day, 9))
             self._add(
@@ -651,7 +597,7 @@ class Person:
                 res["reasonReference"] = [self._ref("Condition", self.condition_ids[reason])]
             return self._add("medications", res)
 
-        for rx, name, per_day, years, reason in CHRONIC:
+        for rx, name, per_day, years, reason in self.profile.chronic:
             first = self._ago(years)
             renewals = []
             day = first
@@ -683,14 +629,17 @@ class Person:
                 while fill < until:
                     fills.append({"day": fill, "rx": rx, "name": name, "days": 90})
                     fill += timedelta(days=90)
-        for i, (rx, name, days, per_day, reason) in enumerate(ACUTE):
-            onset = next((self._ago(y) for c, _n, y, _r in CONDITIONS if c == reason), self._ago(5))
+        conditions = self.profile.conditions
+        for i, (rx, name, days, per_day, reason) in enumerate(self.profile.acute):
+            onset = next((self._ago(y) for c, _n, y, _r in conditions if c == reason), self._ago(5))
             # later flares get a course too
             for j, day in enumerate((onset, onset + timedelta(days=400 + 90 * i))):
                 if day >= self.end:
                     continue
                 request(f"acute/{i}/{j}", rx, name, day, "completed", per_day, days, reason, 0)
                 fills.append({"day": day, "rx": rx, "name": name, "days": days})
+        if not self.profile.stopped:
+            return fills
         # one stopped prescription (side effects)
         request(
             "stopped",
@@ -707,6 +656,8 @@ class Person:
 
     def _lab_value(self, spec: tuple[Any, ...], day: date) -> float:
         code, _name, _unit, mean, sd, _low, _high, decimals = spec
+        if code in self.profile.lab_means:  # this person's level, spread alike
+            sd, mean = sd * self.profile.lab_means[code] / mean, self.profile.lab_means[code]
         years_in = (day - self.start).days / 365.25
         drift = {
             "4548-4": 0.085,
@@ -715,7 +666,7 @@ class Person:
             "18262-6": -3.0,
             "1989-3": 0.8,
         }.get(code, 0.0)
-        value = self.rng.gauss(mean + drift * (years_in - YEARS / 2), sd)
+        value = self.rng.gauss(mean + drift * (years_in - self.profile.years / 2), sd)
         value = max(value, mean * 0.2)
         return round(value, decimals) if decimals else float(round(value))
 
@@ -1145,7 +1096,9 @@ class Person:
     def _wearables(self) -> None:
         """Five years of daily steps, weight, resting heart rate and sleep from a watch/scale."""
         rng = self.rng
-        first = self.end - timedelta(days=round(365.25 * WEARABLE_YEARS))
+        if not self.profile.wearable_years:
+            return
+        first = self.end - timedelta(days=round(365.25 * self.profile.wearable_years))
         device = {
             "resourceType": "Device",
             "id": self.device,
@@ -1215,6 +1168,31 @@ class Person:
                 self._add("wearables", res)
             day += timedelta(days=1)
 
+    def _criticals(self) -> None:
+        """Set the profile's critical values: each on the result of its test nearest the day,
+        flagged by the lab as critically high or low."""
+        for code, value, years in self.profile.critical:
+            day = self._ago(years).isoformat()
+            results = [
+                r
+                for r in self.files["labs"]
+                if r["resourceType"] == "Observation"
+                and r["code"]["coding"][0]["code"] == code
+                and "valueQuantity" in r
+            ]
+            if not results:
+                continue
+            hit = min(results, key=lambda r: abs(_days(r["effectiveDateTime"][:10], day)))
+            hit["valueQuantity"]["value"] = value
+            low = (hit.get("referenceRange") or [{}])[0].get("low", {}).get("value")
+            flag = "LL" if low is not None and value < low else "HH"
+            words = {"LL": "Critical low", "HH": "Critical high"}[flag]
+            hit["interpretation"] = [self._cc(INTERP, flag, words)]
+
+
+def _days(a: str, b: str) -> int:
+    return (date.fromisoformat(a) - date.fromisoformat(b)).days
+
 
 def _bundle(resources: list[dict[str, Any]], bid: str, when: str) -> dict[str, Any]:
     return {
@@ -1226,13 +1204,17 @@ def _bundle(resources: list[dict[str, Any]], bid: str, when: str) -> dict[str, A
     }
 
 
-def write_person(out_dir: Path, *, seed: int = 0, end: date = END) -> dict[str, Any]:
+def write_person(
+    out_dir: Path, *, seed: int = 0, end: date = END, profile: Profile = DEFAULT
+) -> dict[str, Any]:
     """Write the person into *out_dir*; return files, resource counts and key facts."""
-    person = Person(seed, end).build()
+    person = Person(seed, end, profile).build()
     out_dir.mkdir(parents=True, exist_ok=True)
     when = datetime(end.year, end.month, end.day, 12, tzinfo=UTC).isoformat()
     files = []
     for name, resources in person.files.items():
+        if not resources:
+            continue
         if name == "wearables":
             path = out_dir / "wearables.ndjson"
             with path.open("w", encoding="utf-8") as f:
@@ -1299,9 +1281,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="default")
     parser.add_argument("--check", action="store_true", help="import it into a memory vault")
     args = parser.parse_args(argv)
-    info = write_person(args.out, seed=args.seed)
+    info = write_person(args.out, seed=args.seed, profile=PROFILES[args.profile])
     shown = {k: (v if k != "files" else [str(p) for p in v]) for k, v in info.items()}
     print(json.dumps(shown, indent=2))
     if args.check:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
-import shutil
 from pathlib import Path
 
-import pytest
-
 from healthlocker.cli import build_parser
-from helpers import ROOT
+from helpers import ROOT, run_cli
 
 CONFIGS = sorted((ROOT / "examples").glob("*.json"))
 
@@ -19,14 +17,39 @@ def _servers(config: dict) -> dict:  # type: ignore[type-arg]
     return config.get("mcpServers") or config.get("servers") or {}
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=[p.name for p in CONFIGS])
-def test_example_configs_are_valid_and_name_a_real_command(path: Path) -> None:
-    config = json.loads(path.read_text())
-    [entry] = _servers(config).values()
-    assert entry["command"] == "healthlocker"
-    assert entry["args"][0] == "serve"
-    build_parser().parse_args(entry["args"])  # the arguments are ones `serve` accepts
-    assert shutil.which("healthlocker") or (ROOT / ".venv" / "bin" / "healthlocker").exists()
+# Each example is what `setup CLIENT --print` prints for a person "you" who installed with
+# pipx or `uv tool` on Linux and kept the vault in its default folder (examples/README.md).
+EXAMPLE_OF = {
+    "claude_desktop_config.json": "claude-desktop",
+    "claude_code.claude.json": "claude-code",
+    "vscode.mcp.json": "vscode",
+    "cursor.mcp.json": "cursor",
+    "generic.mcp.json": None,
+}
+YOUR_COMMAND = "/home/you/.local/bin/healthlocker"
+YOUR_VAULT = "/home/you/.local/share/healthlocker"
+
+
+def test_example_configs_are_what_setup_prints(tmp_path: Path) -> None:
+    env = {
+        "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
+        "XDG_DATA_HOME": str(tmp_path / "keyring"),
+    }
+    home = tmp_path / "v"
+    assert run_cli("init", "--keyring", home=home, env=env).returncode == 0
+    assert sorted(EXAMPLE_OF) == [p.name for p in CONFIGS]
+    for name, client in EXAMPLE_OF.items():
+        printed = run_cli("setup", *([client] if client else []), "--print", home=home, env=env)
+        assert printed.returncode == 0, printed.stderr
+        config = json.loads(printed.stdout)
+        [entry] = _servers(config).values()
+        # The real one runs this installation by absolute path, with arguments serve accepts.
+        assert os.access(entry["command"], os.X_OK)
+        assert Path(entry["command"]).is_absolute()
+        build_parser().parse_args(entry["args"])
+        assert entry["env"] == {"HEALTHLOCKER_HOME": str(home)}
+        entry |= {"command": YOUR_COMMAND, "env": {"HEALTHLOCKER_HOME": YOUR_VAULT}}
+        assert json.loads((ROOT / "examples" / name).read_text()) == config, name
 
 
 def test_every_example_config_is_listed() -> None:
@@ -70,3 +93,19 @@ def test_quick_start_has_exactly_two_commands() -> None:
     assert lines == ["./scripts/demo", "./scripts/test"]
     ci = (ROOT / ".ci" / "run").read_text()
     assert "./scripts/test" in ci
+
+
+def test_the_demo_runs_and_is_about_one_person() -> None:
+    """`healthlocker demo`, the README's main job (scripts/demo), end to end: one person's
+    records, every tool call answered, the audit intact, nothing left behind."""
+    done = run_cli("demo")
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = done.stdout
+    assert out.startswith("One synthetic person's records")
+    assert out.count("$ healthlocker import ") == 1
+    assert "Imported 1 of 1 file(s)" in out
+    assert out.count("\n>>> ") == 8
+    assert "The audit log is intact: 8 entries" in out
+    assert out.rstrip().endswith("Done; the throwaway vault is deleted.")
+    [vault] = re.findall(r"Created an encrypted vault in (\S+) ", out)
+    assert not Path(vault).exists()

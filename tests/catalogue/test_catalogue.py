@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,16 @@ import pytest
 from mcp import Client
 
 import healthlocker.catalogue as catalogue
-from healthlocker.catalogue import PROMPTS, RESOURCES, TOOL_NAMES, TOOLS, ToolSpec, tool
+from healthlocker import charts
+from healthlocker.catalogue import (
+    PROMPTS,
+    RESOURCES,
+    TOOL_NAMES,
+    TOOLS,
+    ChartArguments,
+    ToolSpec,
+    tool,
+)
 from healthlocker.consent import OpenGate
 from healthlocker.server import build_server
 from healthlocker.server._http import PROMPT_TOOLS, RESOURCE_TOOLS, _needed
@@ -20,15 +30,18 @@ from healthlocker.store import Vault
 from helpers import ROOT, run_cli
 
 EXPORTED = [
+    "CHARS_PER_TOKEN",
     "PROMPTS",
     "RESOURCES",
     "SCOPE_PREFIX",
     "TOOLS",
     "TOOL_NAMES",
     "Arguments",
+    "ChartArguments",
     "PromptSpec",
     "ResourceSpec",
     "ToolSpec",
+    "estimate_tokens",
     "tool",
 ]
 
@@ -56,7 +69,8 @@ def test_each_spec_is_whole_and_its_arguments_are_its_views(spec: ToolSpec) -> N
     assert all(f.description for f in fields.values())
     assert "patient" in fields  # the person goes to the scope, not to the view
     view = inspect.signature(spec.view).parameters
-    assert set(fields) - {"patient"} <= set(view)
+    drawing = {"chart"} if issubclass(spec.input, ChartArguments) else set()  # nor the picture
+    assert set(fields) - {"patient"} - drawing <= set(view)
     assert inspect.signature(spec.view).return_annotation in (spec.output, spec.output.__name__)
     for extra in spec.warm:
         spec.input(**extra)  # the warm-up's arguments are valid ones
@@ -77,7 +91,16 @@ async def test_the_server_registers_exactly_the_catalogue(loaded_vault: Vault) -
     assert {p.name: (p.title, p.description) for p in prompts.values()} == {
         p.name: (p.title, p.description) for p in PROMPTS
     }
-    assert set(resources) == {r.uri for r in RESOURCES}
+    views = {v.uri for v in charts.VIEWS.values()}  # the charts' MCP Apps views
+    assert set(resources) == {r.uri for r in RESOURCES} | views
+
+
+def test_the_tools_with_a_chart_are_the_charts_tools() -> None:
+    charted = [t.name for t in TOOLS if issubclass(t.input, ChartArguments)]
+    assert sorted(charted) == sorted(charts.VIEWS)
+    for name in charted:
+        args = tool(name).input.model_fields
+        assert args["chart"].default is False
 
 
 def test_scopes_pages_and_the_cli_read_the_catalogue() -> None:
@@ -93,6 +116,10 @@ def test_scopes_pages_and_the_cli_read_the_catalogue() -> None:
         "read:list_labs",
         "read:condition_overview",
     ]
+    # a chart's view needs its tool's scope (the view holds no record; the scope names it)
+    for view in charts.VIEWS.values():
+        body = json.dumps({"method": "resources/read", "params": {"uri": view.uri}}).encode()
+        assert _needed(body) == [scope_for(view.tool)]
 
 
 def test_the_cli_offers_the_catalogues_tools(home: Path, vault: Vault) -> None:

@@ -47,10 +47,13 @@ def build_host() -> bytes:
 
 
 @contextmanager
-def host() -> Iterator[str]:
-    """Serve the host page and the views on loopback; yields the base URL."""
+def host(served: dict[str, str] | None = None) -> Iterator[str]:
+    """Serve the host page and the views on loopback; yields the base URL. *served*: view name
+    → its document as a server gave it (default: every view, from ``charts.html``)."""
     script = build_host()
-    pages = {v.name: charts.html(v.uri).encode() for v in charts.VIEWS.values()}
+    if served is None:
+        served = {v.name: charts.html(v.uri) for v in charts.VIEWS.values()}
+    pages = {name: page.encode() for name, page in served.items()}
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:

@@ -61,7 +61,7 @@ def tool_result(view: BaseModel) -> dict[str, Any]:
     """The CallToolResult a tool returns for *view*, as it travels (the server's answer())."""
     return {
         "content": [{"type": "text", "text": view.render()}],  # type: ignore[attr-defined]
-        "structuredContent": view.model_dump(mode="json"),
+        "structuredContent": view.structured(),  # type: ignore[attr-defined]
     }
 
 

@@ -49,13 +49,13 @@ def test_the_spec_is_the_template_with_the_result_as_its_data(views: dict[str, V
         spec = charts.spec(tool, view)
         assert spec is not None
         template = charts.VIEWS[tool].template()
-        assert spec["data"][0] == {"name": "view", "values": [view.model_dump(mode="json")]}
+        assert spec["data"][0] == {"name": "view", "values": [view.structured()]}
         assert {**spec, "data": spec["data"][1:]} == {**template, "data": template["data"][1:]}
 
 
 def test_a_structured_content_dict_draws_the_same(views: dict[str, View]) -> None:
     tool, _, view = views["glucose"]
-    assert charts.spec(tool, view.model_dump(mode="json")) == charts.spec(tool, view)
+    assert charts.spec(tool, view.structured()) == charts.spec(tool, view)
 
 
 def test_trend_points_band_and_latest(views: dict[str, View]) -> None:

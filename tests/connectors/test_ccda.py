@@ -140,7 +140,9 @@ def test_vital_signs_feed_the_trends(sample_vault: Vault) -> None:
 
 
 def test_immunizations_conditions_and_visits_from_a_sample(sample_vault: Vault) -> None:
-    shots = list_immunizations(sample_vault).immunizations
+    everything = list_immunizations(sample_vault, limit=200)  # a page holds 30 by default
+    assert not everything.truncated
+    shots = everything.immunizations
     hep_b = [i for i in shots if i.cvx == "08" and i.date == "2014-12-25"]
     assert [i.vaccine for i in hep_b] == ["Hep B, adolescent or pediatric"]
     assert hep_b[0].status == "completed"

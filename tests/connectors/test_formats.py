@@ -170,6 +170,9 @@ def test_serve_start_up_does_not_import_connectors(tmp_path: Path) -> None:
     loaded = {line.rsplit("|", 1)[-1].strip() for line in stderr.splitlines() if "|" in line}
     assert "healthlocker.server._serve" in loaded
     assert not {m for m in loaded if m.startswith("healthlocker.connectors")}
+    # the charts' PNG renderer loads on the first picture, never at start-up
+    assert "healthlocker.charts" in loaded
+    assert not {m for m in loaded if m.split(".")[0] == "vl_convert"}
 
 
 # -- folders, through the real command (issue 15) ---------------------------------------------

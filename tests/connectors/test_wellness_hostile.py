@@ -202,9 +202,11 @@ def test_a_truncated_zip(cli_home: Path, tmp_path: Path) -> None:
     path.write_bytes(whole[: len(whole) // 2])
     [error] = _refused(cli_home, path, options=("--format", "myfitnesspal"))
     assert "File-Export.zip: not a readable zip archive" in error
-    # without --format, it is not recognised at all
+    # without --format, it is named for what it is (issue 15: it was "not a format this
+    # version imports", as if the person had picked the wrong file)
     [error] = _refused(cli_home, path)
-    assert "not a format this version imports" in error
+    assert "File-Export.zip: a damaged or truncated zip archive" in error
+    assert "not a format this version imports" not in error
 
 
 def test_empty_files(cli_home: Path, tmp_path: Path) -> None:

@@ -52,6 +52,14 @@ def test_grant_review_revoke(home: Path) -> None:
         (("grant", "steal_data", "--client", "x"), "no tool named 'steal_data'"),
         (("grant", "all", "--client", "x", "--since", "yesterday"), "not a date"),
         (("revoke", "nope"), "no live grant 'nope'"),
+        # Regressions: 0 months meant all records, -3 showed the internal `last:-3m`, 0h was
+        # "not a duration", and a window starting in the future was accepted.
+        (("grant", "all", "--client", "x", "--months", "0"), "the last 0 months: give between"),
+        (("grant", "all", "--client", "x", "--months", "-3"), "the last -3 months: give between"),
+        (("grant", "all", "--client", "x", "--months", "5000"), "give between 1 and 999"),
+        (("grant", "all", "--client", "x", "--for", "0h"), "for 0h would never be live"),
+        (("grant", "all", "--client", "x", "--since", "2999-01-01"), "2999-01-01 is in the fut"),
+        (("grant", "all", "--client", "x", "--since", "20200101"), "not a date: '20200101'"),
     ],
 )
 def test_bad_consent_commands_are_one_clear_line(
@@ -61,6 +69,43 @@ def test_bad_consent_commands_are_one_clear_line(
     assert result.returncode == 1
     assert says in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+def test_refused_grants_leave_no_grant(home: Path) -> None:
+    run_cli("grant", "all", "--client", "x", "--months", "0", home=home)
+    run_cli("grant", "all", "--client", "x", "--since", "2999-01-01", home=home)
+    assert json.loads(run_cli("grants", "--all", "--json", home=home).stdout) == []
+
+
+def test_the_same_grant_again_replaces_the_live_one(home: Path) -> None:
+    """Regression: granting the same thing twice left two live grants side by side."""
+    first = run_cli("grant", "list_labs", "--client", "claude", "--months", "3", home=home)
+    [first_id] = [g["id"] for g in json.loads(run_cli("grants", "--json", home=home).stdout)]
+    again = run_cli(
+        "grant", "list_labs", "--client", "claude", "--months", "3", "--for", "2h", home=home
+    )
+    assert first.returncode == again.returncode == 0
+    assert again.stdout.rstrip().endswith(f"It replaces {first_id}.")
+    live = json.loads(run_cli("grants", "--json", home=home).stdout)
+    assert len(live) == 1
+    assert live[0]["id"] != first_id
+    # Another window, tool or client is another consent: it stands beside it.
+    run_cli("grant", "list_labs", "--client", "claude", "--months", "12", home=home)
+    run_cli("grant", "get_meds", "--client", "claude", "--months", "3", home=home)
+    run_cli("grant", "list_labs", "--client", "other", "--months", "3", home=home)
+    assert len(json.loads(run_cli("grants", "--json", home=home).stdout)) == 4
+    revoked = [g for g in json.loads(run_cli("grants", "--all", "--json", home=home).stdout)]
+    assert [g["id"] for g in revoked if g["revoked"]] == [first_id]
+
+
+def test_audit_since_must_be_a_date(home: Path) -> None:
+    """Regression: `audit --since 2020-13-01` was accepted (and matched nothing)."""
+    result = run_cli("audit", "--since", "2020-13-01", home=home)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "healthlocker audit: argument --since: not a date: '2020-13-01'; use YYYY-MM-DD "
+        "(see `healthlocker audit --help`)\n"
+    )
 
 
 def test_usage_errors_exit_2(home: Path) -> None:

@@ -247,6 +247,10 @@ class ConsentMachine(RuleBasedStateMachine):
         assert made.id not in self.model
         assert (made.client, made.tool, made.window) == (client, tool, window)
         assert datetime.fromisoformat(made.expires) == self.now + duration
+        # The same consent again replaces the live one (it does not pile up beside it).
+        for old in self.model.values():
+            if (old.client, old.tool, old.window) == (client, tool, window) and old.live(self.now):
+                old.revoked = self.now
         self.model[made.id] = ModelGrant(made.id, client, tool, self.now + duration, window)
         return made.id
 

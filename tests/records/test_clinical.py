@@ -19,7 +19,7 @@ from healthlocker.records._clinical import list_conditions, list_encounters, lis
 from healthlocker.records._search import search_records
 from healthlocker.records._summary import age_band, health_summary
 from healthlocker.store import Vault, clinical_date
-from helpers import SAMPLES, load_json
+from helpers import SAMPLES, cites_each, load_json
 
 
 def _resources(folders: tuple[str, ...] = ("synthea", "bluebutton")) -> Iterable[dict[str, Any]]:
@@ -101,7 +101,7 @@ def _ongoing(r: dict[str, Any], cut: str) -> bool:
 
 def test_immunizations(loaded_vault: Vault) -> None:
     records = _of_type("Immunization")
-    view = list_immunizations(loaded_vault)
+    view = list_immunizations(loaded_vault, limit=200)
     assert view.total == len(records)
     assert Counter((i.vaccine, i.cvx, i.date, i.status) for i in view.immunizations) == Counter(
         (
@@ -118,7 +118,13 @@ def test_immunizations(loaded_vault: Vault) -> None:
     assert since.total == sum(1 for r in records if r["occurrenceDateTime"][:10] >= "2019-01-01")
     window = list_immunizations(Scope(loaded_vault, window_start="2019-01-01"), since="2010-01-01")
     assert window.total == since.total
-    assert len(view.render().splitlines()) <= 12
+    first = list_immunizations(loaded_vault)
+    assert len(first.immunizations) == 30 < first.total and first.truncated
+    assert first.immunizations == view.immunizations[:30]
+    text = first.render()  # every one listed, with its source; and how to see the rest
+    assert cites_each(text, [i.source.resource for i in first.immunizations])
+    assert all(f"{i.date}: {i.vaccine}" in text for i in first.immunizations)
+    assert "limit=" in text
 
 
 # --- encounters -------------------------------------------------------------------------------
@@ -164,7 +170,10 @@ def test_encounters_limit_order_and_dates(loaded_vault: Vault) -> None:
         Scope(loaded_vault, window_start="2016-01-01"), since=since, limit=200
     )
     assert all((e.date or "") >= "2016-01-01" for e in windowed.encounters)
-    assert len(view.render().splitlines()) <= 6
+    text = view.render()  # every visit shown is in the text, with its source
+    assert cites_each(text, [e.source.resource for e in view.encounters])
+    assert all(f"{e.date}: {e.type}" in text for e in view.encounters)
+    assert f"until={view.encounters[-1].date}" in text
 
 
 # --- search -----------------------------------------------------------------------------------
@@ -270,7 +279,10 @@ def test_health_summary_of_the_most_recent_person(loaded_vault: Vault) -> None:
         for r in _of_type("Condition")
         if _person(r) == who and r["clinicalStatus"]["coding"][0]["code"] == "active"
     ]
-    assert sorted(c.name or "" for c in view.active_conditions) == sorted(active)
+    shown = [c.name or "" for c in view.active_conditions]  # a summary: ten at most
+    assert len(shown) == min(len(active), 10)
+    assert len(shown) + view.more.get("active_conditions", 0) == len(active)
+    assert set(shown) <= set(active)
     meds = [r for r in _of_type("MedicationRequest") if _person(r) == who]
     assert len(view.active_medications) == sum(1 for r in meds if r["status"] == "active")
     weights = [
@@ -283,17 +295,22 @@ def test_health_summary_of_the_most_recent_person(loaded_vault: Vault) -> None:
     assert weight.value == pytest.approx(newest["valueQuantity"]["value"], abs=1e-3)
     assert weight.source.resource == f"Observation/{newest['id']}"
     assert {v.metric for v in view.latest_vitals} >= {"body_weight", "blood_pressure", "bmi"}
-    lab_days = sorted(
-        {
-            r["effectiveDateTime"][:10]
-            for r in _of_type("Observation")
-            if _person(r) == who and r["category"][0]["coding"][0]["code"] == "laboratory"
-        },
-        reverse=True,
-    )[:5]
-    assert [d.date for d in view.recent_lab_dates] == lab_days
-    assert all(d.sources for d in view.recent_lab_dates)
-    assert "Health summary" in view.render()
+    labs = [
+        r
+        for r in _of_type("Observation")
+        if _person(r) == who and r["category"][0]["coding"][0]["code"] == "laboratory"
+    ]
+    latest = max(r["effectiveDateTime"][:10] for r in labs)
+    that_day = {f"Observation/{r['id']}" for r in labs if r["effectiveDateTime"][:10] == latest}
+    shown = [lab for lab in view.recent_labs if lab.date == latest]
+    assert shown and {lab.source.resource for lab in shown} <= that_day
+    assert len(shown) + view.more.get("recent_labs", 0) == len(that_day)
+    assert all(lab.date is not None and lab.date < latest for lab in view.recent_labs[len(shown) :])
+    assert all(lab.flag not in ("normal", "unknown") for lab in view.recent_labs[len(shown) :])
+    text = view.render()
+    assert "Health summary" in text
+    assert all(f"{lab.test} {lab.value}" in text for lab in view.recent_labs)
+    assert cites_each(text, [lab.source.resource for lab in view.recent_labs])
 
 
 def _personal_strings() -> set[str]:
@@ -337,11 +354,13 @@ def test_health_summary_window(loaded_vault: Vault) -> None:
     cut = "2020-01-01"
     recent = health_summary(Scope(loaded_vault, patient=whole.patient, window_start=cut))
     assert sum(recent.counts.values()) < sum(whole.counts.values())
-    assert all(d.date >= cut for d in recent.recent_lab_dates)
+    assert all((lab.date or "") >= cut for lab in recent.recent_labs)
     assert all(v.date >= cut for v in recent.latest_vitals)
     # Active conditions and medications are ongoing: part of any period, however old their onset.
     assert [c.name for c in recent.active_conditions] == [c.name for c in whole.active_conditions]
-    assert all(c.abated is None for c in recent.active_conditions)
+    assert all(
+        c.source in {w.source for w in whole.active_conditions} for c in recent.active_conditions
+    )
     assert recent.active_medications == whole.active_medications
     assert recent.withheld is not None
     assert recent.withheld.before == cut

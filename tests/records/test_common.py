@@ -19,7 +19,9 @@ from healthlocker.records._common import (
     human_name,
 )
 from healthlocker.records._scope import Resolver
+from healthlocker.records._text import Cites
 from healthlocker.store import StoredResource, Vault
+from helpers import short_ref
 
 SOURCE = SourceRef(resource="Observation/1", origin="test")
 
@@ -63,37 +65,42 @@ def test_fmt_money_groups_thousands_with_two_decimals() -> None:
     assert fmt_money(1234.5, "EUR") == "1,234.50 EUR"
 
 
-def test_vital_signs_render_rounded_and_blood_pressure_in_whole_mmhg() -> None:
+def test_vital_signs_read_rounded_and_blood_pressure_in_whole_mmhg() -> None:
     weight = VitalSign(
         metric="body_weight",
-        label="Body weight",
         value=86.686,
         value2=None,
         unit="kg",
+        unit_text="kg",
         date="2020-01-01",
         source=SOURCE,
     )
     pressure = weight.model_copy(
         update={
             "metric": "blood_pressure",
-            "label": "Blood pressure",
             "value": 128.7757,
             "value2": 72.2993,
             "unit": "mm[Hg]",
+            "unit_text": "mmHg",
         }
     )
-    assert weight.render() == "Body weight: 86.7 kg (2020-01-01)"
-    assert pressure.render() == "Blood pressure: 129/72 mm[Hg] (2020-01-01)"
-    assert pressure.value == 128.7757  # structured content keeps the full value
+    cite = Cites([SOURCE])
+    assert weight.line(cite) == f"Body weight 86.7 kg on 2020-01-01 [{short_ref(SOURCE.resource)}]"
+    assert pressure.line(cite).startswith("Blood pressure 129/72 mmHg on 2020-01-01")
+    assert pressure.value == 128.7757  # structured content keeps the value as measured
 
 
-def test_trend_text_is_rounded_but_structured_stats_are_not(loaded_vault: Vault) -> None:
+def test_trend_text_is_rounded_and_structured_stats_to_the_precision_recorded(
+    loaded_vault: Vault,
+) -> None:
     view = summarize_trends(loaded_vault, metric="blood_pressure")
     assert view.stats.mean is not None
     text = view.render()
-    assert f"mean {fmt_number(view.stats.mean)}," in text
+    assert f"mean {fmt_number(view.stats.mean)} mmHg" in text
     assert str(view.stats.mean) not in text
-    assert view.stats.mean == round(sum(p.value for p in view.points) / len(view.points), 4)
+    # The mean of the points, to 4 decimals and 6 significant digits at most (no float tails).
+    mean = round(sum(p.value for p in view.points) / len(view.points), 4)
+    assert view.stats.mean == float(f"{mean:.6g}")
 
 
 def test_argument_checks() -> None:

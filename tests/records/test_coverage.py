@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 
 from healthlocker.errors import ArgumentError
 from healthlocker.records import PlanOption, Scope, explain_coverage
+from healthlocker.records._common import fmt_money
 from healthlocker.records._policies import mask_id
 from healthlocker.store import StoredResource, Vault, clinical_date
-from helpers import SAMPLES, load_json, scoped_call
+from helpers import SAMPLES, cites_each, load_json, scoped_call
 
 BB = "https://bluebutton.cms.gov/resources/variables/"
 BB_PATIENT = "567834"
@@ -309,13 +310,22 @@ def test_notes_and_question(loaded_vault: Vault) -> None:
     assert explain_coverage(loaded_vault).question is None
 
 
-def test_render_is_short(loaded_vault: Vault) -> None:
+def test_the_text_holds_every_figure_of_the_structure(loaded_vault: Vault) -> None:
     plans = [{"name": "Only", "premium": 10, "deductible": 0, "coinsurance": 0}]
-    text = explain_coverage(loaded_vault, plans=plans).render()
-    assert len(text.splitlines()) <= 8
-    assert "Claims: 137" in text
+    view = explain_coverage(loaded_vault, plans=plans)
+    text = view.render()
+    assert "137 claims from" in text
     assert "…6789" in text
-    assert "Cheapest plan: Only" in text
+    assert "- Only: about $120.00 a year" in text
+    assert all(step in text for step in view.plan_comparison[0].arithmetic)
+    for year in view.claims.by_year:  # per-year figures, not only the grand total
+        billed = fmt_money(year.totals.billed or 0, view.currency)
+        assert f"- {year.year}: {year.count} claim" in text and billed in text
+    for kind in view.claims.by_type:
+        assert f"- {kind.type}: {kind.count} claim" in text
+    assert cites_each(text, [c.source.resource for c in view.recent_claims])
+    assert cites_each(text, [c.source.resource for c in view.coverage])
+    assert all(n in text for n in view.notes)
 
 
 # --- hand-built claims ------------------------------------------------------------------------
@@ -449,7 +459,7 @@ def test_plan_comparison_averages_a_short_history_over_its_years() -> None:
     view = explain_coverage(FakeReader(claims), plans=[plan])
     (only,) = view.plan_comparison
     assert only.estimated_yearly_cost == 125  # (200 + 300) / 2 years × 50%
-    assert any("2 calendar year(s) they fall in (2022, 2023)" in a for a in only.assumptions)
+    assert any("2 calendar years they fall in (2022, 2023)" in a for a in only.assumptions)
     assert any("not capped" in a for a in only.assumptions)
 
 
@@ -519,7 +529,7 @@ def test_no_claims_gives_empty_totals() -> None:
     assert view.claims.totals.billed is None
     assert view.recent_claims == []
     assert view.plan_comparison[0].estimated_yearly_cost == 2400
-    assert "Claims: none" in view.render()
+    assert "no claims in the records shown" in view.render()
 
 
 def test_through_a_real_vault(vault: Vault, tmp_path: Path) -> None:
@@ -571,3 +581,52 @@ def _valid(resource: dict[str, Any]) -> dict[str, Any]:
         "provider": {"display": "Dr. Hand"},
         "outcome": "complete",
     }
+
+
+# --- regressions from real files (issue 13, issue 14) -----------------------------------------
+
+CARIN_ADJ = "http://hl7.org/fhir/us/carin-bb/CodeSystem/C4BBAdjudication"
+
+
+def _carin_like() -> dict[str, Any]:
+    """The shape of a CARIN Blue Button inpatient EOB: its own `total` (submitted 7,147.20, the
+    sum of its lines), a header adjudication filed as submitted too, and the lines."""
+
+    def adj(system: str, code: str, value: float) -> dict[str, Any]:
+        return {
+            "category": {"coding": [{"system": system, "code": code}]},
+            "amount": {"value": value, "currency": "USD"},
+        }
+
+    return {
+        **eob("carin", "2023-03-01", "institutional", 0.0),
+        "total": [adj(HL7_ADJ, "submitted", 7147.20), adj(HL7_ADJ, "benefit", 5200.00)],
+        "adjudication": [adj(HL7_ADJ, "submitted", 2650.00), adj(CARIN_ADJ, "paidtoprovider", 1)],
+        "item": [
+            {"sequence": 1, "adjudication": [adj(HL7_ADJ, "submitted", 4497.20)]},
+            {"sequence": 2, "adjudication": [adj(HL7_ADJ, "submitted", 2650.00)]},
+        ],
+    }
+
+
+def test_billed_is_the_eobs_own_total_never_total_plus_header() -> None:
+    view = explain_coverage(FakeReader([COVERAGE, _carin_like()]))
+    assert view.claims.totals.billed == 7147.20  # was 9,797.20: total and header added
+    assert view.recent_claims[0].billed == 7147.20
+    assert view.recent_claims[0].plan_paid == 5200.00
+
+
+def test_without_a_total_the_header_is_used_before_the_lines() -> None:
+    claim = _carin_like()
+    del claim["total"]
+    view = explain_coverage(FakeReader([COVERAGE, claim]))
+    assert view.claims.totals.billed == 2650.00
+
+
+def test_the_claims_period_never_passes_until() -> None:
+    stay = {**eob("stay", "2023-12-28", "institutional", 100.0), "billablePeriod": {}}
+    stay["billablePeriod"] = {"start": "2023-12-28", "end": "2024-01-03"}
+    view = explain_coverage(FakeReader([COVERAGE, stay]), until="2023-12-31")
+    assert view.claims.count == 1
+    assert (view.claims.period.start, view.claims.period.end) == ("2023-12-28", "2023-12-28")
+    assert "2024" not in view.render().split("\n")[0]

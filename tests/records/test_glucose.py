@@ -199,13 +199,17 @@ def test_the_glucose_trend_carries_the_consensus_metrics_and_daily_means() -> No
     for r in sensor:
         days[r.local.date().isoformat()].append(r.value)
     assert [(p.start, p.n) for p in view.points] == [(d, len(v)) for d, v in sorted(days.items())]
-    assert [p.value for p in view.points] == pytest.approx(
-        [statistics.fmean(v) for _, v in sorted(days.items())], abs=1e-3
-    )
+    # Each day's mean, to the one decimal a point of whole mg/dL readings is given to.
+    assert [p.value for p in view.points] == [
+        round(statistics.fmean(v), 1) for _, v in sorted(days.items())
+    ]
     text = view.render().splitlines()
     assert text[0].startswith("Glucose (CGM), 2024-04-01 → 2024-04-15: 15 days, 1,334 readings")
     assert text[2].startswith(f"time in range 70–180 mg/dL {view.cgm.ranges.in_range:.1f}%")
-    assert text[3].startswith("15 day points (mean of the samples in each day), change")
+    assert text[3].startswith(f"SD {view.cgm.sd_mg_dl} mg/dL; 15 of the 15 days have readings")
+    assert text[4].startswith("The consensus targets for most adults with diabetes")
+    assert text[5].startswith(f"Per day: {view.cgm.daily[0].date} ")
+    assert text[6].startswith("Glucose (CGM): 15 daily points, 2024-04-01 to 2024-04-15 (mean of")
 
 
 def test_readings_in_mmol_l_are_trended_in_mg_dl() -> None:
@@ -215,7 +219,10 @@ def test_readings_in_mmol_l_are_trended_in_mg_dl() -> None:
     assert view.cgm is not None
     want = expected(unit, [r.value for r in rows]).mean_mg_dl
     assert view.cgm.mean_mg_dl == pytest.approx(want, abs=0.005)
-    assert view.stats.mean == pytest.approx(statistics.fmean(p.value for p in view.points))
+    # The mean of the points, to the 3 decimals the points are given to.
+    assert view.stats.mean == pytest.approx(
+        statistics.fmean(p.value for p in view.points), abs=5e-4
+    )
 
 
 def test_glucose_is_the_lab_test_without_a_sensor_and_the_sensor_with_one(

@@ -14,9 +14,10 @@ from healthlocker.connectors import import_paths
 from healthlocker.errors import ArgumentError
 from healthlocker.records import Reader, Scope
 from healthlocker.records._catalog import CRITICAL_NOTICE, lookup, search
+from healthlocker.records._common import fmt_lab
 from healthlocker.records._labs import MAX_LIMIT, LabResult, LabResults, list_labs
 from healthlocker.store import StoredResource, Vault, clinical_date, index_terms
-from helpers import SAMPLES, load_json, scoped_call
+from helpers import SAMPLES, cites_each, load_json, scoped_call
 
 LOINC = "http://loinc.org"
 V3 = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
@@ -102,7 +103,7 @@ def test_every_sample_lab_is_listed_with_its_value(loaded_vault: Vault) -> None:
     assert set(seen) == set(labs)
     for ref, result in seen.items():
         res = labs[ref]
-        assert result.value == res["valueQuantity"]["value"]
+        assert result.value == float(f"{res['valueQuantity']['value']:.6g}")  # as recorded
         assert result.unit == res["valueQuantity"]["unit"]
         assert result.loinc == _loinc(res)
         assert result.test == res["code"]["text"]
@@ -254,14 +255,18 @@ def test_synthea_total_protein_oddity_is_compared_as_labelled(loaded_vault: Vaul
     )
 
 
-def test_render_is_short_and_counts(loaded_vault: Vault) -> None:
+def test_the_text_lists_every_result_shown_and_says_how_to_see_more(loaded_vault: Vault) -> None:
     out = list_labs(loaded_vault, limit=10)
     text = out.render()
-    first = out.results[0]
-    assert text.startswith(f"{out.total} lab results (showing 10).")
-    assert f"{first.test} {first.date}:" in text
-    assert len(text.splitlines()) <= 10
-    assert list_labs(loaded_vault, test="no such test").render() == "No lab results match."
+    assert text.startswith(f"Lab results: {out.total} match; the newest 10")
+    assert "more in the structured results" not in text
+    for result in out.results:
+        assert f"{result.label} {fmt_lab(result.value)} {result.unit}" in text
+    assert cites_each(text, [r.source.resource for r in out.results])
+    assert f"until={out.results[-1].date}" in text and "limit=200" in text
+    for test in out.tests:  # each test's meaning once, however many results it has
+        assert text.count(test.about) == 1
+    assert list_labs(loaded_vault, test="no such test").render() == "Lab results: none match."
 
 
 # --- hand-built results -----------------------------------------------------------------------
@@ -617,3 +622,87 @@ def test_undated_results_are_hidden_by_a_window(vault: Vault, tmp_path: Path) ->
 def test_bad_arguments_raise_value_error(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ArgumentError, match=r"must be|give since"):
         scoped_call(list_labs, FakeReader([obs(value=85)]), **kwargs)
+
+
+# --- lab results without a category (issue 13) ------------------------------------------------
+
+
+def _uncategorised(**kwargs: Any) -> dict[str, Any]:
+    res = obs(**kwargs)
+    del res["category"]
+    return res
+
+
+def _lab_report(*results: str, category: str = "LAB") -> dict[str, Any]:
+    return {
+        "resourceType": "DiagnosticReport",
+        "id": "report",
+        "status": "final",
+        "category": [
+            {
+                "coding": [
+                    {"system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": category}
+                ]
+            }
+        ],
+        "code": {"text": "Point of care"},
+        "effectiveDateTime": "2024-01-10",
+        "result": [{"reference": f"Observation/{r}"} for r in results],
+    }
+
+
+def test_a_point_of_care_glucose_without_a_category_is_a_lab_result() -> None:
+    # Cerner writes point-of-care glucose with no category; its LOINC is a lab the catalog knows.
+    poc = _uncategorised(code="2339-0", value=145, oid="poc", name="Glucose POC")
+    out = list_labs(FakeReader([poc, _lab_report("poc")]))
+    assert [r.source.resource for r in out.results] == ["Observation/poc"]
+    assert out.results[0].flag == "high"
+    alone = list_labs(FakeReader([poc]))  # the catalog knows the code, report or not
+    assert alone.total == 1
+
+
+def test_an_uncategorised_result_of_a_lab_report_is_listed_even_with_an_unknown_code() -> None:
+    odd = _uncategorised(code="99999-9", value=3, unit="mg/L", oid="odd", name="Zonulin")
+    assert list_labs(FakeReader([odd])).total == 0  # unknown code, in no lab report
+    out = list_labs(FakeReader([odd, _lab_report("odd")]))
+    assert [r.test for r in out.results] == ["Zonulin"]
+    assert list_labs(FakeReader([odd, _lab_report("odd", category="RAD")])).total == 0
+
+
+def test_observations_of_another_category_stay_out() -> None:
+    vital = obs(code="2339-0", value=120, oid="cgm")
+    vital["category"] = [{"coding": [{"code": "vital-signs"}]}]
+    assert list_labs(FakeReader([vital, _lab_report("cgm")])).total == 0
+
+
+def test_a_window_counts_uncategorised_lab_results_it_hides() -> None:
+    old = _uncategorised(code="2339-0", value=99, oid="old", when="2010-01-01")
+    new = _uncategorised(code="2339-0", value=98, oid="new")
+    out = scoped_call(list_labs, FakeReader([old, new]), window_start="2020-01-01")
+    assert [r.source.resource for r in out.results] == ["Observation/new"]
+    assert out.withheld is not None and out.withheld.by_kind == {"lab results": 1}
+
+
+# --- what a client reads: each test's meaning once, no nulls, no float tails (issue 14) ------
+
+
+def test_each_tests_meaning_is_said_once_and_results_carry_none() -> None:
+    results = [obs(value=90 + i, oid=f"g{i}", when=f"2024-01-{10 + i}") for i in range(3)]
+    out = list_labs(FakeReader([*results, obs("718-7", 13.5, "g/dL", oid="hb", name="HGB")]))
+    data = out.structured()
+    assert len(data["results"]) == 4
+    assert [t["loinc"] for t in data["tests"]] == ["2345-7", "718-7"]  # newest result first
+    assert all("about" not in r for r in data["results"])
+    assert all(out.about(r) for r in out.results)
+    hb = next(r for r in out.results if r.loinc == "718-7")
+    assert out.about(hb) == lookup("718-7").about  # type: ignore[union-attr]
+
+
+def test_the_structure_has_no_nulls_and_no_float_tails() -> None:
+    res = obs(value=69.68000012914872, oid="hdl", code="2085-9", name="HDL")
+    data = list_labs(FakeReader([res])).structured()
+    (result,) = data["results"]
+    assert result["value"] == 69.68
+    assert "null" not in json.dumps(data)
+    assert "comparable_value" not in result  # the same number in the same unit
+    assert data["patient"] == "Patient/p1" and "patient" not in result

@@ -17,7 +17,7 @@ from healthlocker.records import Scope
 from healthlocker.records._dosage import dosage_words
 from healthlocker.records._meds import get_meds
 from healthlocker.store import Vault
-from helpers import SAMPLES, load_json, scoped_call
+from helpers import SAMPLES, cites_each, load_json, scoped_call
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 
@@ -144,11 +144,19 @@ def _code(concept: dict[str, Any]) -> str:
     return str(concept["coding"][0]["code"])
 
 
-def test_render_is_short(loaded_vault: Vault) -> None:
-    text = get_meds(loaded_vault).render()
-    assert "active medication" in text
-    assert "Allergies:" in text
-    assert len(text.splitlines()) <= 13
+def test_the_text_holds_every_medication_and_allergy(loaded_vault: Vault) -> None:
+    view = get_meds(loaded_vault)
+    text = view.render()
+    assert text.startswith(f"Medications: {len(view.medications)} current")
+    assert "all medication(s)" not in get_meds(loaded_vault, status="all").render()
+    for m in view.medications:
+        dosage = m.dosage or "dosage not recorded"
+        assert f"{m.name} (RxNorm {m.rxnorm}; prescription, {m.status}): {dosage}" in text
+        assert all(x in text for x in (m.started, m.prescriber, m.reason) if x)
+    assert "Allergies (active):" in text
+    assert all(f"{a.substance}: " in text for a in view.allergies)
+    items = [*view.medications, *view.allergies]
+    assert cites_each(text, [i.source.resource for i in items])
 
 
 # --- dosage in words --------------------------------------------------------------------------

@@ -1,6 +1,8 @@
-"""The views' JSON Schemas are written to be cheap to check, and accept exactly what pydantic's
-own form accepts: nullable fields as ``type: [T, "null"]`` instead of a two-way ``anyOf``, and
-nested views inline instead of through ``$ref``."""
+"""The views' JSON Schemas are written to be cheap to check and portable: a field that may be
+None is its one other type and optional (answers leave such fields out instead of sending a
+null), nested views are inline instead of through ``$ref``; otherwise they accept exactly what
+pydantic's own form accepts. Every answer's structure fits its schema, and the schemas the
+server publishes pass the MCP Inspector's portability rules."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from jsonschema import Draft202012Validator
 from pydantic import BaseModel, create_model
 
 import healthlocker.records as records
-from healthlocker.records._view import View, compact_nullable
+from healthlocker.records._view import View, without_null
 
 VIEWS = [
     m
@@ -67,16 +69,43 @@ def test_every_returned_model_is_a_view() -> None:
     assert "PlanOption" not in names
 
 
-def test_nullable_fields_are_one_type_list() -> None:
+def test_nullable_fields_are_their_one_type_and_optional() -> None:
     schema = records.LabResult.model_json_schema()
     loinc = schema["properties"]["loinc"]
-    assert loinc["type"] == ["string", "null"]
-    assert "anyOf" not in loinc
-    assert loinc["description"] == "LOINC code, if the record has one"
-    # A nested view that may be null: anyOf the view (inline) or null.
+    assert loinc == {
+        "type": "string",
+        "title": "Loinc",
+        "description": "LOINC code, if the record has one",
+    }
+    assert "loinc" not in schema["required"]
+    assert {"test", "flag", "source"} <= set(schema["required"])
+    # A nested view that may be None: the view, inline, optional.
     reference_range = schema["properties"]["reference_range"]
-    assert "kind" in reference_range["anyOf"][0]["properties"]
-    assert {"type": "null"} in reference_range["anyOf"]
+    assert reference_range["type"] == "object"
+    assert "kind" in reference_range["properties"]
+    assert "reference_range" not in schema["required"]
+
+
+def _lean(schema: Any) -> Any:
+    """pydantic's form with every null choice taken out, as the views publish it."""
+    if isinstance(schema, list):
+        return [_lean(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _lean(v) for k, v in schema.items()}
+    properties = out.get("properties")
+    if isinstance(properties, dict):
+        nullable = set()
+        for name, prop in properties.items():
+            properties[name], had = without_null(prop)
+            if had:
+                nullable.add(name)
+        required = [n for n in out.get("required", []) if n not in nullable]
+        if required:
+            out["required"] = required
+        else:
+            out.pop("required", None)
+    return out
 
 
 @pytest.mark.parametrize("model", VIEWS, ids=lambda m: m.__name__)
@@ -85,39 +114,45 @@ def test_nested_views_are_inline_and_otherwise_unchanged(model: type[View]) -> N
     assert "$ref" not in json.dumps(schema)
     assert "$defs" not in schema
     plain = _plain(model)
-    expected = compact_nullable(_resolve(plain, plain.get("$defs", {})))
+    expected = _lean(_resolve(plain, plain.get("$defs", {})))
     assert schema["properties"] == expected["properties"]
     assert schema.get("required") == expected.get("required")
 
 
 @pytest.mark.parametrize(
-    ("before", "after"),
+    ("before", "after", "had"),
     [
         (
             {"anyOf": [{"type": "number", "minimum": 0}, {"type": "null"}], "title": "X"},
-            {"type": ["number", "null"], "minimum": 0, "title": "X"},
+            {"type": "number", "minimum": 0, "title": "X"},
+            True,
         ),
         (
             {"anyOf": [{"type": "null"}, {"type": "array", "items": {"type": "string"}}]},
-            {"type": ["array", "null"], "items": {"type": "string"}},
+            {"type": "array", "items": {"type": "string"}},
+            True,
         ),
-        # Not equivalent in the compact form: left alone.
         (
-            {"anyOf": [{"enum": ["a", "b"], "type": "string"}, {"type": "null"}]},
-            {"anyOf": [{"enum": ["a", "b"], "type": "string"}, {"type": "null"}]},
+            {"anyOf": [{"enum": ["a", "b"], "type": "string"}, {"type": "null"}], "default": None},
+            {"enum": ["a", "b"], "type": "string"},
+            True,
         ),
         (
             {"anyOf": [{"$ref": "#/$defs/SourceRef"}, {"type": "null"}]},
-            {"anyOf": [{"$ref": "#/$defs/SourceRef"}, {"type": "null"}]},
+            {"$ref": "#/$defs/SourceRef"},
+            True,
         ),
+        ({"type": ["string", "null"]}, {"type": "string"}, True),
         (
             {"anyOf": [{"type": "string"}, {"type": "integer"}]},
             {"anyOf": [{"type": "string"}, {"type": "integer"}]},
+            False,
         ),
+        ({"type": "string", "default": "x"}, {"type": "string", "default": "x"}, False),
     ],
 )
-def test_compact_nullable(before: dict[str, Any], after: dict[str, Any]) -> None:
-    assert compact_nullable(before) == after
+def test_without_null(before: dict[str, Any], after: dict[str, Any], had: bool) -> None:
+    assert without_null(before) == (after, had)
 
 
 JSON = st.recursive(
@@ -133,9 +168,15 @@ JSON = st.recursive(
 
 @settings(max_examples=300, deadline=None)
 @given(value=JSON, index=st.integers(min_value=0))
-def test_compact_form_accepts_exactly_what_the_original_accepts(value: Any, index: int) -> None:
+def test_lean_form_accepts_exactly_what_the_original_accepts_but_null(
+    value: Any, index: int
+) -> None:
     name, original = PROPERTIES[index % len(PROPERTIES)]
     defs = {"$defs": {m.__name__: {"type": "object"} for m in VIEWS}}
+    lean, nullable = without_null(original)
     before = Draft202012Validator({**original, **defs})
-    after = Draft202012Validator({**compact_nullable(original), **defs})
-    assert before.is_valid(value) == after.is_valid(value), name
+    after = Draft202012Validator({**lean, **defs})
+    if value is None and nullable:
+        assert before.is_valid(value) and not after.is_valid(value), name
+    else:
+        assert before.is_valid(value) == after.is_valid(value), name

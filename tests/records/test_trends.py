@@ -11,9 +11,10 @@ import pytest
 
 from healthlocker.errors import ArgumentError
 from healthlocker.records import Scope
+from healthlocker.records._common import fmt_number
 from healthlocker.records._trends import METRICS, TrendView, latest_vitals, summarize_trends
 from healthlocker.store import StoredResource, Vault, clinical_date, index_terms
-from helpers import SAMPLES, load_json, scoped_call
+from helpers import SAMPLES, cites_each, load_json, scoped_call
 
 LOINC = "http://loinc.org"
 _ids = itertools.count()
@@ -83,18 +84,31 @@ def _slope_per_month(starts: list[str], values: list[float]) -> float:
     return num / sum((x - mx) ** 2 for x in xs) * 30.44
 
 
-def _check_stats(view: TrendView, values: list[float], starts: list[str]) -> None:
-    s = view.stats
+def _check_stats(
+    view: TrendView,
+    values: list[float],
+    starts: list[str],
+    samples: list[tuple[str, float, float | None]],
+    second: bool = False,
+) -> None:
+    s = view.stats2 if second else view.stats
+    assert s is not None
     assert s.min == pytest.approx(min(values), abs=1e-3)
     assert s.max == pytest.approx(max(values), abs=1e-3)
     assert s.mean == pytest.approx(sum(values) / len(values), abs=1e-3)
-    assert s.first == pytest.approx(values[0], abs=1e-3)
-    assert s.last == pytest.approx(values[-1], abs=1e-3)
-    assert s.change == pytest.approx(values[-1] - values[0], abs=1e-3)
-    if len(values) < 2:
+    # first and last: the first and the latest measurement (the day's, with its date)
+    days = sorted({d for d, *_ in samples})
+    assert s.first is not None and s.last is not None
+    assert (s.first.date, s.last.date) == (days[0], days[-1])
+    pick = 2 if second else 1
+    assert s.first.value in [pytest.approx(x[pick], abs=1e-3) for x in samples if x[0] == days[0]]
+    assert s.last.value in [pytest.approx(x[pick], abs=1e-3) for x in samples if x[0] == days[-1]]
+    assert s.change == pytest.approx(s.last.value - s.first.value, abs=1e-3)
+    span = (date.fromisoformat(starts[-1]) - date.fromisoformat(starts[0])).days
+    if len(values) < 3 or span < 28:  # too little data for a rate per month
         assert s.slope_per_month is None
     else:
-        assert s.slope_per_month == pytest.approx(_slope_per_month(starts, values), abs=1e-3)
+        assert s.slope_per_month == pytest.approx(_slope_per_month(starts, values), rel=5e-3)
 
 
 # --- the samples, per person ------------------------------------------------------------------
@@ -118,7 +132,7 @@ def test_sample_series_per_patient(
         assert view.unit == METRICS[metric].unit
         assert [(p.start, p.n) for p in view.points] == [(e[0], e[2]) for e in expected]
         assert [p.value for p in view.points] == pytest.approx([e[1] for e in expected], abs=1e-3)
-        _check_stats(view, [e[1] for e in expected], [e[0] for e in expected])
+        _check_stats(view, [e[1] for e in expected], [e[0] for e in expected], samples)
         assert view.source_count == len(samples)
         assert view.stats2 is None
 
@@ -136,7 +150,8 @@ def test_blood_pressure_gives_systolic_and_diastolic(loaded_vault: Vault) -> Non
         assert [p.value for p in view.points] == pytest.approx([e[1] for e in expected], abs=1e-3)
         assert [p.value2 for p in view.points] == pytest.approx([e[3] for e in expected], abs=1e-3)
         assert view.stats2 is not None
-        _check_stats(view, [e[1] for e in expected], [e[0] for e in expected])
+        _check_stats(view, [e[1] for e in expected], [e[0] for e in expected], samples)
+        _check_stats(view, [e[3] or 0 for e in expected], [e[0] for e in expected], samples, True)
         assert view.stats2.mean == pytest.approx(
             sum(e[3] or 0 for e in expected) / len(expected), abs=1e-3
         )
@@ -216,11 +231,32 @@ def test_window_start_hides_older_samples(loaded_vault: Vault) -> None:
     assert min(p.start for p in early.points) >= cut[:4]
 
 
-def test_render_is_short(loaded_vault: Vault) -> None:
-    text = summarize_trends(loaded_vault, metric="blood_pressure").render()
-    assert "Blood pressure" in text
-    assert "diastolic" in text
-    assert len(text.splitlines()) <= 7
+def test_a_lab_by_name_with_nothing_in_the_window_says_what_the_window_withheld(
+    loaded_vault: Vault,
+) -> None:
+    """With every glucose result before the window, 'glucose' resolves to another glucose test
+    than without the window; the results the window held back are still disclosed."""
+    newest = max(d for days in _series("2339-0").values() for d, *_ in days)
+    cut = (date.fromisoformat(newest) + timedelta(days=1)).isoformat()
+    view = summarize_trends(Scope(loaded_vault, window_start=cut), metric="glucose")
+    assert view.points == []
+    assert view.withheld is not None and view.withheld.before == cut
+    assert view.withheld.count > 0
+    assert view.withheld.note in view.render()
+
+
+def test_the_text_holds_every_point_and_the_latest_measurement(loaded_vault: Vault) -> None:
+    view = summarize_trends(loaded_vault, metric="blood_pressure")
+    text = view.render()
+    assert text.startswith(f"Blood pressure: {len(view.points)} yearly points")
+    assert "Diastolic: Latest" in text
+    assert "mm[Hg]" not in text and "mmHg" in text  # units as people write them
+    for p in view.points:  # periods as periods, not as the day a bucket starts
+        assert f"{p.start[:4]} {fmt_number(p.value, 2)}/" in text or f"{p.period} " in text
+        assert f"{p.start} " not in text
+    assert view.stats.last is not None
+    assert f"Latest {fmt_number(view.stats.last.value)} mmHg on {view.stats.last.date}" in text
+    assert cites_each(text, [view.stats.last.source.resource, *(r.resource for r in view.sources)])
 
 
 # --- hand-built series ------------------------------------------------------------------------
@@ -280,16 +316,83 @@ def test_slope_of_a_linear_series_is_exact() -> None:
     view = summarize_trends(reader, metric="body_weight")
     assert view.granularity == "day"
     assert len(view.points) == 30
-    assert view.stats.slope_per_month == pytest.approx(0.5 * 30.44)
+    assert view.stats.slope_per_month == pytest.approx(0.5 * 30.44, rel=5e-3)  # 3 digits
     assert view.stats.change == pytest.approx(14.5)
     assert view.stats.mean == pytest.approx(77.25)
-    assert (view.stats.first, view.stats.last) == (70, 84.5)
+    assert view.stats.first is not None and view.stats.last is not None
+    assert (view.stats.first.value, view.stats.first.date) == (70, "2024-01-01")
+    assert (view.stats.last.value, view.stats.last.date) == (84.5, "2024-01-30")
+    assert view.stats.last.source.resource == f"Observation/{reader.stored[-1].resource['id']}"
 
 
 def test_a_single_point_has_no_slope() -> None:
     view = summarize_trends(FakeReader([obs("2024-01-01", "29463-7", 70)]), metric="body_weight")
     assert view.stats.slope_per_month is None
     assert view.stats.change == 0
+
+
+def test_three_days_give_no_rate_per_month_and_say_so() -> None:
+    """Issue 14: a slope per month was extrapolated from 3 days of weights."""
+    reader = FakeReader(daily("2024-03-04", 3, "29463-7", lambda i: 80.0 - i))
+    view = summarize_trends(reader, metric="body_weight")
+    assert len(view.points) == 3
+    assert view.stats.slope_per_month is None
+    assert any("Too little data for a rate of change per month" in n for n in view.notes)
+    assert "per month (least-squares" not in view.render()
+    enough = summarize_trends(
+        FakeReader(daily("2024-03-04", 29, "29463-7", lambda i: 80.0)), metric="body_weight"
+    )
+    assert enough.stats.slope_per_month == 0
+
+
+def test_last_is_the_latest_measurement_not_the_last_buckets_mean() -> None:
+    """Issue 14: with yearly points, `last` was a year's mean."""
+    samples = [obs("2023-06-01", "29463-7", 90), obs("2024-02-01", "29463-7", 80)]
+    samples += [obs("2024-11-30", "29463-7", 70)]
+    view = summarize_trends(FakeReader(samples), metric="body_weight", granularity="year")
+    assert [(p.period, p.value) for p in view.points] == [("2023", 90), ("2024", 75)]
+    assert view.stats.last is not None and view.stats.first is not None
+    assert (view.stats.last.value, view.stats.last.date) == (70, "2024-11-30")
+    assert view.stats.change == -20
+    assert "Latest 70 kg on 2024-11-30" in view.render()
+
+
+@pytest.mark.parametrize(
+    ("granularity", "period"),
+    [
+        ("day", "2021-03-03"),
+        ("week", "week of 2021-03-01"),
+        ("month", "March 2021"),
+        ("year", "2021"),
+    ],
+)
+def test_points_are_labelled_as_periods(granularity: str, period: str) -> None:
+    view = summarize_trends(
+        FakeReader([obs("2021-03-03", "55423-8", 5000, "{steps}")]),
+        metric="steps",
+        granularity=granularity,
+    )
+    assert [p.period for p in view.points] == [period]
+    assert view.unit == "{steps}" and view.unit_text == "steps"
+    assert f"{period} 5,000 steps (n=1)" in view.render()
+
+
+@pytest.mark.parametrize(
+    ("metric", "code", "unit", "words"),
+    [
+        ("heart_rate", "8867-4", "/min", "beats per minute"),
+        ("blood_pressure", "8480-6", "mm[Hg]", "mmHg"),
+        ("body_weight", "29463-7", "kg", "kg"),
+        ("body_temperature", "8310-5", "Cel", "°C"),
+    ],
+)
+def test_units_are_written_as_people_write_them(
+    metric: str, code: str, unit: str, words: str
+) -> None:
+    view = summarize_trends(FakeReader([obs("2024-01-01", code, 70, unit)]), metric=metric)
+    assert view.unit == unit  # the UCUM code stays in the structure
+    assert view.unit_text == (None if words == unit else words)
+    assert f"70 {words}" in view.render()
 
 
 @pytest.mark.parametrize(
@@ -450,7 +553,7 @@ def test_sources_are_capped_and_counted() -> None:
     view = summarize_trends(
         FakeReader(daily("2024-01-01", 80, "29463-7", lambda i: 70.0)), metric="body_weight"
     )
-    assert len(view.sources) == 50
+    assert len(view.sources) == 12
     assert view.source_count == 80
     assert view.sources[0].origin == "test"
 

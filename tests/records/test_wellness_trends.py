@@ -13,6 +13,7 @@ from mcp import Client
 from connectors.wellness_helpers import LB, MFP, PELOTON, sample, table
 from healthlocker.consent import OpenGate
 from healthlocker.records import summarize_trends
+from healthlocker.records._series import too_little
 from healthlocker.server import build_server
 from healthlocker.store import Vault
 from helpers import PASSPHRASE, run_cli
@@ -84,13 +85,17 @@ def test_trends_are_the_daily_totals_and_means_of_the_rows(
     assert view.stats.mean == pytest.approx(sum(expected.values()) / len(expected), abs=1e-3)
     origins = {s.origin for s in view.sources}
     assert origins <= {"myfitnesspal", "jdoe_workouts"}
+    # A few days of app data: no rate per month is made up from them, and the notes say why.
+    assert view.stats.slope_per_month is None
+    little = too_little(view.points[0].start, view.points[-1].start, len(view.points))
     if metric in ("workouts", "active_energy"):  # the days both apps record, said
-        (note,) = view.notes
+        assert little in view.notes and len(view.notes) == 2
+        (note,) = [n for n in view.notes if n != little]
         assert "left out records that another source also has (" in note
         assert "from myfitnesspal" in note
         assert "apple-health, peloton, myfitnesspal" in note
     else:
-        assert view.notes == []
+        assert view.notes == [little]
 
 
 @pytest.mark.anyio

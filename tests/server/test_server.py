@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from mcp.types import Implementation
 from healthlocker.consent import OpenGate
 from healthlocker.server import build_server
 from healthlocker.store import Vault
+from helpers import cites_each
 
 ERAS = [("legacy", "2025-11-25"), ("2026-07-28", "2026-07-28")]
 SNAPSHOT = Path(__file__).with_name("tool_list.snapshot.json")
@@ -71,10 +73,12 @@ async def test_every_tool_answers_with_structure_text_and_sources(
     assert not result.is_error, result.content
     assert result.structured_content
     text = result.content[0].text  # type: ignore[union-attr]
-    assert 0 < len(text) < 4000
     dumped = json.dumps(result.structured_content)
     assert '"origin"' in dumped
     assert '"resource"' in dumped
+    assert "null" not in dumped  # a field with nothing to say is left out
+    # The text stands on its own: every record the structure cites, it cites too.
+    assert cites_each(text, re.findall(r'"resource": "([^"]+)"', dumped))
 
 
 @pytest.mark.anyio
@@ -103,6 +107,7 @@ async def test_every_tool_call_is_audited_exactly_once(client: Client, tool: str
             "since",
         ),
         ("explain_coverage", {"plans": [{"name": "x", "premium": -5}]}, "premium"),
+        ("list_labs", {"tset": "glucose"}, "tset: is not an argument of list_labs"),
     ],
 )
 async def test_bad_arguments_give_a_tool_error_the_assistant_can_correct(
@@ -113,6 +118,18 @@ async def test_bad_arguments_give_a_tool_error_the_assistant_can_correct(
     text = result.content[0].text  # type: ignore[union-attr]
     assert hint in text, text
     assert "Traceback" not in text
+    # One plain line per problem: no pydantic wording, no links, no values echoed.
+    assert "Input should" not in text and "errors.pydantic.dev" not in text
+    assert all(line.startswith("- ") for line in text.splitlines()[1:]), text
+
+
+@pytest.mark.anyio
+async def test_argument_errors_read_as_plain_words(client: Client) -> None:
+    result = await client.call_tool("list_labs", {"since": "last tuesday", "limit": 0})
+    assert result.content[0].text.splitlines()[1:] == [  # type: ignore[union-attr]
+        "- since: must be a date written YYYY-MM-DD, e.g. 2024-01-31",
+        "- limit: must be 1 or more",
+    ]
 
 
 @pytest.mark.anyio

@@ -111,7 +111,7 @@ def _inspector(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.skipif(shutil.which("npm") is None, reason="needs Node's npm to install the Inspector")
 def test_mcp_inspector_cli_lists_and_calls(served_home: Path) -> None:
-    assert NODE_MODULES.is_dir(), "run scripts/setup: it installs the Inspector into tools/node"
+    assert NODE_MODULES.is_dir(), "run scripts/setup --test: it installs the Inspector (tools/node)"
     listed = _inspector(served_home, "--method", "tools/list")
     assert listed.returncode == 0, listed.stderr
     names = {t["name"] for t in json.loads(listed.stdout)["tools"]}

@@ -8,11 +8,14 @@ docs' tests all read it. No ``mcp`` here: ``server/`` turns the specs into MCP t
 
 from healthlocker.catalogue._prompts import PROMPTS, RESOURCES
 from healthlocker.catalogue._spec import (
+    CHARS_PER_TOKEN,
     SCOPE_PREFIX,
     Arguments,
+    ChartArguments,
     PromptSpec,
     ResourceSpec,
     ToolSpec,
+    estimate_tokens,
 )
 from healthlocker.catalogue._tools import TOOLS
 
@@ -26,14 +29,17 @@ def tool(name: str) -> ToolSpec:
 
 
 __all__ = [
+    "CHARS_PER_TOKEN",
     "PROMPTS",
     "RESOURCES",
     "SCOPE_PREFIX",
     "TOOLS",
     "TOOL_NAMES",
     "Arguments",
+    "ChartArguments",
     "PromptSpec",
     "ResourceSpec",
     "ToolSpec",
+    "estimate_tokens",
     "tool",
 ]

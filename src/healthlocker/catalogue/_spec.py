@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,6 +13,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from healthlocker.records import Answer, Scope
 
 SCOPE_PREFIX = "read:"
+CHARS_PER_TOKEN = 4
+
+
+def estimate_tokens(text: str) -> int:
+    """How many tokens *text* is, by the project's one rule: a quarter of its characters,
+    rounded up. No model's own tokenizer (each counts differently, and none installs without
+    downloading its vocabulary); JSON punctuation makes real counts of structured content
+    somewhat higher, so budgets leave room."""
+    return math.ceil(len(text) / CHARS_PER_TOKEN)
+
 
 Patient = Annotated[
     str | None,
@@ -62,6 +73,38 @@ class Arguments(BaseModel):
         return out
 
 
+class ChartArguments(Arguments):
+    """The arguments of a tool whose result has a chart (``healthlocker.charts``): ``chart``
+    asks for it as a picture. Like ``patient``, ``chart`` never reaches the view function, and
+    the view it draws is the one the call built (same key, same cached answer)."""
+
+    chart: Annotated[
+        bool,
+        Field(
+            description="Also return the chart as a PNG image (given unasked to a client that "
+            "cannot show the chart itself)"
+        ),
+    ] = False
+
+    def view_arguments(self) -> dict[str, Any]:
+        arguments = super().view_arguments()
+        del arguments["chart"]
+        return arguments
+
+    def key(self) -> str:
+        return self.model_dump_json(exclude={"chart"})
+
+    def charted(self) -> bool:
+        """Whether the call is the one its chart is for (e.g. one lab test's history), so a
+        client that cannot show the chart gets it as a picture unasked."""
+        return True
+
+    def picture(self, shown: bool) -> bool:
+        """Whether the result goes with its chart as a PNG: asked for, or the call is the
+        chart's and the client cannot show the chart (*shown* False)."""
+        return self.chart or (self.charted() and not shown)
+
+
 @dataclass(frozen=True)
 class ToolSpec:
     """One tool: everything the server, the consent prompt and page, OAuth and the docs say
@@ -76,6 +119,11 @@ class ToolSpec:
     output: type[Answer]
     # The arguments a server answers once at start-up, so its first calls find warm caches.
     warm: tuple[dict[str, Any], ...] = ({},)
+    # What the tool's default call may cost a model, in tokens (``estimate_tokens``), in each
+    # channel on its own: the text, and the structured content as compact JSON.
+    budget: int = 1_500
+    # The default call: every argument's default, and a value for those that have none.
+    default_call: dict[str, Any] = field(default_factory=dict)
 
     @property
     def scope(self) -> str:

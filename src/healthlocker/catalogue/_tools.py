@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from healthlocker.catalogue._spec import Arguments, ToolSpec
+from healthlocker.catalogue._spec import Arguments, ChartArguments, ToolSpec
 from healthlocker.records import (
     ConditionList,
     ConditionOverview,
@@ -49,7 +49,7 @@ Until = Annotated[
 ]
 
 
-class LabsArguments(Arguments):
+class LabsArguments(ChartArguments):
     test: Annotated[
         str | None,
         Field(
@@ -65,21 +65,28 @@ class LabsArguments(Arguments):
     limit: Annotated[
         int,
         Field(
-            description="At most this many results (1-200); `truncated` says if more matched",
+            description="At most this many results (1-200), newest first; `truncated` says "
+            "if more matched",
             ge=1,
             le=200,
         ),
-    ] = 50
+    ] = 20
+
+    def charted(self) -> bool:
+        return self.test is not None  # one test's history; a list of recent labs is not one
 
 
-class MedsArguments(Arguments):
+class MedsArguments(ChartArguments):
     status: Annotated[
         Literal["active", "all"],
         Field(description="'active' (default): current medications; 'all': past ones too"),
     ] = "active"
 
+    def charted(self) -> bool:
+        return self.status == "all"  # the timeline: when each started and stopped
 
-class CoverageArguments(Arguments):
+
+class CoverageArguments(ChartArguments):
     question: Annotated[
         str | None,
         Field(description="The person's question, for context (optional)", max_length=500),
@@ -95,8 +102,11 @@ class CoverageArguments(Arguments):
     since: Since = None
     until: Until = None
 
+    def charted(self) -> bool:
+        return bool(self.plans)  # the plan comparison
 
-class TrendsArguments(Arguments):
+
+class TrendsArguments(ChartArguments):
     metric: Annotated[
         str,
         Field(
@@ -123,6 +133,9 @@ class ConditionsArguments(Arguments):
 
 class ImmunizationsArguments(Arguments):
     since: Since = None
+    limit: Annotated[
+        int, Field(description="At most this many, newest first (1-200)", ge=1, le=200)
+    ] = 30
 
 
 class VisitsArguments(Arguments):
@@ -187,15 +200,17 @@ TOOLS: tuple[ToolSpec, ...] = (
         title="Lab results",
         purpose="your lab results",
         description=(
-            "The person's lab results, newest first, each with its value, unit, reference range "
-            "(the lab's own, or a typical adult range labelled as such), a flag (low, high, "
-            "normal, abnormal, critical, unknown), what the test measures in plain language, "
-            "and its source. Filter by test (LOINC code or any part of the name), dates, or "
-            "abnormal_only. Explain results; never diagnose."
+            "The person's lab results, newest first (20 unless `limit` says), each with its "
+            "value, unit, reference range (the lab's own, or a typical adult range labelled as "
+            "such), a flag (low, high, normal, abnormal, critical, unknown) and its source; what "
+            "each test measures, in plain language, once per test. Filter by test (LOINC code "
+            "or any part of the name), dates, or abnormal_only; `until` pages back in time. "
+            "Explain results; never diagnose."
         ),
         input=LabsArguments,
         view=list_labs,
         output=LabResults,
+        budget=3_000,
     ),
     ToolSpec(
         name="get_meds",
@@ -209,6 +224,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         input=MedsArguments,
         view=get_meds,
         output=MedicationsView,
+        budget=1_500,
         warm=({"status": "all"},),
     ),
     ToolSpec(
@@ -224,6 +240,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         input=CoverageArguments,
         view=explain_coverage,
         output=CoverageView,
+        budget=3_000,
     ),
     ToolSpec(
         name="summarize_trends",
@@ -233,14 +250,18 @@ TOOLS: tuple[ToolSpec, ...] = (
             "How a measure changes over time: wearable and nutrition metrics (steps, "
             "heart_rate, resting_heart_rate, body_weight, sleep, active_energy, workouts, "
             "calories_in, blood_pressure, bmi, glucose from a CGM, ...) or a lab (LOINC code "
-            "or name). Returns points per day/week/month/year, min/max/mean/first/last, change, "
-            "slope per month and a comparison with the previous period; for glucose from a CGM "
-            "also the consensus metrics (time in range 70-180 mg/dL, below and above, GMI, CV, "
-            "% time active, per day)."
+            "or name). Returns points per day/week/month/year (each with its period in words), "
+            "the first and the latest measurement with their dates and sources, min/max/mean of "
+            "the points, the change, a rate per month when there is enough data, and a "
+            "comparison with the previous period; for glucose from a CGM also the consensus "
+            "metrics (time in range 70-180 mg/dL, below and above, GMI, CV, % time active, per "
+            "day)."
         ),
         input=TrendsArguments,
         view=summarize_trends,
         output=TrendView,
+        budget=1_500,
+        default_call={"metric": "body_weight"},
         warm=tuple({"metric": m} for m in named_metrics()),
     ),
     ToolSpec(
@@ -252,16 +273,19 @@ TOOLS: tuple[ToolSpec, ...] = (
         input=ConditionsArguments,
         view=list_conditions,
         output=ConditionList,
+        budget=1_500,
         warm=({"status": "all"},),
     ),
     ToolSpec(
         name="list_immunizations",
         title="Immunizations",
         purpose="your immunizations",
-        description="Vaccines the person received, newest first, with dates and source.",
+        description="Vaccines the person received, newest first (30 unless `limit` says), "
+        "with dates, CVX codes and source.",
         input=ImmunizationsArguments,
         view=list_immunizations,
         output=ImmunizationList,
+        budget=1_500,
     ),
     ToolSpec(
         name="list_visits",
@@ -272,6 +296,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         input=VisitsArguments,
         view=list_encounters,
         output=EncounterList,
+        budget=2_000,
     ),
     ToolSpec(
         name="search_records",
@@ -283,18 +308,21 @@ TOOLS: tuple[ToolSpec, ...] = (
         input=SearchArguments,
         view=search_records,
         output=SearchResults,
+        budget=2_000,
+        default_call={"query": "glucose"},
         warm=({"query": "warm-up"},),
     ),
     ToolSpec(
         name="health_summary",
         title="Health summary",
         purpose="a summary of your health records",
-        description="A short overview: age band and sex, active conditions, active "
-        "medications, allergies, latest vital signs and recent lab dates, each with "
-        "its source. No name, address or identifiers.",
+        description="A short overview: age band and sex, active conditions, current "
+        "medications, allergies, latest vital signs and recent lab results with their values "
+        "and flags, each with its source. No name, address or identifiers.",
         input=SummaryArguments,
         view=health_summary,
         output=HealthSummary,
+        budget=1_500,
     ),
     ToolSpec(
         name="list_documents",

@@ -108,8 +108,11 @@ def _chart(tool: str) -> ChartView:
 
 def _content(view: BaseModel | Mapping[str, Any]) -> dict[str, Any]:
     """The view as the tool result's structured content carries it."""
+    structured = getattr(view, "structured", None)
+    if callable(structured):  # a records Answer: exactly what the tool result carries
+        return dict(structured())
     if isinstance(view, BaseModel):
-        return view.model_dump(mode="json")
+        return view.model_dump(mode="json", exclude_none=True)
     content: dict[str, Any] = json.loads(json.dumps(dict(view)))  # plain JSON, our own copy
     return content
 

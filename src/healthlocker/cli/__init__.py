@@ -1,10 +1,11 @@
 """The ``healthlocker`` command.
 
 One module per command group, each command's arguments declared beside its handler
-(``_command.command``): ``_vault`` (init, status, passphrase), ``_records`` (import, sources,
-export, forget), ``_people`` (people), ``_links`` (connect, sync), ``_consent`` (grant,
-grants, revoke, audit), ``_serve`` (serve), ``_share`` (share), ``_verify`` (verify). A handler
-returns a ``Result`` that prints itself, or with ``--json`` gives its ``public()`` form.
+(``_command.command``): ``_vault`` (init, status, passphrase, keyring), ``_records`` (import,
+sources, export, forget), ``_people`` (people), ``_links`` (connect, sync), ``_serve``
+(serve), ``_setup`` (setup), ``_share`` (share), ``_consent`` (grant, grants, revoke, audit),
+``_verify`` (verify), ``_demo`` (demo). A handler returns a ``Result`` that prints itself, or
+with ``--json`` gives its ``public()`` form.
 
 Exit status: 0 success, 1 a failure the message explains, 2 wrong usage. A HealthLockerError
 becomes one line on stderr, never a traceback. Tables and summaries go to stdout; progress goes
@@ -19,18 +20,29 @@ import sys
 from collections.abc import Sequence
 
 from healthlocker import __version__
-from healthlocker.cli import _consent, _links, _people, _records, _serve, _share, _vault, _verify
-from healthlocker.cli._command import UsageError, add_all, emit
+from healthlocker.cli import (
+    _consent,
+    _demo,
+    _links,
+    _people,
+    _records,
+    _serve,
+    _setup,
+    _share,
+    _vault,
+    _verify,
+)
+from healthlocker.cli._command import Parser, UsageError, add_all, emit
 from healthlocker.errors import HealthLockerError
 
 __all__ = ["build_parser", "main"]
 
 # The order `healthlocker --help` lists them in.
-_GROUPS = (_vault, _records, _people, _links, _serve, _share, _consent, _verify)
+_GROUPS = (_vault, _records, _people, _links, _serve, _setup, _share, _consent, _verify, _demo)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="healthlocker",
         description="Your health records, encrypted and consented, for any MCP assistant.",
     )

@@ -11,7 +11,8 @@ import argparse
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import date
+from typing import Any, NoReturn
 
 Handler = Callable[[argparse.Namespace], "Result"]
 
@@ -118,6 +119,39 @@ def command(name: str, help_: str, *args: Arg | OneOf) -> Callable[[Handler], Co
         return Command(name, help_, run, tuple(args))
 
     return wrap
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with wrong usage said in one line (and where to read more), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number from *low* to *high*."""
+
+    def check(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < low or (high is not None and value > high):
+            span = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"{value} is out of range: give {span}")
+        return value
+
+    return check
+
+
+def iso_date(text: str) -> str:
+    """An argparse ``type``: a calendar date written YYYY-MM-DD."""
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text).isoformat()
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"not a date: {text!r}; use YYYY-MM-DD")
 
 
 def add_all(sub: Any, commands: Iterable[Command]) -> None:

@@ -1,4 +1,5 @@
-"""What the command modules share: the console, the passphrase prompt, the vault, timestamps."""
+"""What the command modules share: the console, questions on the terminal, the vault,
+timestamps."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from healthlocker.errors import StoreError
+from healthlocker.errors import HealthLockerError, StoreError
+
+MIN_PASSPHRASE = 8
+ENV_PASSPHRASE = "HEALTHLOCKER_PASSPHRASE"
 
 
 def console(stderr: bool = False) -> Any:
@@ -41,10 +45,27 @@ def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]
     console().print(table)
 
 
-def prompt(text: str) -> str:
+def ask(text: str, *, secret: bool = True, otherwise: str) -> str:
+    """Ask on the terminal (without echo when *secret*); *otherwise* says what to do where
+    there is no terminal. End of input (Ctrl-D) is a refusal, not a traceback."""
     if not sys.stdin.isatty():
-        raise StoreError("the vault is locked: set HEALTHLOCKER_PASSPHRASE (no terminal to ask on)")
-    return getpass.getpass(text)
+        raise StoreError(otherwise)
+    try:
+        if secret:
+            return getpass.getpass(text)
+        print(text, end="", file=sys.stderr, flush=True)  # stdout is for results
+        line = sys.stdin.readline()
+        if not line:
+            raise EOFError
+        return line.rstrip("\n")
+    except EOFError:
+        print(file=sys.stderr)  # the prompt's line was left open
+        raise HealthLockerError("no answer (end of input); nothing was changed") from None
+
+
+def prompt(text: str) -> str:
+    """The vault's unlock prompt."""
+    return ask(text, otherwise=f"the vault is locked: set {ENV_PASSPHRASE} (no terminal to ask on)")
 
 
 def open_vault(args: argparse.Namespace) -> Any:
@@ -58,15 +79,20 @@ def notice(message: str) -> None:
     print(f"healthlocker: {message}", file=sys.stderr, flush=True)
 
 
-def new_passphrase(label: str = "passphrase") -> str:
-    env = os.environ.get("HEALTHLOCKER_PASSPHRASE")
-    if env:
-        return env
-    first = prompt(f"New {label}: ")
-    if first != prompt(f"Repeat the {label}: "):
+def new_passphrase(env: str) -> str:
+    """A new passphrase: the environment variable *env* if set, else asked twice. Either way
+    at least MIN_PASSPHRASE characters."""
+    given = os.environ.get(env)
+    if given:
+        if len(given) < MIN_PASSPHRASE:
+            raise StoreError(f"{env} is too short: choose at least {MIN_PASSPHRASE} characters")
+        return given
+    otherwise = f"set {env} to the new passphrase (no terminal to ask on)"
+    first = ask("New passphrase: ", otherwise=otherwise)
+    if first != ask("Repeat the passphrase: ", otherwise=otherwise):
         raise StoreError("the two passphrases differ; nothing was changed")
-    if len(first) < 8:
-        raise StoreError("choose a passphrase of at least 8 characters")
+    if len(first) < MIN_PASSPHRASE:
+        raise StoreError(f"choose a passphrase of at least {MIN_PASSPHRASE} characters")
     return first
 
 

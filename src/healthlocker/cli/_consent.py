@@ -7,7 +7,16 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from healthlocker.cli._command import JSON_FLAG, Result, Said, UsageError, arg, command, one_of
+from healthlocker.cli._command import (
+    JSON_FLAG,
+    Result,
+    Said,
+    UsageError,
+    arg,
+    command,
+    iso_date,
+    one_of,
+)
 from healthlocker.cli._common import open_vault, print_table, when
 from healthlocker.errors import ConsentError
 
@@ -46,13 +55,14 @@ def grant(args: argparse.Namespace) -> Result:
             raise ConsentError(
                 f"no tool named {args.tool!r}; one of: {', '.join(TOOL_NAMES)}, or all"
             )
-        made = GrantStore(vault).add(
-            client=args.client, tool=args.tool, duration=duration, window=window
-        )
+        store = GrantStore(vault)
+        replaced = store.same_as(client=args.client, tool=args.tool, window=window)
+        made = store.add(client=args.client, tool=args.tool, duration=duration, window=window)
     what = "every tool" if made.tool == ALL_TOOLS else made.tool
+    instead = f" It replaces {', '.join(g.id for g in replaced)}." if replaced else ""
     return Said(
         f"Granted {made.id}: {made.client!r} may use {what} over "
-        f"{describe_window(made.window)} until {when(made.expires)}."
+        f"{describe_window(made.window)} until {when(made.expires)}.{instead}"
     )
 
 
@@ -208,7 +218,7 @@ def _entry_row(e: Any, labels: dict[str, Any]) -> tuple[str, ...]:
     arg("--verify", action="store_true"),
     arg("--client"),
     arg("--tool"),
-    arg("--since", metavar="DATE"),
+    arg("--since", metavar="DATE", type=iso_date, help="entries on or after DATE (YYYY-MM-DD)"),
     JSON_FLAG,
 )
 def audit(args: argparse.Namespace) -> Result:

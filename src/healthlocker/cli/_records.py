@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from healthlocker.cli._command import JSON_FLAG, Result, Said, UsageError, arg, command
-from healthlocker.cli._common import console, open_vault, print_table, when
-from healthlocker.errors import HealthLockerError
+from healthlocker.cli._common import ask, console, open_vault, print_table, when
+from healthlocker.errors import HealthLockerError, StoreError
 
 
 class _FormatNames:
@@ -302,14 +302,24 @@ def sources(args: argparse.Namespace) -> Result:
 @command(
     "export",
     "everything, decrypted, as one FHIR Bundle",
-    arg("--out", required=True, metavar="FILE"),
+    arg("--out", required=True, metavar="FILE", help="the file to write, or - for stdout"),
+    arg("--force", action="store_true", help="replace FILE if it exists"),
 )
 def export(args: argparse.Namespace) -> Result:
     from healthlocker.store import export_bundle
 
+    to_stdout = args.out == "-"
+    out = Path(args.out).expanduser()
+    if not to_stdout and out.exists() and not args.force:
+        raise StoreError(f"{out} exists; give --force to replace it (nothing was written)")
     with open_vault(args) as vault:
-        count = export_bundle(vault, Path(args.out))
-    return Said(f"Exported {count} resources, decrypted, as one FHIR Bundle to {args.out}.")
+        count = export_bundle(vault, sys.stdout if to_stdout else out)
+    where = "standard output" if to_stdout else str(out)
+    done = f"Exported {count} resources, decrypted, as one FHIR Bundle to {where}."
+    if to_stdout:  # stdout is the bundle
+        print(done, file=sys.stderr)
+        return Said("")
+    return Said(done)
 
 
 @command(
@@ -317,10 +327,13 @@ def export(args: argparse.Namespace) -> Result:
     "erase a source (or everything) for good",
     arg("source", nargs="?", metavar="SOURCE"),
     arg("--all", action="store_true", help="erase every source"),
+    arg("--yes", action="store_true", help="with --all: don't ask (needed without a terminal)"),
 )
 def forget(args: argparse.Namespace) -> Result:
     if bool(args.source) == bool(args.all):
         raise UsageError("name one SOURCE or give --all")
+    if args.all and not args.yes:
+        _confirm_forget_all()
     from healthlocker.connectors import LinkStore
 
     name = None if args.all else args.source
@@ -335,6 +348,19 @@ def forget(args: argparse.Namespace) -> Result:
         f"Forgot {len(gone)} source(s) for good: their keys are destroyed and pages scrubbed."
         + tokens
     )
+
+
+def _confirm_forget_all() -> None:
+    """`forget --all` cannot be undone: a person types the word; a script says --yes."""
+    if not sys.stdin.isatty():
+        raise UsageError("--all erases every source for good: add --yes (no terminal to ask on)")
+    answer = ask(
+        "This erases every source in the vault for good. Type 'forget' to go on: ",
+        secret=False,
+        otherwise="",
+    )
+    if answer.strip() != "forget":
+        raise HealthLockerError("nothing was forgotten")
 
 
 COMMANDS = (import_, sources, export, forget)

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from healthlocker.cli._command import JSON_FLAG, Result, Said, arg, command
-from healthlocker.cli._common import new_passphrase, notice, open_vault
+from healthlocker.cli._common import ENV_PASSPHRASE, new_passphrase, notice, open_vault
+from healthlocker.errors import StoreError, UnlockError
 
 
 @command(
@@ -21,8 +22,8 @@ def init(args: argparse.Namespace) -> Result:
     from healthlocker.store import Vault
 
     passphrase = None
-    if not args.keyring or os.environ.get("HEALTHLOCKER_PASSPHRASE"):
-        passphrase = new_passphrase()
+    if not args.keyring or os.environ.get(ENV_PASSPHRASE):
+        passphrase = new_passphrase(ENV_PASSPHRASE)
     with Vault.create(args.home, passphrase=passphrase, keyring=args.keyring) as vault:
         how = " and ".join(["passphrase"] * bool(passphrase) + ["OS keyring"] * args.keyring)
         folder = Path(str(vault.path)).parent
@@ -63,7 +64,10 @@ def status(args: argparse.Namespace) -> Result:
 )
 def passphrase(args: argparse.Namespace) -> Result:
     with open_vault(args) as vault:
-        new = os.environ.get("HEALTHLOCKER_NEW_PASSPHRASE") or new_passphrase("passphrase")
+        # Never HEALTHLOCKER_PASSPHRASE: that is the current one, which this replaces.
+        new = new_passphrase("HEALTHLOCKER_NEW_PASSPHRASE")
+        if not args.rotate and vault.check_passphrase(new):
+            raise StoreError("that is the current passphrase; nothing was changed")
         scrubbed = vault.change_passphrase(new, rotate=args.rotate)
     if not scrubbed:
         notice("another process has the vault open: the old slot leaves the files once it ends")
@@ -75,4 +79,30 @@ def passphrase(args: argparse.Namespace) -> Result:
     )
 
 
-COMMANDS = (init, status, passphrase)
+@command(
+    "keyring",
+    "let the OS keyring unlock this vault (add), or stop it (remove)",
+    arg("action", choices=("add", "remove"), metavar="add|remove"),
+)
+def keyring(args: argparse.Namespace) -> Result:
+    with open_vault(args) as vault:
+        if args.action == "remove":
+            vault.remove_keyring()
+            return Said(
+                "The OS keyring no longer unlocks this vault; its secret there is deleted. "
+                "Assistants that start the server themselves now need another way to unlock."
+            )
+        try:
+            vault.add_keyring()
+        except UnlockError as exc:
+            raise UnlockError(
+                f"{exc}; or, for Claude Desktop, install the healthlocker MCP bundle (.mcpb), "
+                "which keeps the passphrase in the app's own secure storage"
+            ) from None
+    return Said(
+        "The OS keyring now unlocks this vault, so an assistant can start the server without "
+        "the passphrase; next: `healthlocker setup CLIENT`."
+    )
+
+
+COMMANDS = (init, status, passphrase, keyring)

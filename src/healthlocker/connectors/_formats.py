@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,6 +214,13 @@ def detect(path: Path) -> Format:
     for fmt in FORMATS.values():
         if fmt.fits(head):
             return fmt
+    if head.kind == "zip" and not zipfile.is_zipfile(path):
+        # No zip sniffer could read its table of contents, which sits at the end of the file.
+        raise InputFormatError(
+            "a damaged or truncated zip archive (its end, which lists the files, is missing); "
+            "download or export it again",
+            where=str(path),
+        )
     raise InputFormatError(
         f"{_described(head)}: not a format this version imports ({labels()})", where=str(path)
     )

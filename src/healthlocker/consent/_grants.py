@@ -12,8 +12,8 @@ import json
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from healthlocker.errors import ConsentError
 from healthlocker.store import Vault
@@ -22,6 +22,7 @@ Clock = Callable[[], datetime]
 # A grant names one tool of the catalogue (``healthlocker.catalogue``), or all of them.
 ALL_TOOLS = "all"
 MAX_DURATION = timedelta(days=366)
+MAX_MONTHS = 999  # the most `last:Nm` holds
 _DURATION = re.compile(r"^\s*(\d+)\s*(m|min|h|d|w)\s*$")
 _UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 # Data windows: all records, records since a fixed day, or the last N months (moving).
@@ -40,8 +41,10 @@ def utcnow() -> datetime:
 def parse_duration(text: str) -> timedelta:
     """'90m', '1h', '24h', '30d', '2w' -> timedelta (at most a year: nothing is for good)."""
     m = _DURATION.match(text or "")
-    if not m or int(m.group(1)) == 0:
+    if not m:
         raise ConsentError(f"not a duration: {text!r}; use e.g. 30m, 1h, 24h, 30d or 2w")
+    if int(m.group(1)) == 0:
+        raise ConsentError(f"a grant for {text.strip()} would never be live; give at least 1m")
     span = timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
     if span > MAX_DURATION:
         raise ConsentError("a grant lasts at most 366 days; renew it when it runs out")
@@ -63,13 +66,31 @@ def clean_client(reported: str) -> str:
 
 
 def window_for(*, since: str | None = None, months: int | None = None) -> str:
+    """The data window of records dated on or after *since*, or in the last *months* months,
+    or (neither) all records."""
     if since is not None:
         try:
-            date.fromisoformat(since)
+            day = date.fromisoformat(since)
         except ValueError:
             raise ConsentError(f"not a date: {since!r}; use YYYY-MM-DD") from None
+        if len(since) != 10:  # fromisoformat also takes 20200101 and 2020-W01-1
+            raise ConsentError(f"not a date: {since!r}; use YYYY-MM-DD")
+        if day > _latest_today():
+            raise ConsentError(f"{since} is in the future: no record would be in the window")
         return f"since:{since}"
-    return f"last:{months}m" if months else "all"
+    if months is None:
+        return "all"
+    if not 1 <= months <= MAX_MONTHS:
+        raise ConsentError(
+            f"the last {months} months: give between 1 and {MAX_MONTHS} (leave it out for all "
+            "records)"
+        )
+    return f"last:{months}m"
+
+
+def _latest_today() -> date:
+    """Today's date where it is latest (UTC+14): no record is dated after it anywhere."""
+    return datetime.now(timezone(timedelta(hours=14))).date()
 
 
 def window_start(window: str, now: datetime) -> str | None:
@@ -141,8 +162,22 @@ class GrantStore:
             expires=(now + duration).isoformat(timespec="seconds"),
             window=window,
         )
-        self._write(grant)
+        # The same consent again replaces the live one rather than piling up beside it: the
+        # person's latest answer sets how long it lasts.
+        with self.vault.transaction():
+            for old in self.same_as(client=client, tool=tool, window=window):
+                self._write(replace(old, revoked=now.isoformat(timespec="seconds")))
+            self._write(grant)
         return grant
+
+    def same_as(self, *, client: str, tool: str, window: str) -> list[Grant]:
+        """The live grants a new one for *client*, *tool* and *window* would replace."""
+        now = self.clock()
+        return [
+            g
+            for g in self.all()
+            if (g.client, g.tool, g.window) == (client, tool, window) and g.live(now)
+        ]
 
     def all(self) -> list[Grant]:
         opened: dict[str, tuple[bytes, Grant]] = {}
@@ -175,5 +210,5 @@ class GrantStore:
             raise ConsentError(f"no live grant {grant_id!r}; `healthlocker grants` lists them")
         with self.vault.transaction():  # all of them, or (on any error) none
             for g in targets:
-                self._write(Grant(**{**asdict(g), "revoked": now.isoformat(timespec="seconds")}))
+                self._write(replace(g, revoked=now.isoformat(timespec="seconds")))
         return targets

@@ -62,22 +62,30 @@ from healthlocker.records._glucose import (
     TimeInRanges,
     glucose_stats,
 )
-from healthlocker.records._labs import LabResult, LabResults, list_labs
+from healthlocker.records._labresult import LabResult
+from healthlocker.records._labs import LabResults, LabTest, list_labs
 from healthlocker.records._meds import AllergyItem, MedicationItem, MedicationsView, get_meds
 from healthlocker.records._metrics import named_metrics
 from healthlocker.records._plans import PlanCopays, PlanEstimate, PlanOption
 from healthlocker.records._policies import CoverageEntry, CoveragePeriod
 from healthlocker.records._scope import Scope
 from healthlocker.records._search import SearchHit, SearchResults, search_records
-from healthlocker.records._summary import HealthSummary, LabDay, health_summary
-from healthlocker.records._trends import (
+from healthlocker.records._summary import (
+    HealthSummary,
+    SummaryAllergy,
+    SummaryCondition,
+    SummaryLab,
+    SummaryMedication,
+    health_summary,
+)
+from healthlocker.records._trends import latest_vitals, summarize_trends
+from healthlocker.records._trendview import (
+    Measurement,
     PreviousPeriod,
     TrendPoint,
     TrendStats,
     TrendView,
     VitalSign,
-    latest_vitals,
-    summarize_trends,
 )
 from healthlocker.records._view import Answer, PersonLine, Withheld
 
@@ -105,10 +113,11 @@ __all__ = [
     "HealthSummary",
     "ImmunizationItem",
     "ImmunizationList",
-    "LabDay",
     "LabResult",
     "LabResults",
+    "LabTest",
     "MeasureView",
+    "Measurement",
     "MedicationItem",
     "MedicationUse",
     "MedicationsView",
@@ -129,6 +138,10 @@ __all__ = [
     "SectionItem",
     "SourceCopy",
     "SourceRef",
+    "SummaryAllergy",
+    "SummaryCondition",
+    "SummaryLab",
+    "SummaryMedication",
     "TimeInRanges",
     "TrendPoint",
     "TrendStats",

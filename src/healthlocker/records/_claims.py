@@ -4,8 +4,9 @@ Each adjudication amount falls into one bucket (billed, allowed, plan paid, dedu
 category's codings decide, in this order: a Blue Button variable in ``_BB_OVERRIDES`` (filed by
 the Blue Button server under a generic category that does not fit it), else the generic category
 (HL7 ``adjudication`` or CARIN ``C4BBAdjudication``, ``_GENERIC``), else a Blue Button variable
-in ``_BB_PLAIN``. A claim's amount for a bucket comes from the first level that has it: claim,
-then the sum of its lines, then Blue Button ``benefitBalance`` figures. The whole mapping, and
+in ``_BB_PLAIN``. A claim's amount for a bucket comes from the first level that has it: the
+EOB's own ``total``, then its header ``adjudication``, then the sum of its lines, then Blue
+Button ``benefitBalance`` figures; levels are never added together. The whole mapping, and
 how billed, plan_paid and patient_paid are chosen from the buckets, is in ``docs/coverage.md``
 (keep the two in step).
 """
@@ -219,9 +220,15 @@ class _Level:
             self.currencies.append(money[1])
 
 
-def _levels(eob: Mapping[str, Any]) -> tuple[_Level, _Level, _Level]:
-    claim, lines, balance = _Level(), _Level(), _Level()
-    for entry in [*(eob.get("total") or ()), *(eob.get("adjudication") or ())]:
+def _levels(eob: Mapping[str, Any]) -> tuple[_Level, _Level, _Level, _Level]:
+    """Sums per bucket at each level: the EOB's own totals, its header adjudications, its
+    lines, its benefit balances. Levels are never added together: a payer's ``total`` already
+    sums what its header and lines say (CARIN files carry all three)."""
+    totals, claim, lines, balance = _Level(), _Level(), _Level(), _Level()
+    for entry in eob.get("total") or ():
+        if isinstance(entry, dict):
+            totals.add(bucket_of(entry.get("category")), _money(entry.get("amount")))
+    for entry in eob.get("adjudication") or ():
         if isinstance(entry, dict):
             claim.add(bucket_of(entry.get("category")), _money(entry.get("amount")))
     for item in eob.get("item") or ():
@@ -232,7 +239,7 @@ def _levels(eob: Mapping[str, Any]) -> tuple[_Level, _Level, _Level]:
         for fin in (benefit or {}).get("financial") or ():
             if isinstance(fin, dict):
                 balance.add(bucket_of(fin.get("type")), _money(fin.get("usedMoney")))
-    return claim, lines, balance
+    return totals, claim, lines, balance
 
 
 def _first(bucket: str, levels: Iterable[_Level]) -> float | None:
@@ -247,8 +254,8 @@ def _either(*values: float | None) -> float | None:
 
 
 def _amounts(eob: Mapping[str, Any]) -> dict[str, Any]:
-    claim, lines, balance = _levels(eob)
-    levels = (claim, lines, balance)
+    totals, claim, lines, balance = _levels(eob)
+    levels = (totals, claim, lines, balance)
     payment = _money((eob.get("payment") or {}).get("amount"))
     parts = {k: _first(k, levels) for k in ("deductible", "coinsurance", "copay")}
     reported = _either(_first("member_liability", levels), _first("paid_by_patient", levels))
@@ -259,16 +266,16 @@ def _amounts(eob: Mapping[str, Any]) -> dict[str, Any]:
         patient, basis = sum(known_parts), "deductible+coinsurance+copay"
     else:
         patient, basis = None, None
-    currencies = claim.currencies + lines.currencies + balance.currencies
+    currencies = [c for level in levels for c in level.currencies]
     if payment and payment[1]:
         currencies.insert(0, payment[1])
     return {
         "billed": _either(_first("billed", levels), _first("drug_cost", levels)),
         "allowed": _first("allowed", levels),
         "plan_paid": _either(
-            claim.sums.get("plan_paid"),
+            _first("plan_paid", levels[:2]),
             payment[0] if payment else None,
-            _first("plan_paid", levels[1:]),
+            _first("plan_paid", levels[2:]),
             _first("plan_part", levels),
         ),
         "patient_paid": patient,

@@ -9,7 +9,9 @@ them apart; a ``Scope`` with a patient keeps one person's.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from datetime import date
+from typing import Protocol
 
 from pydantic import Field
 
@@ -18,7 +20,6 @@ from healthlocker.records._common import (
     SNOMED,
     SourceRef,
     as_dict,
-    bullets,
     check_choice,
     check_count,
     check_span,
@@ -33,6 +34,7 @@ from healthlocker.records._common import (
     status_code,
 )
 from healthlocker.records._scope import Resolver, Scope, scoped
+from healthlocker.records._text import Cites
 from healthlocker.records._view import Answer, View
 from healthlocker.store import StoredResource
 
@@ -52,20 +54,65 @@ _ENCOUNTER_CLASS = {
 }
 
 
+class _Item(Protocol):
+    source: SourceRef
+    patient: str | None
+
+    def line(self, cite: Cites) -> str: ...
+
+
+class _Dated(Protocol):
+    date: str | None
+
+
+def _listed(head: str, items: Sequence[_Item]) -> str:
+    """*head*, one line per item with its short source reference, and the legend."""
+    cite = Cites((i.source for i in items), (i.patient for i in items))
+    lines = [head, *(f"- {i.line(cite)}{cite.whose(i.patient)}" for i in items)]
+    return "\n".join([*lines, cite.legend()] if items else lines)
+
+
+def _page(title: str, items: Sequence[_Dated], total: int, truncated: bool) -> str:
+    """``Visits: 133; the newest 20 (back to 2025-05-02).``, or all of them, or none."""
+    if not items:
+        return f"{title}: none recorded."
+    if not truncated:
+        return f"{title}: {total}, newest first."
+    return f"{title}: {total}; the newest {len(items)} (back to {items[-1].date or 'undated'})."
+
+
+def _up_to(total: int) -> int:
+    return min(total, 200)
+
+
 # --- conditions -----------------------------------------------------------------------------
 
 
 class ConditionItem(View):
-    name: str | None = Field(description="The condition, as recorded")
-    snomed: str | None = Field(description="SNOMED CT code, where recorded")
+    name: str | None = Field(default=None, description="The condition, as recorded")
+    snomed: str | None = Field(default=None, description="SNOMED CT code, where recorded")
     clinical_status: str | None = Field(
-        description="active, recurrence, relapse, inactive, remission or resolved"
+        default=None, description="active, recurrence, relapse, inactive, remission or resolved"
     )
-    verification_status: str | None = Field(description="confirmed, provisional, …")
-    onset: str | None = Field(description="When it began (ISO date), where recorded")
-    abated: str | None = Field(description="When it ended or resolved (ISO date), where recorded")
-    patient: str | None = Field(description="Who it is about (Patient/id)")
+    verification_status: str | None = Field(default=None, description="confirmed, provisional, …")
+    onset: str | None = Field(default=None, description="When it began (ISO date), if recorded")
+    abated: str | None = Field(
+        default=None, description="When it ended or resolved (ISO date), where recorded"
+    )
+    patient: str | None = Field(default=None, description="Who it is about (Patient/id)")
     source: SourceRef
+
+    def line(self, cite: Cites) -> str:
+        """``Hypertension (SNOMED 38341003): active, confirmed; since 2018-03-31 [bf09d093]``"""
+        code = f" (SNOMED {self.snomed})" if self.snomed else ""
+        state = ", ".join(x for x in (self.clinical_status, self.verification_status) if x)
+        facts = [
+            state or "status not recorded",
+            f"since {self.onset}" if self.onset else "",
+            f"ended {self.abated}" if self.abated else "",
+        ]
+        said = "; ".join(f for f in facts if f)
+        return f"{self.name or '(unnamed)'}{code}: {said} {cite(self.source)}"
 
 
 class ConditionList(Answer):
@@ -74,12 +121,11 @@ class ConditionList(Answer):
     total: int
 
     def describe(self) -> str:
-        items = [
-            f"{c.name or '(unnamed)'} ({c.clinical_status or 'status unknown'}"
-            f"{', since ' + c.onset if c.onset else ''})"
-            for c in self.conditions[:10]
-        ]
-        return bullets(f"{self.total} {self.status} condition(s)", items, self.total - 10)
+        which = "active (still going on)" if self.status == "active" else "active and past"
+        head = f"Conditions: {self.total} {which}, newest onset first."
+        if not self.conditions:
+            head = f"Conditions: none {which} recorded."
+        return _listed(head, self.conditions)
 
 
 def _condition(stored: StoredResource) -> ConditionItem:
@@ -122,27 +168,41 @@ def list_conditions(reader: Scope, *, status: str = "active") -> ConditionList:
 
 
 class ImmunizationItem(View):
-    vaccine: str | None = Field(description="The vaccine, as recorded")
-    cvx: str | None = Field(description="CVX vaccine code, where recorded")
-    date: str | None = Field(description="When it was given (ISO date)")
-    status: str | None = Field(description="completed, entered-in-error or not-done")
-    patient: str | None = Field(description="Who it is about (Patient/id)")
+    vaccine: str | None = Field(default=None, description="The vaccine, as recorded")
+    cvx: str | None = Field(default=None, description="CVX vaccine code, where recorded")
+    date: str | None = Field(default=None, description="When it was given (ISO date)")
+    status: str | None = Field(default=None, description="completed, entered-in-error or not-done")
+    patient: str | None = Field(default=None, description="Who it is about (Patient/id)")
     source: SourceRef
+
+    def line(self, cite: Cites) -> str:
+        """``2025-10-10 Influenza, seasonal (CVX 140) [ab12cd34]``, its status when not done."""
+        code = f" (CVX {self.cvx})" if self.cvx else ""
+        state = f", {self.status}" if self.status not in (None, "completed") else ""
+        what = f"{self.vaccine or '(unnamed)'}{code}{state}"
+        return f"{self.date or 'undated'}: {what} {cite(self.source)}"
 
 
 class ImmunizationList(Answer):
-    immunizations: list[ImmunizationItem] = Field(description="Newest first")
-    total: int
+    immunizations: list[ImmunizationItem] = Field(description="Newest first, at most `limit`")
+    total: int = Field(description="How many were recorded before the limit")
+    truncated: bool = Field(default=False, description="True when more are recorded than listed")
 
     def describe(self) -> str:
-        items = [f"{i.date or '?'} {i.vaccine or '(unnamed)'}" for i in self.immunizations[:10]]
-        return bullets(f"{self.total} immunization(s)", items, self.total - 10)
+        items = self.immunizations
+        head = _page("Immunizations", items, self.total, self.truncated)
+        if self.truncated:
+            head += f" For the older ones, call list_immunizations with limit={_up_to(self.total)}."
+        return _listed(head, items)
 
 
 @scoped
-def list_immunizations(reader: Scope, *, since: str | date | None = None) -> ImmunizationList:
-    """Vaccines given (or recorded as not done), newest first."""
+def list_immunizations(
+    reader: Scope, *, since: str | date | None = None, limit: int = 30
+) -> ImmunizationList:
+    """Vaccines given (or recorded as not done), newest first, at most *limit*."""
     since = check_span(since, None)[0]
+    check_count(limit, "limit", 1, 200)
     items = []
     for stored in reader.resources("Immunization", since=since):
         r = stored.resource
@@ -157,25 +217,48 @@ def list_immunizations(reader: Scope, *, since: str | date | None = None) -> Imm
             )
         )
     items.sort(key=lambda i: i.date or "", reverse=True)
-    return ImmunizationList(immunizations=items, total=len(items))
+    return ImmunizationList(
+        immunizations=items[:limit], total=len(items), truncated=len(items) > limit
+    )
 
 
 # --- encounters -----------------------------------------------------------------------------
 
 
 class EncounterItem(View):
-    date: str | None = Field(description="When the visit began (ISO date)")
-    end: str | None = Field(description="When it ended (ISO date), where recorded")
-    type: str | None = Field(description="What kind of visit, as recorded")
-    reason: str | None = Field(description="Why: reason codes and referenced conditions")
+    date: str | None = Field(default=None, description="When the visit began (ISO date)")
+    end: str | None = Field(default=None, description="When it ended (ISO date), where recorded")
+    type: str | None = Field(default=None, description="What kind of visit, as recorded")
+    reason: str | None = Field(
+        default=None, description="Why: reason codes and referenced conditions"
+    )
     encounter_class: str | None = Field(
-        description="Setting: ambulatory, emergency, inpatient, virtual, …"
+        default=None, description="Setting: ambulatory, emergency, inpatient, virtual, …"
     )
     practitioners: list[str] = Field(description="Clinicians who took part")
-    organization: str | None = Field(description="The provider organization")
+    organization: str | None = Field(default=None, description="The provider organization")
     locations: list[str] = Field(description="Where it took place")
-    patient: str | None = Field(description="Who it is about (Patient/id)")
+    patient: str | None = Field(default=None, description="Who it is about (Patient/id)")
     source: SourceRef
+
+    def line(self, cite: Cites) -> str:
+        """``2026-09-14 General examination (ambulatory; for Hypertension); with Dr. A at …``"""
+        what = "; ".join(
+            x for x in (self.encounter_class, f"for {self.reason}" if self.reason else "") if x
+        )
+        facts = [
+            f"until {self.end}" if self.end and self.end != self.date else "",
+            f"with {', '.join(self.practitioners)}" if self.practitioners else "",
+            f"at {self.organization}" if self.organization else "",
+            f"in {', '.join(self.locations)}" if self.locations else "",
+        ]
+        said = "; ".join(f for f in facts if f)
+        kind = f"{self.type or 'visit'}" + (f" ({what})" if what else "")
+        return (
+            f"{self.date or 'undated'}: {kind}"
+            + (f"; {said}" if said else "")
+            + (f" {cite(self.source)}")
+        )
 
 
 class EncounterList(Answer):
@@ -184,13 +267,15 @@ class EncounterList(Answer):
     truncated: bool = Field(description="True when more matched than are listed")
 
     def describe(self) -> str:
-        items = [
-            f"{e.date or '?'} {e.type or 'visit'}"
-            + (f" ({e.reason})" if e.reason else "")
-            + (f" at {e.organization}" if e.organization else "")
-            for e in self.encounters[:10]
-        ]
-        return bullets(f"{self.total} visit(s)", items, len(self.encounters) - 10)
+        items = self.encounters
+        head = _page("Visits", items, self.total, self.truncated)
+        if self.truncated:
+            oldest = items[-1].date or "undated"
+            head += (
+                f" For older ones, call list_visits again with until={oldest} (visits of that "
+                f"day shown here come again), or with limit={_up_to(self.total)}."
+            )
+        return _listed(head, items)
 
 
 def _encounter(stored: StoredResource, resolve: Resolver) -> EncounterItem:

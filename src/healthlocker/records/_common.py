@@ -62,7 +62,11 @@ class SourceRef(View):
 
     model_config = ConfigDict(frozen=True)
     resource: str = Field(description="Stored resource, as Type/id")
-    origin: str = Field(description="The source it came from (import label or linked API)")
+    origin: str | None = Field(
+        default=None,
+        description="The source it came from (import label or linked API); left out when the "
+        "answer's own `origin` says it for every record",
+    )
     also: tuple[SourceCopy, ...] = Field(
         default=(),
         description="The same fact from other sources (same code, time and value): one fact, "
@@ -318,6 +322,35 @@ def bullets(header: str, items: Iterable[str], more: int) -> str:
     return "\n".join(out)
 
 
+RECORDED_DIGITS = 6  # what a measurement keeps: no lab reports more; binary-float tails go
+
+
+def sig(value: float | None, digits: int = RECORDED_DIGITS) -> float | None:
+    """*value* to *digits* significant digits, every digit before the point kept (a record's
+    69.68000012914872 is 69.68; 1234567.8 stays 1234568)."""
+    if value is None or not math.isfinite(value) or value == 0:
+        return value
+    before = math.floor(math.log10(abs(value))) + 1
+    return round(value, max(digits - before, 0))
+
+
+def places(values: Iterable[float | None], cap: int = 4, *, recorded: bool = True) -> int:
+    """The most decimals any of *values* is written with (at most *cap*): the precision a
+    number derived from them (a mean, a change) is given to. *recorded* values are read to the
+    precision a record keeps (``sig``: no binary-float tails); derived ones as they are."""
+    most = 0
+    for value in values:
+        if value is None or not math.isfinite(value):
+            continue
+        text = repr(sig(value) if recorded else value)
+        if "e" in text:
+            return cap
+        most = max(most, len(text.partition(".")[2].rstrip("0")))
+        if most >= cap:
+            return cap
+    return most
+
+
 def fmt_number(value: float | None, digits: int = 3) -> str:
     """A measured value to read: *digits* significant digits, but every digit before the point
     kept, thousands grouped (174.8219 → 175, 86.686 → 86.7, 0.012345 → 0.0123, 8123.4 → 8,123).
@@ -334,11 +367,11 @@ def fmt_number(value: float | None, digits: int = 3) -> str:
 
 
 def fmt_lab(number: Any) -> str:
-    """A lab value or range bound as the lab gave it, to 4 significant digits: 193.4, 5.5, 0.35,
-    1200."""
-    if not isinstance(number, int | float):
+    """A lab value or range bound as the lab gave it (at most ``RECORDED_DIGITS`` significant
+    digits, as the structure gives it): 193.4, 5.5, 0.35, 1200, 6.21298."""
+    if isinstance(number, bool) or not isinstance(number, int | float):
         return "?"
-    return f"{number:.0f}" if abs(number) >= 1000 else f"{number:.4g}"
+    return format(sig(float(number)), ".15g")
 
 
 def fmt_money(value: float, currency: str | None) -> str:

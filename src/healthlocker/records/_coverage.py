@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from healthlocker.errors import ArgumentError
+from healthlocker.people import ref_id
 from healthlocker.records._claims import Claim, parse_claim
 from healthlocker.records._common import (
     SourceRef,
@@ -31,6 +32,7 @@ from healthlocker.records._common import (
 from healthlocker.records._plans import PlanEstimate, PlanOption, compare_plans, parse_plans
 from healthlocker.records._policies import CoverageEntry, CoveragePeriod, coverage_entries
 from healthlocker.records._scope import Resolver, Scope, scoped
+from healthlocker.records._text import Cites, count
 from healthlocker.records._view import Answer, View
 from healthlocker.store import StoredResource
 
@@ -38,15 +40,20 @@ MAX_RECENT = 100
 QUESTION_CAP = 500
 _AMOUNTS = ("billed", "allowed", "plan_paid", "patient_paid")
 _SKIPPED_STATUS = {"entered-in-error", "cancelled"}
+_PARTS = "deductible+coinsurance+copay"
 
 
 class ClaimTotals(View):
     """Sums over claims; an amount no claim reported is null, never 0."""
 
-    billed: float | None = Field(description="What providers charged")
-    allowed: float | None = Field(description="What the plan allowed (its negotiated price)")
-    plan_paid: float | None = Field(description="What the plan paid")
-    patient_paid: float | None = Field(description="The person's share (see recent_claims)")
+    billed: float | None = Field(default=None, description="What providers charged")
+    allowed: float | None = Field(
+        default=None, description="What the plan allowed (its negotiated price)"
+    )
+    plan_paid: float | None = Field(default=None, description="What the plan paid")
+    patient_paid: float | None = Field(
+        default=None, description="The person's share (see recent_claims)"
+    )
     claims_without: dict[str, int] = Field(
         description="How many claims lacked each amount; the total leaves them out"
     )
@@ -75,67 +82,172 @@ class ClaimsSummary(View):
 class RecentClaim(View):
     """One claim as the payer explained it."""
 
-    date: str | None = Field(description="Claim date: start of the billing period")
-    end: str | None = Field(description="End of the billing period")
+    date: str | None = Field(default=None, description="Claim date: start of the billing period")
+    end: str | None = Field(default=None, description="End of the billing period")
     type: str = Field(description="Claim type")
-    provider: str | None = Field(description="Provider's name, where the record gives one")
-    coverage: str | None = Field(description="The coverage that paid (plan, type or payer)")
-    billed: float | None = Field(description="What the provider charged")
-    allowed: float | None = Field(description="What the plan allowed")
-    plan_paid: float | None = Field(description="What the plan paid")
-    patient_paid: float | None = Field(description="The person's share ('you paid')")
+    provider: str | None = Field(
+        default=None, description="Provider's name, where the record gives one"
+    )
+    coverage: str | None = Field(
+        default=None, description="The coverage that paid (plan, type or payer)"
+    )
+    billed: float | None = Field(default=None, description="What the provider charged")
+    allowed: float | None = Field(default=None, description="What the plan allowed")
+    plan_paid: float | None = Field(default=None, description="What the plan paid")
+    patient_paid: float | None = Field(default=None, description="The person's share ('you paid')")
     patient_paid_basis: Literal["reported", "deductible+coinsurance+copay"] | None = Field(
         description="'reported': the payer gave the amount; 'deductible+coinsurance+copay': "
         "the sum of those parts the payer listed"
     )
-    deductible: float | None = Field(description="Part of the share that went to the deductible")
-    coinsurance: float | None = Field(description="Part of the share that was coinsurance")
-    copay: float | None = Field(description="Part of the share that was a copay")
-    noncovered: float | None = Field(description="Charges the plan did not cover")
-    patient: str | None = Field(description="Id of the Patient the claim is about")
+    deductible: float | None = Field(
+        default=None, description="Part of the share that went to the deductible"
+    )
+    coinsurance: float | None = Field(
+        default=None, description="Part of the share that was coinsurance"
+    )
+    copay: float | None = Field(default=None, description="Part of the share that was a copay")
+    noncovered: float | None = Field(default=None, description="Charges the plan did not cover")
+    patient: str | None = Field(default=None, description="Id of the Patient the claim is about")
     source: SourceRef
 
 
 class CoverageView(Answer):
     """Insurance coverage, claims and (when plans are given) a plan comparison."""
 
-    question: str | None = Field(description="The question asked, echoed (cleaned, capped)")
+    question: str | None = Field(
+        default=None, description="The question asked, echoed (cleaned, capped)"
+    )
     coverage: list[CoverageEntry]
     claims: ClaimsSummary
     recent_claims: list[RecentClaim] = Field(description="Newest first")
-    currency: str | None = Field(description="Currency of every amount (ISO 4217, e.g. USD)")
+    currency: str | None = Field(
+        default=None, description="Currency of every amount (ISO 4217, e.g. USD)"
+    )
     plan_comparison: list[PlanEstimate] = Field(
         description="Estimated yearly cost per plan offered, cheapest first"
     )
-    cheapest: str | None = Field(description="Name of the cheapest plan, if plans were given")
+    cheapest: str | None = Field(
+        default=None, description="Name of the cheapest plan, if plans were given"
+    )
     notes: list[str] = Field(description="Caveats about these numbers; pass them on")
 
     def describe(self) -> str:
-        def m(value: float | None) -> str:
-            return "unknown" if value is None else fmt_money(value, self.currency)
+        cite = Cites(
+            [*(c.source for c in self.coverage), *(c.source for c in self.recent_claims)],
+            [c.patient for c in self.recent_claims],
+        )
+        lines = [_head(self), *(f"- {_coverage_line(c, cite)}" for c in self.coverage)]
+        lines += _claims_lines(self.claims, self.currency)
+        if self.recent_claims:
+            lines.append(f"Most recent {count(len(self.recent_claims), 'claim')}, newest first:")
+            lines += [
+                f"- {_claim_line(c, self.currency, cite)}{cite.whose(c.patient)}"
+                for c in self.recent_claims
+            ]
+        lines += _plan_lines(self.plan_comparison, self.currency)
+        lines += [f"Note: {n}" for n in self.notes]
+        lines.append(cite.legend())
+        return "\n".join(line for line in lines if line)
 
-        lines = []
-        for cov in self.coverage[:4]:
-            what = cov.plan or cov.type or "coverage"
-            extra = ", ".join(x for x in (cov.payer, cov.status, cov.member_id) if x)
-            lines.append(f"Coverage: {what}" + (f" ({extra})" if extra else ""))
-        if len(self.coverage) > 4:
-            lines.append(f"… and {len(self.coverage) - 4} more coverages")
-        c, t = self.claims, self.claims.totals
-        if c.count:
-            lines.append(
-                f"Claims: {c.count} from {c.period.start} to {c.period.end}; billed "
-                f"{m(t.billed)}, plan paid {m(t.plan_paid)}, you paid {m(t.patient_paid)}"
-            )
-        else:
-            lines.append("Claims: none in the records shown")
-        if self.plan_comparison:
-            best = self.plan_comparison[0]
-            lines.append(
-                f"Cheapest plan: {best.name}, about {m(best.estimated_yearly_cost)} a year "
-                f"(of {len(self.plan_comparison)} compared)"
-            )
-        return "\n".join(lines)
+
+def _money(value: float | None, currency: str | None) -> str:
+    return "not reported" if value is None else fmt_money(value, currency)
+
+
+def _head(view: CoverageView) -> str:
+    n = len(view.coverage)
+    what = f"Insurance: {count(n, 'coverage record')}" if n else "Insurance: no coverage recorded"
+    claims = view.claims
+    if claims.count:
+        span = f"{claims.period.start} to {claims.period.end}"
+        return f"{what}; {count(claims.count, 'claim')} from {span}."
+    return f"{what}; no claims in the records shown."
+
+
+def _coverage_line(c: CoverageEntry, cite: Cites) -> str:
+    what = c.plan or c.type or "coverage"
+    facts = [
+        f"payer {c.payer}" if c.payer else "",
+        c.type if c.plan and c.type else "",
+        c.status or "",
+        _period(c.period, c.period_basis),
+        f"member id {c.member_id}" if c.member_id else "",
+        f"{count(c.claims, 'claim')} shown" if c.claims else "",
+    ]
+    return f"{what}: " + "; ".join(f for f in facts if f) + f" {cite(c.source)}"
+
+
+def _period(period: CoveragePeriod, basis: str) -> str:
+    if not (period.start or period.end):
+        return ""
+    span = f"{period.start or '?'} to {period.end or 'now'}"
+    return span + (" (first and last claim naming it)" if basis == "claims" else "")
+
+
+def _totals_words(t: ClaimTotals, currency: str | None) -> str:
+    parts = [
+        f"billed {_money(t.billed, currency)}",
+        f"plan allowed {_money(t.allowed, currency)}" if t.allowed is not None else "",
+        f"plan paid {_money(t.plan_paid, currency)}",
+        f"you paid {_money(t.patient_paid, currency)}",
+    ]
+    missing = ", ".join(f"{n} without {k.replace('_', ' ')}" for k, n in t.claims_without.items())
+    return ", ".join(p for p in parts if p) + (f" ({missing})" if missing else "")
+
+
+def _claims_lines(claims: ClaimsSummary, currency: str | None) -> list[str]:
+    if not claims.count:
+        return []
+    lines = [f"All claims: {_totals_words(claims.totals, currency)}."]
+    lines.append("By year:")
+    lines += [
+        f"- {y.year}: {count(y.count, 'claim')}; {_totals_words(y.totals, currency)}"
+        for y in claims.by_year
+    ]
+    lines.append("By kind of claim:")
+    lines += [
+        f"- {t.type}: {count(t.count, 'claim')}; {_totals_words(t.totals, currency)}"
+        for t in claims.by_type
+    ]
+    return lines
+
+
+def _claim_line(c: RecentClaim, currency: str | None, cite: Cites) -> str:
+    when = c.date or "undated"
+    if c.end and c.end != c.date:
+        when += f" to {c.end}"
+    who = f" at {c.provider}" if c.provider else ""
+    paid = [
+        f"billed {_money(c.billed, currency)}",
+        f"allowed {_money(c.allowed, currency)}" if c.allowed is not None else "",
+        f"plan paid {_money(c.plan_paid, currency)}",
+        f"you paid {_money(c.patient_paid, currency)}"
+        + (" (deductible + coinsurance + copay)" if c.patient_paid_basis == _PARTS else ""),
+    ]
+    parts = [
+        f"{name} {_money(v, currency)}"
+        for name, v in (
+            ("deductible", c.deductible),
+            ("coinsurance", c.coinsurance),
+            ("copay", c.copay),
+            ("not covered", c.noncovered),
+        )
+        if v
+    ]
+    covered = f"; covered by {c.coverage}" if c.coverage else ""
+    money = ", ".join(p for p in paid if p) + (f" ({', '.join(parts)})" if parts else "")
+    return f"{when} {c.type}{who}: {money}{covered} {cite(c.source)}"
+
+
+def _plan_lines(plans: list[PlanEstimate], currency: str | None) -> list[str]:
+    if not plans:
+        return []
+    lines = [f"Plans compared ({len(plans)}), cheapest first, estimated from your own claims:"]
+    for p in plans:
+        lines.append(f"- {p.name}: about {_money(p.estimated_yearly_cost, currency)} a year")
+        lines += [f"  - {step}" for step in p.arithmetic]
+        lines += [f"  - assumes: {a}" for a in p.assumptions]
+    return lines
 
 
 @scoped
@@ -199,7 +311,7 @@ def _read_claims(
         ):
             inline[item.ref] = (res, claim)
     if skipped:
-        notes.append(f"{skipped} cancelled or entered-in-error claim(s) are left out.")
+        notes.append(f"Left out {count(skipped, 'cancelled or entered-in-error claim')}.")
     return claims, inline
 
 
@@ -210,7 +322,7 @@ def _currency(claims: list[Claim], notes: list[str]) -> str | None:
     currency = counts.most_common(1)[0][0]
     others = sum(n for cur, n in counts.items() if cur != currency)
     if others:
-        notes.append(f"{others} claim(s) in other currencies than {currency} are left out.")
+        notes.append(f"Left out {count(others, 'claim')} in other currencies than {currency}.")
     return currency
 
 
@@ -233,10 +345,9 @@ def _summary(claims: list[Claim]) -> ClaimsSummary:
         if claim.date:
             by_year.setdefault(int(claim.date[:4]), []).append(claim)
     dates = [c.date for c in claims if c.date]
-    ends = [end for c in claims if (end := c.end or c.date)]
     return ClaimsSummary(
         count=len(claims),
-        period=CoveragePeriod(start=min(dates, default=None), end=max(ends, default=None)),
+        period=CoveragePeriod(start=min(dates, default=None), end=max(dates, default=None)),
         totals=_totals(claims),
         by_type=[
             TypeTotals(type=kind, count=len(group), totals=_totals(group))
@@ -268,9 +379,15 @@ def _recent(claim: Claim, labels: Mapping[str, str | None]) -> RecentClaim:
         coinsurance=r(claim.coinsurance),
         copay=r(claim.copay),
         noncovered=r(claim.noncovered),
-        patient=claim.patient_ref.removeprefix("Patient/") if claim.patient_ref else None,
+        patient=_patient(claim.patient_ref),
         source=claim.source,
     )
+
+
+def _patient(reference: str | None) -> str | None:
+    """``Patient/<id>`` of a claim's patient reference (relative or absolute)."""
+    pid = ref_id(reference, "Patient") if reference else None
+    return f"Patient/{pid}" if pid else None
 
 
 def _claim_notes(
@@ -304,6 +421,6 @@ def _claim_notes(
     pending = [c for c in sent if c.ref not in explained]
     if pending:
         notes.append(
-            f"{len(pending)} submitted claim(s) have no explanation of benefits, so what was "
-            "paid is unknown; they are not counted."
+            f"Not counted: {count(len(pending), 'submitted claim')} with no explanation of "
+            "benefits, so what was paid is unknown."
         )

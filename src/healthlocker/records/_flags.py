@@ -23,7 +23,7 @@ from healthlocker.records._catalog import (
     interpretation_flag,
     qualitative_flag,
 )
-from healthlocker.records._common import clean, concept_name
+from healthlocker.records._common import clean, concept_name, sig
 from healthlocker.records._view import View
 
 
@@ -32,8 +32,14 @@ class ReferenceRange(View):
 
     low: float | None = Field(default=None, description="Lower bound (None: no lower bound)")
     high: float | None = Field(default=None, description="Upper bound (None: no upper bound)")
-    unit: str | None = Field(default=None, description="Unit of low and high")
-    text: str | None = Field(default=None, description="The range in words")
+    unit: str | None = Field(
+        default=None, description="Unit of low and high (left out when it is the result's)"
+    )
+    text: str | None = Field(
+        default=None,
+        description="The range in words: the lab's own text, or whose typical range it is "
+        "('typical adult range for women') or the typical result of a qualitative test",
+    )
     kind: Literal["lab", "typical"] = Field(
         description="'lab': the laboratory's own range from the record; 'typical': a typical "
         "adult range from healthlocker's catalog, not the lab's — say so when citing it"
@@ -140,6 +146,8 @@ def _typical_range(entry: CatalogEntry | None, sex: str | None) -> ReferenceRang
     if entry is None or text is None:
         return None
     bounds = entry.typical_range(sex) or Bounds()
+    if not bounds.empty:  # the bounds are low and high: the words say only whose range it is
+        text = text.split(":")[0]
     return ReferenceRange(
         low=bounds.low, high=bounds.high, unit=entry.unit, text=text, kind="typical"
     )
@@ -148,4 +156,4 @@ def _typical_range(entry: CatalogEntry | None, sex: str | None) -> ReferenceRang
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value) if math.isfinite(value) else None
+    return sig(float(value)) if math.isfinite(value) else None

@@ -96,7 +96,9 @@ class GlucoseDay(View):
     date: str = Field(description="The local date (ISO)")
     readings: int
     mean_mg_dl: float
-    cv_percent: float | None = Field(description="Coefficient of variation (null: 1 reading)")
+    cv_percent: float | None = Field(
+        default=None, description="Coefficient of variation (absent: 1 reading)"
+    )
     active_percent: float = Field(description="% of the day's reading slots with a reading")
     ranges: TimeInRanges
 
@@ -114,41 +116,81 @@ class GlucoseTargets(View):
 
 
 class GlucoseStats(View):
-    first_day: str | None = Field(description="First day of the period (ISO date)")
-    last_day: str | None = Field(description="Last day of the period (ISO date)")
+    first_day: str | None = Field(default=None, description="First day of the period (ISO date)")
+    last_day: str | None = Field(default=None, description="Last day of the period (ISO date)")
     days: int = Field(description="Days in the period")
     days_with_data: int = Field(description="Days with at least one reading (days worn)")
     readings: int
     interval_minutes: float = Field(description="The sensor's interval between readings")
-    active_percent: float | None = Field(description="% time CGM active (of possible readings)")
-    mean_mg_dl: float | None
-    mean_mmol_l: float | None
-    sd_mg_dl: float | None = Field(description="Standard deviation (n − 1)")
-    cv_percent: float | None = Field(description="Coefficient of variation: SD / mean × 100")
-    gmi_percent: float | None = Field(description="Glucose management indicator (%)")
-    gmi_mmol_mol: float | None = Field(description="Glucose management indicator (mmol/mol)")
-    ranges: TimeInRanges | None
+    active_percent: float | None = Field(
+        default=None, description="% time CGM active (of possible readings)"
+    )
+    mean_mg_dl: float | None = None
+    mean_mmol_l: float | None = None
+    sd_mg_dl: float | None = Field(default=None, description="Standard deviation (n − 1)")
+    cv_percent: float | None = Field(
+        default=None, description="Coefficient of variation: SD / mean × 100"
+    )
+    gmi_percent: float | None = Field(default=None, description="Glucose management indicator (%)")
+    gmi_mmol_mol: float | None = Field(
+        default=None, description="Glucose management indicator (mmol/mol)"
+    )
+    ranges: TimeInRanges | None = None
     sufficient: bool = Field(description="At least 14 days and 70% of possible readings")
     daily: list[GlucoseDay] = Field(description="Per local day, oldest first")
     targets: GlucoseTargets = Field(default_factory=GlucoseTargets)
     notes: list[str]
 
     def render(self) -> str:
+        """The consensus metrics in three lines (and the notes)."""
         if not self.readings or self.ranges is None:
             why = f" ({self.notes[0]})" if self.notes else ""
             return f"Glucose (CGM): no sensor readings{why}"
-        n, r = fmt_number, self.ranges
+        n, cv = fmt_number, self.cv_percent
         lines = [
             f"Glucose (CGM), {self.first_day} → {self.last_day}: {self.days} days, "
             f"{self.readings:,} readings every {n(self.interval_minutes)} min, sensor active "
-            f"{self.active_percent:.1f}%",
+            f"{self.active_percent or 0:.1f}%",
             f"mean {n(self.mean_mg_dl)} mg/dL ({n(self.mean_mmol_l, 2)} mmol/L), GMI "
-            f"{self.gmi_percent:.1f}% ({n(self.gmi_mmol_mol)} mmol/mol), CV "
-            + (f"{self.cv_percent:.1f}%" if self.cv_percent is not None else "?"),
-            f"time in range 70–180 mg/dL {r.in_range:.1f}%; below 70 {r.below_70:.1f}% (below 54 "
-            f"{r.very_low:.1f}%); above 180 {r.above_180:.1f}% (above 250 {r.very_high:.1f}%)",
+            f"{self.gmi_percent or 0:.1f}% ({n(self.gmi_mmol_mol)} mmol/mol), CV "
+            + (f"{cv:.1f}%" if cv is not None else "?"),
+            _bands(self.ranges),
         ]
         return "\n".join(lines + self.notes[:3])
+
+    def lines(self) -> list[str]:
+        """Every fact of the structure in words (the text of ``summarize_trends`` for glucose):
+        the three lines, then the spread, the targets and each day's figures."""
+        if not self.readings or self.ranges is None:
+            return [self.render()]
+        n, t = fmt_number, self.targets
+        sd = f"SD {n(self.sd_mg_dl, 4)} mg/dL; " if self.sd_mg_dl is not None else ""
+        enough = "enough" if self.sufficient else "too little"
+        return [
+            *self.render().split("\n"),
+            f"{sd}{self.days_with_data} of the {self.days} days have readings; {enough} data for "
+            f"the consensus ({MIN_DAYS} days, {MIN_ACTIVE:.0f}% of the possible readings).",
+            f"The consensus targets for most adults with diabetes (published figures, not "
+            f"advice): in range over {n(t.in_range_over)}%, below 70 under {n(t.below_70_under)}%"
+            f", below 54 under {n(t.very_low_under)}%, above 180 under {n(t.above_180_under)}%, "
+            f"above 250 under {n(t.very_high_under)}%, CV at most {n(t.cv_at_most)}%.",
+            "Per day: " + "; ".join(_daily(d) for d in self.daily) + ".",
+        ]
+
+
+def _bands(r: TimeInRanges) -> str:
+    return (
+        f"time in range 70–180 mg/dL {r.in_range:.1f}%; below 70 {r.below_70:.1f}% (below 54 "
+        f"{r.very_low:.1f}%); above 180 {r.above_180:.1f}% (above 250 {r.very_high:.1f}%)"
+    )
+
+
+def _daily(d: GlucoseDay) -> str:
+    cv = f", CV {d.cv_percent:.1f}%" if d.cv_percent is not None else ""
+    return (
+        f"{d.date} {d.readings} readings, mean {fmt_number(d.mean_mg_dl)} mg/dL{cv}, active "
+        f"{d.active_percent:.0f}%, {_bands(d.ranges).replace(' 70–180 mg/dL', '')}"
+    )
 
 
 def glucose_stats(

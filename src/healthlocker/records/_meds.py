@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import (
+    Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from healthlocker.people import patient_of
 from healthlocker.records._common import (
@@ -28,6 +33,7 @@ from healthlocker.records._common import (
 )
 from healthlocker.records._dosage import dosage_words
 from healthlocker.records._scope import Resolver, Scope, scoped
+from healthlocker.records._text import Cites
 from healthlocker.records._view import Answer, View
 from healthlocker.store import StoredResource
 
@@ -45,36 +51,82 @@ _ACTIVE = {
 }
 
 
+_BY: dict[str, str] = {
+    "prescription": "prescribed by",
+    "statement": "reported by",
+    "dispense": "dispensed by",
+}
+
+
 class MedicationItem(View):
     kind: Kind = Field(description="prescription (MedicationRequest), statement or dispense")
-    name: str | None = Field(description="The medication, as recorded")
-    rxnorm: str | None = Field(description="RxNorm code, where recorded")
-    status: str | None = Field(description="active, on-hold, completed, stopped, …")
+    name: str | None = Field(default=None, description="The medication, as recorded")
+    rxnorm: str | None = Field(default=None, description="RxNorm code, where recorded")
+    status: str | None = Field(default=None, description="active, on-hold, completed, stopped, …")
     dosage: str | None = Field(
+        default=None,
         description="As prescribed, in words: the record's own instruction where it has one, "
-        "else built from the structured dose, timing and route"
+        "else built from the structured dose, timing and route",
     )
     dosage_structured: str | None = Field(
+        default=None,
         description="The structured dose, timing and route in words (e.g. '1 tablet, twice a "
-        "day, by mouth'), where recorded"
+        "day, by mouth'), where recorded (left out when it is `dosage` itself)",
     )
-    started: str | None = Field(description="Prescribed or started on (ISO date)")
-    ended: str | None = Field(description="Ends or ended on (ISO date), where recorded")
-    prescriber: str | None = Field(description="Who prescribed or reported it")
-    reason: str | None = Field(description="What it is for, as recorded")
-    patient: str | None = Field(description="Who it is about (Patient/id)")
+    started: str | None = Field(default=None, description="Prescribed or started on (ISO date)")
+    ended: str | None = Field(default=None, description="Ends or ended on (ISO date), if recorded")
+    prescriber: str | None = Field(default=None, description="Who prescribed or reported it")
+    reason: str | None = Field(default=None, description="What it is for, as recorded")
+    patient: str | None = Field(default=None, description="Who it is about (Patient/id)")
     source: SourceRef
+
+    @model_serializer(mode="wrap")
+    def _lean(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
+        data = handler(self)
+        if isinstance(data, dict) and info.exclude_none and self.dosage_structured == self.dosage:
+            data.pop("dosage_structured", None)
+        return data
+
+    def line(self, cite: Cites) -> str:
+        """``metformin 500 MG Oral Tablet (RxNorm 860975; prescription, active): Take 1 …``"""
+        what = ", ".join(x for x in (self.kind, self.status) if x)
+        code = f"RxNorm {self.rxnorm}; " if self.rxnorm else ""
+        facts = [self.dosage or "dosage not recorded"]
+        if self.dosage_structured and self.dosage_structured != self.dosage:
+            facts[0] += f" (coded: {self.dosage_structured})"
+        facts += [
+            f"started {self.started}" if self.started else "",
+            f"ended {self.ended}" if self.ended else "",
+            f"{_BY[self.kind]} {self.prescriber}" if self.prescriber else "",
+            f"for {self.reason}" if self.reason else "",
+        ]
+        said = "; ".join(f for f in facts if f)
+        return f"{self.name or '(unnamed)'} ({code}{what}): {said} {cite(self.source)}"
 
 
 class AllergyItem(View):
-    substance: str | None = Field(description="What the person reacts to, as recorded")
+    substance: str | None = Field(default=None, description="What the person reacts to")
     reaction: list[str] = Field(description="Recorded manifestations (hives, anaphylaxis, …)")
-    criticality: str | None = Field(description="low, high or unable-to-assess")
-    status: str | None = Field(description="Clinical status: active, inactive or resolved")
+    criticality: str | None = Field(default=None, description="low, high or unable-to-assess")
+    status: str | None = Field(
+        default=None, description="Clinical status: active, inactive or resolved"
+    )
     category: list[str] = Field(description="food, medication, environment or biologic")
-    recorded: str | None = Field(description="When it was recorded (ISO date)")
-    patient: str | None = Field(description="Who it is about (Patient/id)")
+    recorded: str | None = Field(default=None, description="When it was recorded (ISO date)")
+    patient: str | None = Field(default=None, description="Who it is about (Patient/id)")
     source: SourceRef
+
+    def line(self, cite: Cites) -> str:
+        """``Peanut: Anaphylaxis; criticality high; active; food; recorded 2016-03-01 [ab12]``"""
+        facts = [
+            ", ".join(self.reaction) or "reaction not recorded",
+            f"criticality {self.criticality}" if self.criticality else "",
+            self.status or "",
+            ", ".join(self.category),
+            f"recorded {self.recorded}" if self.recorded else "",
+        ]
+        said = "; ".join(f for f in facts if f)
+        return f"{self.substance or '(substance not recorded)'}: {said} {cite(self.source)}"
 
 
 class MedicationsView(Answer):
@@ -83,16 +135,24 @@ class MedicationsView(Answer):
     allergies: list[AllergyItem] = Field(description="Allergies and intolerances")
 
     def describe(self) -> str:
-        lines = [f"{len(self.medications)} {self.status} medication(s)"]
-        for m in self.medications[:10]:
-            how = f" — {m.dosage}" if m.dosage else ""
-            lines.append(f"- {m.name or '(unnamed)'}{how} ({m.status or '?'}, {m.started or '?'})")
-        if len(self.medications) > 10:
-            lines.append(f"… and {len(self.medications) - 10} more")
+        n = len(self.medications)
+        if self.status == "active":
+            head = f"Medications: {n} current (active, on hold or intended), newest first."
+        else:
+            head = f"Medications: {n}, current and past (with pharmacy fills), newest first."
+        cite = Cites(
+            [*(m.source for m in self.medications), *(a.source for a in self.allergies)],
+            [*(m.patient for m in self.medications), *(a.patient for a in self.allergies)],
+        )
+        lines = [head, *(f"- {m.line(cite)}{cite.whose(m.patient)}" for m in self.medications)]
+        which = "Allergies" if self.status == "all" else "Allergies (active)"
         if self.allergies:
-            names = [f"{a.substance or '?'} ({a.criticality or '?'})" for a in self.allergies]
-            lines.append("Allergies: " + ", ".join(names[:10]))
-        return "\n".join(lines)
+            lines.append(f"{which}: {len(self.allergies)}")
+            lines.extend(f"- {a.line(cite)}{cite.whose(a.patient)}" for a in self.allergies)
+        else:
+            lines.append(f"{which}: none recorded.")
+        lines.append(cite.legend())
+        return "\n".join(line for line in lines if line)
 
 
 def _medication(r: dict[str, Any], resolve: Resolver) -> tuple[str | None, str | None]:

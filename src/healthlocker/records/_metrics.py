@@ -65,6 +65,7 @@ from healthlocker.records._common import as_dict, codes_of, concept_name
 from healthlocker.records._glucose import CGM_CODES, MG_DL_PER_MMOL_L
 from healthlocker.records._overlap import distinct_workouts, one_source_per_day, order_for
 from healthlocker.records._scope import Scope
+from healthlocker.records._text import count
 from healthlocker.store import StoredResource
 
 SYSTOLIC, DIASTOLIC = "8480-6", "8462-4"
@@ -236,7 +237,12 @@ def _lab(reader: Scope, metric: str) -> tuple[Metric, list[str]]:
     if found is not None:
         return found
     if known:
-        return _from_catalog(known[0]), _also(text, known, known[0])
+        # None in reach: any the window or the person chosen held back are counted as withheld
+        # (the answer says so), whichever of the matching tests they are.
+        chosen = _from_catalog(known[0])
+        terms = [f"code||{c}" for e in known for c in e.codes]
+        reader.resources("Observation", terms=terms, kind=f"{chosen.label.lower()} records")
+        return chosen, _also(text, known, known[0])
     raise ArgumentError(
         f"no such metric {text[:60]!r}: not a known metric, a LOINC code (like 2345-7) or the "
         f"name of a recorded test; known metrics: {', '.join(METRICS)}"
@@ -392,7 +398,7 @@ def in_unit(rows: list[Row], target: str | None, m: Metric) -> tuple[list[Row], 
             row = (d, v, None if v2 is None else v2 * scale + offset, target, stored)
         out.append(row)
     notes = [
-        f"Left out {n} sample(s) recorded in {u!r}, which does not convert to {target!r}"
+        f"Left out {count(n, 'sample')} recorded in {u!r}, which does not convert to {target!r}"
         for u, n in dropped.items()
     ]
     return out, notes

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from healthlocker.errors import ArgumentError
 from healthlocker.records._claims import Claim, Setting
 from healthlocker.records._common import clean, fmt_money
+from healthlocker.records._text import count
 from healthlocker.records._view import View
 
 MAX_PLANS = 10
@@ -193,7 +194,7 @@ def usage_year(claims: Sequence[Claim]) -> Usage:
         chosen = [(c, a, 1.0 / len(years)) for c, _, a in dated]
         usage.assumptions.append(
             f"Usage year: your claims cover less than 12 months ({earliest} to {latest}), so "
-            f"they are averaged over the {len(years)} calendar year(s) they fall in "
+            f"they are averaged over the {count(len(years), 'calendar year')} they fall in "
             f"({', '.join(map(str, years))})."
         )
     usage.items = [(a, c.setting, w) for c, a, w in chosen]
@@ -211,11 +212,11 @@ def _usage_notes(usage: Usage, chosen: list[Claim], unpriced: int) -> None:
     )
     if billed:
         notes.append(
-            f"{billed} claim(s) had no allowed amount, so the billed amount stands in; billed "
-            "amounts are usually higher, so the estimate may lean high."
+            f"For {count(billed, 'claim')} with no allowed amount, the billed amount stands in; "
+            "billed amounts are usually higher, so the estimate may lean high."
         )
     if unpriced:
-        notes.append(f"{unpriced} claim(s) had no allowed or billed amount and are left out.")
+        notes.append(f"Left out {count(unpriced, 'claim')} with no allowed or billed amount.")
     if guessed:
         notes.append(
             f"{guessed} claim(s) did not name the clinician's specialty and count as primary care."

@@ -41,23 +41,29 @@ _COVERAGE_TYPES = {
 
 
 class CoveragePeriod(View):
-    start: str | None = Field(description="First day (YYYY-MM-DD), if known")
-    end: str | None = Field(description="Last day (YYYY-MM-DD), if known or ended")
+    start: str | None = Field(default=None, description="First day (YYYY-MM-DD), if known")
+    end: str | None = Field(default=None, description="Last day (YYYY-MM-DD), if known or ended")
 
 
 class CoverageEntry(View):
     """One insurance coverage."""
 
-    payer: str | None = Field(description="Who pays (insurer or program)")
-    plan: str | None = Field(description="Plan name or group, e.g. 'Medicare Part B'")
-    type: str | None = Field(description="Kind of coverage as recorded, e.g. 'private'")
-    status: str | None = Field(description="active, cancelled, draft or entered-in-error")
+    payer: str | None = Field(default=None, description="Who pays (insurer or program)")
+    plan: str | None = Field(default=None, description="Plan name or group, e.g. 'Medicare Part B'")
+    type: str | None = Field(
+        default=None, description="Kind of coverage as recorded, e.g. 'private'"
+    )
+    status: str | None = Field(
+        default=None, description="active, cancelled, draft or entered-in-error"
+    )
     period: CoveragePeriod = Field(description="When the coverage applies")
     period_basis: Literal["coverage", "claims"] = Field(
         description="'coverage': the coverage's own dates; 'claims': first and last claim that "
         "names it (the record gives no dates)"
     )
-    member_id: str | None = Field(description="Member id, last characters only (e.g. '…1234')")
+    member_id: str | None = Field(
+        default=None, description="Member id, last characters only (e.g. '…1234')"
+    )
     claims: int = Field(description="How many of the claims shown name this coverage")
     source: SourceRef
 

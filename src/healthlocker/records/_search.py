@@ -12,14 +12,16 @@ from healthlocker.errors import ArgumentError
 from healthlocker.people import patient_of
 from healthlocker.records._common import (
     SourceRef,
-    bullets,
     check_count,
     clean,
     concept_name,
     day,
+    fmt_lab,
     source_of,
 )
+from healthlocker.records._flags import read_value
 from healthlocker.records._scope import Resolver, Scope, scoped
+from healthlocker.records._text import Cites, count
 from healthlocker.records._view import Answer, View
 from healthlocker.store import StoredResource
 
@@ -39,9 +41,17 @@ _SEARCHED: dict[str, tuple[str, ...]] = {
 class SearchHit(View):
     resource_type: str = Field(description="Condition, MedicationRequest, Observation, …")
     name: str = Field(description="The name that matched, as recorded")
-    date: str | None = Field(description="The record's clinical date (ISO date)")
-    patient: str | None = Field(description="Who it is about (Patient/id)")
+    value: str | None = Field(
+        default=None, description="An observation's value in words (e.g. '95 mg/dL')"
+    )
+    date: str | None = Field(default=None, description="The record's clinical date (ISO date)")
+    patient: str | None = Field(default=None, description="Who it is about (Patient/id)")
     source: SourceRef
+
+    def line(self, cite: Cites) -> str:
+        value = f": {self.value}" if self.value else ""
+        kind = _WORDS.get(self.resource_type, self.resource_type)
+        return f"{self.date or 'undated'} {kind}: {self.name}{value} {cite(self.source)}"
 
 
 class SearchResults(Answer):
@@ -51,8 +61,50 @@ class SearchResults(Answer):
     truncated: bool
 
     def describe(self) -> str:
-        items = [f"{h.date or '?'} {h.resource_type}: {h.name}" for h in self.hits[:10]]
-        return bullets(f"{self.total} record(s) match {self.query!r}", items, len(self.hits) - 10)
+        if not self.hits:
+            return f"Search for {self.query!r}: no record's name matches."
+        head = f"Search for {self.query!r}: {count(self.total, 'record')} match, newest first."
+        if self.truncated:
+            head = (
+                f"Search for {self.query!r}: {self.total} records match; the newest "
+                f"{len(self.hits)}. For the rest, call search_records again with "
+                f"limit={min(self.total, 100)}, or use the tool for that kind of record "
+                "(list_labs with test=..., get_meds with status='all', list_conditions with "
+                "status='all')."
+            )
+        cite = Cites((h.source for h in self.hits), (h.patient for h in self.hits))
+        lines = [head, *(f"- {h.line(cite)}{cite.whose(h.patient)}" for h in self.hits)]
+        return "\n".join([*lines, cite.legend()])
+
+
+_WORDS = {
+    "Condition": "condition",
+    "MedicationRequest": "prescription",
+    "MedicationStatement": "medication",
+    "Observation": "observation",
+    "DiagnosticReport": "report",
+    "Procedure": "procedure",
+    "Immunization": "immunization",
+    "AllergyIntolerance": "allergy",
+    "Encounter": "visit",
+}
+
+
+def _value(stored: StoredResource) -> str | None:
+    """An observation's value in words: ``95 mg/dL``, ``Negative``, ``120/80 mm[Hg]``."""
+    if stored.resource_type != "Observation":
+        return None
+    value = read_value(stored.resource)
+    if value.value is not None:
+        return f"{value.comparator or ''}{fmt_lab(value.value)} {value.unit or ''}".rstrip()
+    if value.text:
+        return value.text
+    parts = [read_value(c) for c in stored.resource.get("component") or () if isinstance(c, dict)]
+    numbers = [p for p in parts if p.value is not None]
+    if numbers:
+        unit = numbers[0].unit or ""
+        return ("/".join(fmt_lab(p.value) for p in numbers) + f" {unit}").rstrip()
+    return None
 
 
 def _concepts(resource: dict[str, Any], fields: tuple[str, ...], resolve: Resolver) -> list[Any]:
@@ -109,6 +161,7 @@ def search_records(reader: Scope, *, query: str, limit: int = 20) -> SearchResul
                     SearchHit(
                         resource_type=rtype,
                         name=name,
+                        value=_value(stored),
                         date=day(stored.date),
                         patient=patient_of(stored.resource),
                         source=source_of(stored),

@@ -1,6 +1,8 @@
 """Trends: one measure over time, in day/week/month/year points with summary statistics.
 
-Which metrics there are and how their samples are found and converted: ``_metrics``.
+Which metrics there are and how their samples are found and converted: ``_metrics``; how
+samples become points and statistics: ``_series``; the answer's models and text:
+``_trendview``.
 
 Several people: trends are per person. A ``Scope`` with a patient chooses whose; without one, and
 with data about several people, the one with the most recent data is shown and the notes say so.
@@ -9,222 +11,96 @@ with data about several people, the one with the most recent data is shown and t
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from datetime import date, timedelta
-from typing import Any, Literal
-
-from pydantic import Field
+from typing import Any
 
 from healthlocker.errors import ArgumentError
 from healthlocker.people import patient_of
 from healthlocker.records._common import (
     Reader,
-    SourceRef,
     check_span,
-    fmt_number,
     later_of,
     pick_patient,
+    places,
+    sig,
     source_of,
 )
-from healthlocker.records._glucose import GlucoseStats, cgm_stats
+from healthlocker.records._glucose import cgm_stats
 from healthlocker.records._metrics import METRICS, Metric, Row, fetch, find_metric, in_unit
 from healthlocker.records._overlap import left_out_note, order_for
 from healthlocker.records._scope import Scope, as_scope, scoped
-from healthlocker.records._view import Answer, View
+from healthlocker.records._series import (
+    GRANULARITIES,
+    Granularity,
+    Point,
+    Reading,
+    choose,
+    points,
+    readings,
+    slope,
+    too_little,
+)
+from healthlocker.records._text import unit_words
+from healthlocker.records._trendview import (
+    Measurement,
+    PreviousPeriod,
+    TrendPoint,
+    TrendStats,
+    TrendView,
+    VitalSign,
+)
 
-Granularity = Literal["day", "week", "month", "year"]
-GRANULARITIES: tuple[Granularity, ...] = ("day", "week", "month", "year")
-SOURCES_CAP = 50
+__all__ = ["METRICS", "TrendView", "latest_vitals", "summarize_trends"]
+
+SOURCES_CAP = 12
 _AGGREGATION = {
-    "mean": "mean of the samples in each {g}",
+    "mean": "mean of the measurements in each {g}",
     "sum": "daily totals averaged per {g}",
     "count": "number of records per {g}",
 }
 
 
-class TrendPoint(View):
-    start: str = Field(description="First day of the bucket (ISO date)")
-    value: float = Field(description="The bucket's value (systolic for blood pressure)")
-    n: int = Field(description="How many samples (records) the bucket holds")
-    value2: float | None = Field(default=None, description="Diastolic, for blood pressure")
+def derived(value: float) -> float:
+    """A number computed from measurements (a mean, a change): at most 4 decimals and 6
+    significant digits, so no float tails."""
+    return sig(round(value, 4)) or 0.0
 
 
-class TrendStats(View):
-    min: float | None
-    max: float | None
-    mean: float | None = Field(description="Mean of the points")
-    first: float | None = Field(description="The first point's value")
-    last: float | None = Field(description="The last point's value")
-    change: float | None = Field(description="last − first")
-    slope_per_month: float | None = Field(
-        description="Least-squares slope over the points, per 30.44 days (null with < 2 points)"
+def _difference(later: float, earlier: float) -> float:
+    """*later* − *earlier* to the decimals the two are given to (167.5 − 65.4302 = 102.0698)."""
+    return round(later - earlier, places((later, earlier))) + 0.0
+
+
+def _measurement(reading: Reading | None, second: bool = False) -> Measurement | None:
+    if reading is None or (second and reading.value2 is None):
+        return None
+    return Measurement(
+        value=sig(reading.value2 if second else reading.value) or 0.0,
+        date=reading.day,
+        source=reading.source,
+        records=reading.records if reading.records > 1 else None,
     )
 
 
-class PreviousPeriod(View):
-    start: str = Field(description="First day of the period of equal length before `since`")
-    end: str = Field(description="Its last day")
-    mean: float = Field(description="Mean of its points")
-    points: int
-    n: int = Field(description="Samples it holds")
-    change_in_mean: float | None = Field(description="This period's mean − that mean")
-
-
-class TrendView(Answer):
-    metric: str = Field(description="The metric as understood (a named metric, or the lab)")
-    label: str = Field(description="What is measured, in words")
-    codes: list[str] = Field(description="The LOINC codes looked for")
-    unit: str | None = Field(description="UCUM unit of every value")
-    granularity: Granularity
-    aggregation: str = Field(description="How samples become a point")
-    patient: str | None = Field(description="Whose data (Patient/id)")
-    since: str | None = Field(description="First day looked at (ISO date)")
-    until: str | None = Field(description="Last day looked at (ISO date)")
-    points: list[TrendPoint] = Field(description="Oldest first")
-    value2_label: str | None = Field(description="What value2 holds (diastolic), if anything")
-    stats: TrendStats
-    stats2: TrendStats | None = Field(description="Statistics of value2, if any")
-    previous_period: PreviousPeriod | None = Field(
-        description="The same length of time just before `since` (only when `since` is given)"
-    )
-    sources: list[SourceRef] = Field(description=f"The newest {SOURCES_CAP} records used")
-    source_count: int = Field(description="How many records the trend is built from")
-    notes: list[str]
-    cgm: GlucoseStats | None = Field(
-        default=None,
-        description="For glucose from a CGM: the consensus metrics (time in ranges, GMI, CV, "
-        "% time active, per day)",
-    )
-
-    def describe(self) -> str:
-        s, unit, n = self.stats, self.unit or "", fmt_number
-        if not self.points:
-            return f"{self.label}: no data" + (f" ({self.notes[-1]})" if self.notes else "")
-        if self.cgm is not None:  # its own three lines, then how the period went
-            slope = s.slope_per_month
-            per_month = f", {n(slope)} {unit}/month" if slope is not None else ""
-            return "\n".join([
-                self.cgm.render(),
-                f"{len(self.points)} {self.granularity} points ({self.aggregation}), change "
-                f"{n(s.change)} {unit}{per_month}",
-                *self.notes[:3],
-            ])  # fmt: skip
-        slope = s.slope_per_month
-        lines = [
-            f"{self.label} ({unit}), {len(self.points)} {self.granularity} points "
-            f"{self.points[0].start} → {self.points[-1].start}, {self.aggregation}",
-            f"mean {n(s.mean)}, min {n(s.min)}, max {n(s.max)}, change {n(s.change)}"
-            + (f", {n(slope)} {unit}/month" if slope is not None else ""),
-        ]
-        if self.stats2 and self.stats2.mean is not None:
-            lines.append(
-                f"{self.value2_label}: mean {n(self.stats2.mean)}, change {n(self.stats2.change)}"
-            )
-        if self.previous_period:
-            lines.append(f"previous period mean {n(self.previous_period.mean)}")
-        return "\n".join(lines + self.notes[:3])
-
-
-class VitalSign(View):
-    metric: str = Field(description="body_weight, blood_pressure, bmi or heart_rate")
-    label: str
-    value: float = Field(description="Systolic for blood pressure")
-    value2: float | None = Field(description="Diastolic for blood pressure")
-    unit: str | None
-    date: str = Field(description="When it was measured (ISO date)")
-    source: SourceRef
-
-    def render(self) -> str:
-        both = fmt_number(self.value)
-        if self.value2 is not None:  # blood pressure, read in whole mmHg
-            both = f"{fmt_number(self.value, 2)}/{fmt_number(self.value2, 2)}"
-        return f"{self.label}: {both} {self.unit or ''} ({self.date})"
-
-
-# --- points and statistics ------------------------------------------------------------------
-
-
-def _choose(first: str, last: str) -> Granularity:
-    span = (date.fromisoformat(last) - date.fromisoformat(first)).days
-    return "day" if span <= 60 else "week" if span <= 366 else "month" if span <= 1830 else "year"
-
-
-def _bucketer(granularity: Granularity) -> Callable[[str], str]:
-    if granularity == "day":
-        return lambda d: d
-    if granularity == "month":
-        return lambda d: d[:7] + "-01"
-    if granularity == "year":
-        return lambda d: d[:4] + "-01-01"
-    weeks: dict[str, str] = {}
-
-    def week(d: str) -> str:
-        if d not in weeks:
-            x = date.fromisoformat(d)
-            weeks[d] = (x - timedelta(days=x.weekday())).isoformat()
-        return weeks[d]
-
-    return week
-
-
-def _points(rows: list[Row], m: Metric, granularity: Granularity) -> list[TrendPoint]:
-    bucket_of = _bucketer(granularity)
-    # Per bucket: [sum of value, values counted, sum of value2, value2s counted, samples].
-    acc: dict[str, list[float]] = {}
-    days: dict[str, list[float]] = {}
-    for d, v, v2, _unit, _stored in rows:
-        if m.kind == "sum":  # daily totals first
-            t = days.setdefault(d, [0.0, 0.0])
-            t[0] += v or 0.0
-            t[1] += 1
-            continue
-        a = acc.setdefault(bucket_of(d), [0.0, 0, 0.0, 0, 0])
-        if v is not None:
-            a[0] += v
-            a[1] += 1
-        if v2 is not None:
-            a[2] += v2
-            a[3] += 1
-        a[4] += 1
-    for d, (total, n) in days.items():
-        a = acc.setdefault(bucket_of(d), [0.0, 0, 0.0, 0, 0])
-        a[0], a[1], a[4] = a[0] + total, a[1] + 1, a[4] + n
-    out = []
-    for start in sorted(acc):
-        s, k, s2, k2, n = acc[start]
-        if k:
-            value = s if m.kind == "count" else s / k
-            out.append(
-                TrendPoint(
-                    start=start,
-                    value=round(value, 4),
-                    n=int(n),
-                    value2=round(s2 / k2, 4) if k2 else None,
-                )
-            )
-    return out
-
-
-def _stats(values: list[float], starts: list[str]) -> TrendStats:
+def _stats(pts: list[Point], days: list[Reading], second: bool = False) -> TrendStats:
+    """Statistics of the points' values (or second values: diastolic), and the first and the
+    latest measurement."""
+    pairs = [(p.value2 if second else p.value, p.start) for p in pts]
+    values = [v for v, _ in pairs if v is not None]
+    starts = [s for v, s in pairs if v is not None]
+    measured = [r for r in days if not second or r.value2 is not None]
+    first = _measurement(measured[0] if measured else None, second)
+    last = _measurement(measured[-1] if measured else None, second)
     if not values:
-        return TrendStats(
-            min=None, max=None, mean=None, first=None, last=None, change=None, slope_per_month=None
-        )
-    slope = None
-    if len(values) >= 2:
-        origin = date.fromisoformat(starts[0]).toordinal()
-        xs = [date.fromisoformat(s).toordinal() - origin for s in starts]
-        mx, my = sum(xs) / len(xs), sum(values) / len(values)
-        sxx = sum((x - mx) ** 2 for x in xs)
-        slope = sum((x - mx) * (y - my) for x, y in zip(xs, values, strict=True)) / sxx * 30.44
+        return TrendStats(first=first, last=last)
     return TrendStats(
         min=min(values),
         max=max(values),
-        mean=round(sum(values) / len(values), 4),
-        first=values[0],
-        last=values[-1],
-        change=round(values[-1] - values[0], 4),
-        slope_per_month=None if slope is None else round(slope, 4),
+        mean=derived(sum(values) / len(values)),
+        first=first,
+        last=last,
+        change=_difference(last.value, first.value) if first and last else None,
+        slope_per_month=slope(starts, values),
     )
 
 
@@ -269,17 +145,17 @@ def _previous(
     if reader.person is None:
         rows = [r for r in rows if reader.whose(patient_of(r[4].resource)) == person]
     rows, _ = in_unit(rows, unit, m)
-    points = _points(rows, m, granularity)
-    if not points:
+    pts = points(rows, m, granularity)
+    if not pts:
         return None, []
-    before = round(sum(p.value for p in points) / len(points), 4)
+    before = derived(sum(p.value for p in pts) / len(pts))
     return PreviousPeriod(
         start=start,
         end=last,
         mean=before,
-        points=len(points),
-        n=sum(p.n for p in points),
-        change_in_mean=None if mean is None else round(mean - before, 4),
+        points=len(pts),
+        n=sum(p.n for p in pts),
+        change_in_mean=None if mean is None else derived(mean - before),
     ), notes
 
 
@@ -312,7 +188,8 @@ def summarize_trends(
     to a year → week, up to 5 years → month, beyond → year. Rates and levels (weight, heart
     rate, blood pressure, labs) are averaged per point; additive measures (steps, energy,
     calories, sleep) are summed per day first, then the daily totals averaged per point;
-    workouts are counted per point.
+    workouts are counted per point. ``stats.first`` and ``stats.last`` are the first and the
+    latest measurement (a day's total or count for those), with their dates and sources.
     """
     since, until = _check(metric, since, until, granularity)
     since = later_of(since, reader.window_start) if since else None
@@ -328,28 +205,32 @@ def summarize_trends(
     rows, dropped = in_unit(rows, unit, m)
     first, last = (min(r[0] for r in rows), max(r[0] for r in rows)) if rows else (None, None)
     start, end = since or first, until or last
-    chosen: Granularity = granularity or (_choose(start, end) if start and end else "day")  # type: ignore[assignment]
-    points = _points(rows, m, chosen)
-    stats = _stats([p.value for p in points], [p.start for p in points])
+    chosen: Granularity = granularity or (choose(start, end) if start and end else "day")  # type: ignore[assignment]
+    pts = points(rows, m, chosen)
+    days = readings(rows, m)
+    stats = _stats(pts, days)
     previous, previous_notes = None, list[str]()
     if since:
         current = (since, end or since, chosen, person, unit)
         previous, previous_notes = _previous(reader, m, current, stats.mean)
     used = list({r[4].ref: r[4] for r in sorted(rows, key=lambda r: r[0], reverse=True)}.values())
+    if pts and stats.slope_per_month is None:
+        notes.append(too_little(pts[0].start, pts[-1].start, len(pts)))
     return TrendView(
         metric=key or m.label,
         label=m.label,
         codes=list(m.codes),
         unit=unit,
+        unit_text=_words(unit, key),
         granularity=chosen,
         aggregation=_AGGREGATION[m.kind].format(g=chosen),
         patient=person,
         since=start,
         until=end,
-        points=points,
+        points=[TrendPoint(**vars(p)) for p in pts],
         value2_label="diastolic" if key == "blood_pressure" else None,
         stats=stats,
-        stats2=_stats2(points),
+        stats2=_stats(pts, days, second=True) if any(p.value2 is not None for p in pts) else None,
         previous_period=previous,
         sources=[source_of(s) for s in used[:SOURCES_CAP]],
         source_count=len(used),
@@ -363,10 +244,10 @@ def summarize_trends(
     )
 
 
-def _stats2(points: list[TrendPoint]) -> TrendStats | None:
-    """Statistics of the points' second values (diastolic), if any."""
-    pairs = [(p.value2, p.start) for p in points if p.value2 is not None]
-    return _stats([v for v, _ in pairs], [s for _, s in pairs]) if pairs else None
+def _words(unit: str | None, metric: str | None) -> str | None:
+    """The unit as people write it, where that is not the code itself."""
+    words = unit_words(unit, metric)
+    return words if words and words != unit else None
 
 
 def _caveats(m: Metric, granularity: Granularity, has_rows: bool) -> list[str]:
@@ -391,10 +272,10 @@ def latest_vitals(reader: Reader) -> list[VitalSign]:
             out.append(
                 VitalSign(
                     metric=key,
-                    label=m.label,
-                    value=round(v or 0.0, 4),
-                    value2=None if v2 is None else round(v2, 4),
+                    value=sig(v or 0.0) or 0.0,
+                    value2=sig(v2),
                     unit=m.unit,
+                    unit_text=_words(m.unit, key),
                     date=d,
                     source=source_of(stored),
                 )

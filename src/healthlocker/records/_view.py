@@ -10,73 +10,59 @@ from pydantic import BaseModel, Field, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
-# JSON Schema keywords that constrain one type only, so ``{"type": [T, "null"], k: v}`` accepts
-# exactly what ``{"anyOf": [{"type": T, k: v}, {"type": "null"}]}`` accepts.
-_ONE_TYPE_KEYWORDS = frozenset(
-    {
-        "type",
-        "minimum",
-        "maximum",
-        "exclusiveMinimum",
-        "exclusiveMaximum",
-        "multipleOf",
-        "minLength",
-        "maxLength",
-        "pattern",
-        "format",
-        "items",
-        "minItems",
-        "maxItems",
-        "uniqueItems",
-    }
-)
 
+def without_null(schema: Any) -> tuple[Any, bool]:
+    """A property's schema without its ``null`` choice, and whether it had one.
 
-def compact_nullable(schema: Any) -> Any:
-    """The same JSON Schema with ``anyOf: [{"type": T, ...}, {"type": "null"}]`` written as
-    ``type: [T, "null"]``: it accepts the same values, and a client validating every result
-    against it (the Python SDK does, with ``jsonschema``) no longer tries two subschemas, and
-    builds an error for the first, for each nullable field. References are left as they are."""
-    if isinstance(schema, list):
-        return [compact_nullable(item) for item in schema]
+    Answers never hold a null (``Answer.structured`` leaves such fields out), so a field that
+    may be None is published as its other type and left out of ``required``. One type per
+    schema, no ``[T, "null"]`` lists and no two-way ``anyOf``: the form every client reads
+    (some read ``type`` as one string, some translate schemas into a dialect without ``null``).
+    """
     if not isinstance(schema, dict):
-        return schema
-    out = {key: compact_nullable(value) for key, value in schema.items()}
+        return schema, False
+    out = {k: v for k, v in schema.items() if not (k == "default" and v is None)}
+    kind = out.get("type")
+    if isinstance(kind, list) and "null" in kind:
+        rest = [t for t in kind if t != "null"]
+        out["type"] = rest[0] if len(rest) == 1 else rest
+        return out, True
     choices = out.get("anyOf")
-    if "type" in out or not isinstance(choices, list) or len(choices) != 2:
-        return out
-    if {"type": "null"} not in choices:
-        return out
-    other = choices[1 - choices.index({"type": "null"})]
-    kind = other.get("type") if isinstance(other, dict) else None
-    if not isinstance(kind, str) or kind == "null" or not set(other) <= _ONE_TYPE_KEYWORDS:
-        return out
-    del out["anyOf"]
-    return {**other, **out, "type": [kind, "null"]}
+    if isinstance(choices, list) and {"type": "null"} in choices:
+        rest = [c for c in choices if c != {"type": "null"}]
+        del out["anyOf"]
+        if len(rest) == 1 and isinstance(rest[0], dict):
+            return {**rest[0], **out}, True
+        return {**out, "anyOf": rest}, True
+    return out, False
 
 
-def _inline(schema: Any, handler: GetJsonSchemaHandler) -> Any:
-    """*schema* with each ``$ref`` to another view replaced by a copy of its definition."""
+def _inline(schema: Any, handler: GetJsonSchemaHandler, depth: int = 0) -> Any:
+    """*schema* with each ``$ref`` to another view replaced by a copy of its definition (and the
+    references in that, a few levels down: views nest, they never contain themselves)."""
     if isinstance(schema, list):
-        return [_inline(item, handler) for item in schema]
+        return [_inline(item, handler, depth) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    if "$ref" in schema:
+    if "$ref" in schema and depth < 8:
         try:
             target = handler.resolve_ref_schema({"$ref": schema["$ref"]})
         except LookupError:  # not defined yet (a model that contains itself): keep the $ref
             return schema
-        return {**copy.deepcopy(target), **{k: v for k, v in schema.items() if k != "$ref"}}
-    return {key: _inline(value, handler) for key, value in schema.items()}
+        rest = {k: v for k, v in schema.items() if k != "$ref"}
+        return _inline({**copy.deepcopy(target), **rest}, handler, depth + 1)
+    return {key: _inline(value, handler, depth) for key, value in schema.items()}
 
 
 class View(BaseModel):
     """Base of the models the tools return.
 
     Clients may check every result against the tool's output schema (the Python SDK does,
-    with ``jsonschema``), so the schema is written to be cheap to check and still accept
-    exactly the same values: nullable fields as ``type: [T, "null"]``, and nested views inline
-    instead of through ``$ref`` (each reference costs a lookup per value checked).
+    with ``jsonschema``), and some read only the schema's simplest forms, so it is written
+    plain: a field that may be None is its one other type and optional (answers leave such
+    fields out rather than send a null), and nested views are inline instead of through
+    ``$ref`` (each reference costs a lookup per value checked, and not every client follows
+    them).
     """
 
     @classmethod
@@ -87,9 +73,19 @@ class View(BaseModel):
         own = handler.resolve_ref_schema(schema)
         properties = own.get("properties")
         if isinstance(properties, dict):
-            own["properties"] = {
-                name: _inline(compact_nullable(prop), handler) for name, prop in properties.items()
-            }
+            optional = set()
+            lean = {}
+            for name, prop in properties.items():
+                plain, nullable = without_null(prop)
+                if nullable:
+                    optional.add(name)
+                lean[name] = _inline(plain, handler)
+            own["properties"] = lean
+            required = [n for n in own.get("required", ()) if n not in optional]
+            if required:
+                own["required"] = required
+            else:
+                own.pop("required", None)
         return schema
 
 
@@ -98,8 +94,9 @@ class Withheld(View):
 
     count: int = Field(description="How many records this answer leaves out")
     before: str | None = Field(
+        default=None,
         description="First day of the period the person allowed; the records left out by it "
-        "are older (or undated), and not ongoing"
+        "are older (or undated), and not ongoing",
     )
     by_kind: dict[str, int] = Field(description="How many of each kind of record were left out")
     other_people: int = Field(
@@ -126,6 +123,16 @@ class PersonLine(View):
 class Answer(View):
     """A tool's whole answer: its structure, and a text rendering complete on its own."""
 
+    patient: str | None = Field(
+        default=None,
+        description="Whom the answer is about (Patient/id) when every record in it is about one "
+        "person; otherwise each record names its own",
+    )
+    origin: str | None = Field(
+        default=None,
+        description="The source (import label or linked API) every record cited here came "
+        "from, when they all came from one; otherwise each `source` names its own `origin`",
+    )
     withheld: Withheld | None = Field(
         default=None,
         description="What the consent window or the person chosen left out; absent when nothing",
@@ -146,4 +153,53 @@ class Answer(View):
 
     @abstractmethod
     def describe(self) -> str:
-        """The view in a few lines of plain text (the first one says what it holds)."""
+        """The view in plain text, complete on its own (the first line says what it holds)."""
+
+    def structured(self) -> dict[str, Any]:
+        """The structure a client gets: no nulls; the person, and the source the records came
+        from, said once when every record in the answer shares them."""
+        data: dict[str, Any] = self.model_dump(mode="json", exclude_none=True)
+        _person_once(data)
+        _origin_once(data)
+        return data
+
+
+def _sources(value: Any) -> list[dict[str, Any]]:
+    """Every source reference (``{"resource", "origin"}``) anywhere in *value*."""
+    if isinstance(value, list):
+        return [s for item in value for s in _sources(item)]
+    if not isinstance(value, dict):
+        return []
+    if isinstance(value.get("resource"), str) and "origin" in value:
+        return [value]
+    return [s for item in value.values() for s in _sources(item)]
+
+
+def _origin_once(data: dict[str, Any]) -> None:
+    refs = _sources({k: v for k, v in data.items() if k != "withheld"})
+    origins = {ref["origin"] for ref in refs}
+    if len(origins) != 1:
+        return
+    (data["origin"],) = origins
+    for ref in refs:
+        del ref["origin"]
+
+
+def _person_once(data: dict[str, Any]) -> None:
+    """Move ``patient`` from the items of *data*'s lists to *data* itself when they all name
+    the same person (and *data* names no other)."""
+    items = [
+        item
+        for value in data.values()
+        if isinstance(value, list)
+        for item in value
+        if isinstance(item, dict)
+    ]
+    named = {item["patient"] for item in items if "patient" in item}
+    if len(named) != 1:
+        return
+    (person,) = named
+    if data.setdefault("patient", person) != person:
+        return
+    for item in items:
+        item.pop("patient", None)

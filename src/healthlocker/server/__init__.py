@@ -14,6 +14,7 @@ from healthlocker.server._serve import serve_http, serve_stdio
 
 if TYPE_CHECKING:
     from healthlocker.server._app import INSTRUCTIONS, build_server
+    from healthlocker.server._demo import demo_session
     from healthlocker.server._http import HttpConfig
     from healthlocker.server._registry import (
         ClientLabel,
@@ -28,6 +29,7 @@ __getattr__ = lazy_attributes(
     {
         "INSTRUCTIONS": "_app",
         "build_server": "_app",
+        "demo_session": "_demo",
         "HttpConfig": "_http",
         "ClientLabel": "_registry",
         "Revoked": "_registry",
@@ -44,6 +46,7 @@ __all__ = [
     "Revoked",
     "build_server",
     "client_labels",
+    "demo_session",
     "find_client",
     "revoke_client",
     "serve_http",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from mcp.server.mcpserver import MCPServer, UserMessage
 from pydantic import Field
@@ -11,11 +11,12 @@ from healthlocker import __version__
 from healthlocker.catalogue import PROMPTS, RESOURCES, PromptSpec, tool
 from healthlocker.consent import ConsentGate, Gate
 from healthlocker.errors import ArgumentError
-from healthlocker.records import DocumentList
+from healthlocker.records import Answer, DocumentList, HealthSummary, LabResults, clean
 from healthlocker.server._consent import client_of
 from healthlocker.server._edge import Edge, checked, edge
 from healthlocker.server._state import GateFactory, ServerState, VaultOpener
 from healthlocker.server._tools import audit_failed, tools
+from healthlocker.server._views import apps
 from healthlocker.store import Vault
 
 INSTRUCTIONS = """\
@@ -56,10 +57,12 @@ def build_server(
         version=__version__,
         log_level=log_level,
         tools=registered,
+        extensions=[apps()],
         middleware=[
             Edge(
                 {t.name: t.fn_metadata.validate_arguments for t in registered},
                 lambda name, arguments: audit_failed(state, name, arguments),
+                {t.name: frozenset(t.parameters.get("properties", {})) for t in registered},
             )
         ],
         **(mcp_options or {}),
@@ -72,7 +75,9 @@ def build_server(
 
 def _register_prompts(server: MCPServer, state: ServerState) -> None:
     """The prompts of the catalogue. Each read is the catalogued tool's call: consented (by a
-    live grant: a prompt cannot ask) and audited as that tool, for this client."""
+    live grant: a prompt cannot ask) and audited as that tool, for this client. Each prompt is a
+    finished message the person would send: their real results with their sources, no tool
+    mechanics."""
     specs = {p.name: p for p in PROMPTS}
     visit, labs_prompt = specs["prepare_for_visit"], specs["explain_my_labs"]
     labs, summary, conditions = (
@@ -88,20 +93,20 @@ def _register_prompts(server: MCPServer, state: ServerState) -> None:
         with edge("prompt", visit.name):
             client, via = client_of(state), f"the prompt {visit.name}"
             overview = state.run(client=client, tool=summary, args=summary.input(), via=via)
-            recent = state.run(
-                client=client, tool=labs, args=checked(labs.input, {"limit": 15}), via=via
-            )
+            recent = state.run(client=client, tool=labs, args=labs.input(), via=via)
             followed = state.run(client=client, tool=conditions, args=conditions.input(), via=via)
-        ask = f" The visit is about: {reason.strip()[:300]}." if reason.strip() else ""
+        about = f" It is about: {clean(reason, cap=300)}." if reason.strip() else ""
         return [
             UserMessage(
-                "Help me prepare for my upcoming medical appointment." + ask + " Using my "
-                "records below, suggest clear questions to ask my clinician, things to mention, "
-                "and what to bring. Point out results flagged outside their range and "
-                "medications I should review, citing each source. Do not diagnose.\n\n"
-                f"My health summary:\n{overview.render()}\n\n"
-                f"My recent lab results:\n{recent.render()}\n\n"
-                f"My long-term conditions and their measures:\n{followed.render()}"
+                "I have a medical appointment coming up." + about + " Using my health records "
+                "below, please help me prepare: clear questions to ask my clinician, things "
+                "worth mentioning, and what to bring. Point out results outside their range and "
+                "medications worth reviewing, and cite the code in brackets of each record you "
+                "use. Do not diagnose me or suggest treatment changes; leave those to my "
+                "clinician.\n\n"
+                f"My health summary:\n{_shared(overview, cast(HealthSummary, overview).facts())}"
+                f"\n\n{_labs_part(cast(LabResults, recent))}"
+                f"\n\nMy long-term conditions and their measures:\n{followed.render()}"
             )
         ]
 
@@ -112,20 +117,19 @@ def _register_prompts(server: MCPServer, state: ServerState) -> None:
         test: Annotated[str, Field(description="A test name or LOINC code (optional)")] = "",
     ) -> list[UserMessage]:
         with edge("prompt", labs_prompt.name):
-            args = checked(labs.input, {"test": test or None, "limit": 25})
+            args = checked(labs.input, {"test": test or None})
             found = state.run(
-                client=client_of(state),
-                tool=labs,
-                args=args,
-                via=f"the prompt {labs_prompt.name}",
+                client=client_of(state), tool=labs, args=args, via=f"the prompt {labs_prompt.name}"
             )
         return [
             UserMessage(
-                "Explain these lab results of mine in plain language: what each test measures, "
-                "whether the value is within the range shown (say whether the range is the lab's "
-                "own or a typical one), and what questions I could ask my clinician. Cite sources. "
-                "Do not diagnose; for anything flagged critical, tell me to contact a clinician "
-                f"promptly.\n\n{found.render()}"
+                "Please explain these lab results of mine in plain language: what each test "
+                "measures, whether the value is within the range shown (and whether that range "
+                "is the lab's own or a typical one), how the results compare with each other "
+                "over time where a test repeats, and what I could ask my clinician. Cite the "
+                "code in brackets of each result you mention. Do not diagnose me; for anything "
+                "marked CRITICAL, tell me to contact a clinician promptly.\n\n"
+                + _labs_part(cast(LabResults, found), test.strip())
             )
         ]
 
@@ -167,6 +171,36 @@ def _register_note_prompt(server: MCPServer, state: ServerState, note: PromptSpe
                 f"{page.render()}"
             )
         ]
+
+
+def _labs_part(found: LabResults, test: str = "") -> str:
+    """The lab results as the person would paste them: how many, from when, every one."""
+    which = f" of {clean(test, cap=100)!r}" if test else ""
+    if not found.results:
+        return _shared(found, [f"I have no lab results{which} in my records."])
+    n, dates = len(found.results), sorted({r.date for r in found.results if r.date})
+    span = (
+        f", from {dates[0]} to {dates[-1]}"
+        if len(dates) > 1
+        else (f", from {dates[0]}" if dates else "")
+    )
+    if found.truncated:
+        head = f"My {n} most recent lab results{which}{span} (of {found.total:,} in my records):"
+    else:
+        head = f"My lab results{which}{span} ({n} in all):"
+    return _shared(found, [head, *found.lines()])
+
+
+def _shared(answer: Answer, lines: list[str]) -> str:
+    """*lines*, and what the person's consent left out, in their own words."""
+    held = answer.withheld
+    if held is not None and held.count:
+        before = f" before {held.before}" if held.before else ""
+        lines = [
+            *lines,
+            f"(I have not shared {held.count:,} older or other records{before} with you.)",
+        ]
+    return "\n".join(line for line in lines if line)
 
 
 def _register_resources(server: MCPServer, state: ServerState) -> None:

@@ -23,7 +23,7 @@ import contextvars
 import logging
 import re
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -117,14 +117,63 @@ def checked(model: type[M], values: dict[str, Any]) -> M:
         raise ArgumentError("some arguments are not valid:\n" + argument_problems(exc)) from None
 
 
+# pydantic's error types in plain words ({...} from the error's context); others keep its message.
+_PLAIN = {
+    "missing": "is required",
+    "date_type": "must be a date written YYYY-MM-DD, e.g. 2024-01-31",
+    "date_parsing": "must be a date written YYYY-MM-DD, e.g. 2024-01-31",
+    "date_from_datetime_parsing": "must be a date written YYYY-MM-DD, e.g. 2024-01-31",
+    "date_from_datetime_inexact": "must be a date written YYYY-MM-DD, e.g. 2024-01-31",
+    "greater_than_equal": "must be {ge} or more",
+    "greater_than": "must be more than {gt}",
+    "less_than_equal": "must be {le} or less",
+    "less_than": "must be less than {lt}",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "string_type": "must be text",
+    "string_too_short": "must be at least {min_length} character(s) long",
+    "string_too_long": "must be at most {max_length} characters long",
+    "list_type": "must be a list",
+    "too_long": "must hold at most {max_length} items",
+    "dict_type": "must be an object with named fields",
+    "model_type": "must be an object with named fields",
+    "literal_error": "must be {expected}",
+    "extra_forbidden": "is not an argument here",
+}
+
+
 def argument_problems(exc: ValidationError) -> str:
     """One plain line per bad argument: where, and what is wrong (no values, no links)."""
     lines = []
-    for error in exc.errors(include_url=False, include_input=False, include_context=False):
+    for error in exc.errors(include_url=False, include_input=False):
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"])
-        message = str(error["msg"]).removeprefix("Value error, ")
+        plain = _PLAIN.get(error["type"])
+        context = {
+            k: f"{v:g}" if isinstance(v, float) else v for k, v in error.get("ctx", {}).items()
+        }
+        try:
+            message = plain.format(**context) if plain else None
+        except (KeyError, IndexError):
+            message = None
+        if message is None:
+            message = str(error["msg"]).removeprefix("Value error, ")
         lines.append(f"- {where.lstrip('.') or 'arguments'}: {message}")
     return "\n".join(lines)
+
+
+def unknown_arguments(name: str, given: Mapping[str, Any], known: Collection[str]) -> str | None:
+    """The lines for arguments *name* does not take (a misspelt one would be ignored, and the
+    answer would look like the answer to another question), or None."""
+    unknown = sorted(k for k in given if k not in known)
+    if not unknown:
+        return None
+    takes = ", ".join(sorted(known)) or "none"
+    return "\n".join(f"- {k}: is not an argument of {name} (it takes: {takes})" for k in unknown)
 
 
 class Edge:
@@ -139,9 +188,11 @@ class Edge:
         self,
         check: Mapping[str, Callable[[dict[str, Any]], object]],
         failed: Callable[[str, dict[str, Any]], None],
+        known: Mapping[str, Collection[str]] | None = None,
     ) -> None:
         self._check = check
         self._failed = failed
+        self._known = known or {}
 
     async def __call__(
         self, ctx: ServerRequestContext[Any, Any], call_next: CallNext
@@ -181,15 +232,19 @@ class Edge:
         check = self._check.get(name)
         if check is None or not isinstance(arguments, dict):
             return None  # not ours, or not an object: the SDK answers it (audited after)
+        known = self._known.get(name)
+        problems = unknown_arguments(name, arguments, known) if known is not None else None
+        fields = sorted(k for k in arguments if known is not None and k not in known)
         try:
             check(arguments)
         except ValidationError as exc:
-            fields = sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]})
-            text = f"{name}: some arguments are not valid; correct them and call again:\n"
-            text += argument_problems(exc)
-            result = CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
-            return await self._audit_failed(name, dict.fromkeys(fields, "<invalid>"), result)
-        return None
+            fields = sorted({*fields, *(str(e["loc"][0]) for e in exc.errors() if e["loc"])})
+            problems = "\n".join(p for p in (argument_problems(exc), problems) if p)
+        if not problems:
+            return None
+        text = f"{name}: some arguments are not valid; correct them and call again:\n{problems}"
+        result = CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+        return await self._audit_failed(name, dict.fromkeys(fields, "<invalid>"), result)
 
     async def _audit_failed(
         self, tool: str, arguments: dict[str, Any], result: HandlerResult = None

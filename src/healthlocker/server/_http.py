@@ -34,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from healthlocker import charts
 from healthlocker.catalogue import PROMPTS, RESOURCES, TOOL_NAMES
 from healthlocker.consent import ConsentGate
 from healthlocker.errors import HealthLockerError
@@ -67,6 +68,8 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 # What a prompt or resource reads, as tools: it needs their scopes.
 PROMPT_TOOLS = {p.name: p.reads for p in PROMPTS}
 RESOURCE_TOOLS = {r.uri: r.reads for r in RESOURCES}
+# A chart's view holds no record, but only a token that may call its tool learns of it.
+VIEW_TOOLS = {v.uri: (v.tool,) for v in charts.VIEWS.values()}
 
 
 @dataclass(frozen=True)
@@ -325,7 +328,11 @@ def _needed(body: bytes) -> list[str]:
         elif m.get("method") == "resources/read":
             # Any other URI needs what every resource needs: no token learns which exist.
             uri = str(params.get("uri", ""))
-            reads = RESOURCE_TOOLS.get(uri) or {t for r in RESOURCE_TOOLS.values() for t in r}
+            reads = (
+                RESOURCE_TOOLS.get(uri)
+                or VIEW_TOOLS.get(uri)
+                or {t for r in RESOURCE_TOOLS.values() for t in r}
+            )
             needed += [scope_for(t) for t in sorted(reads)]
     return needed
 

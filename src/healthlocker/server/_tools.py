@@ -13,17 +13,19 @@ import typing
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
+from mcp.server.apps import client_supports_apps
 from mcp.server.mcpserver import Context, Resolve
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
 
-from healthlocker.catalogue import TOOLS, Arguments, ToolSpec
+from healthlocker.catalogue import TOOLS, Arguments, ChartArguments, ToolSpec
 from healthlocker.consent import AuditEvent
 from healthlocker.errors import HealthLockerError
 from healthlocker.server._asks import remote_consent
 from healthlocker.server._consent import Consent, client_of, consent_resolver, settle
 from healthlocker.server._edge import edge
 from healthlocker.server._state import ServerState
+from healthlocker.server._views import picture, tool_meta
 from healthlocker.store import Vault
 
 if TYPE_CHECKING:
@@ -34,16 +36,18 @@ READ_ONLY = ToolAnnotations(
 )
 
 
-def answer(state: ServerState, tool: ToolSpec, args: Arguments, consent: Consent) -> CallToolResult:
+def answer(
+    state: ServerState, tool: ToolSpec, args: Arguments, consent: Consent, *, shown: bool
+) -> CallToolResult:
     """The gate every call passes: consent, the scoped and cached answer, exactly one audit
-    entry, and errors mapped for the client."""
+    entry, and errors mapped for the client. *shown*: the client shows MCP Apps views."""
     with edge("tool", tool.name):
         client = client_of(state)
         decision = settle(
             state, client=client, tool=tool.name, arguments=args.audited(), consent=consent
         )
         view = state.run(client=client, tool=tool, args=args, decision=decision)
-    return _result(view)
+        return _result(tool, args, view, shown)
 
 
 def answer_remote(
@@ -57,21 +61,19 @@ def answer_remote(
         if isinstance(decision, InputRequiredResult):
             return decision  # ask the person first; the retry is the call
         view = state.run(client=client, tool=tool, args=args, decision=decision)
-    return _result(view)
+        return _result(tool, args, view, client_supports_apps(ctx))
 
 
-def _result(view: Answer) -> CallToolResult:
+def _result(tool: ToolSpec, args: Arguments, view: Answer, shown: bool) -> CallToolResult:
+    """The text and the structure; and, when the call's chart goes as a picture (asked for,
+    or the client cannot show its view), the chart drawn from that same structure."""
+    structure = view.structured()
+    text = TextContent(type="text", text=view.render())
+    drawn = isinstance(args, ChartArguments) and args.picture(shown)
     return CallToolResult(
-        content=[TextContent(type="text", text=view.render())],
-        structured_content=view.model_dump(mode="json", exclude=_absent(view)),
+        content=[text, *(picture(tool.name, structure) if drawn else [])],
+        structured_content=structure,
     )
-
-
-def _absent(view: Answer) -> set[str] | None:
-    """The answer-wide fields left out of the structure when they say nothing: nothing
-    withheld, no one to name (a vault about one person)."""
-    absent = {name for name in ("withheld", "person") if getattr(view, name) is None}
-    return absent or None
 
 
 def tools(state: ServerState) -> list[Tool]:
@@ -88,13 +90,14 @@ def _tool(state: ServerState, spec: ToolSpec) -> Tool:
         args = spec.input.model_construct(**arguments)
         if remote:
             return answer_remote(state, ctx, spec, args)
-        return answer(state, spec, args, consent)
+        return answer(state, spec, args, consent, shown=client_supports_apps(ctx))
 
     # The SDK reads a tool's parameters from its signature (and type hints): they are the
     # spec's fields, declared once in the catalogue, plus the context and, for a local client,
     # the consent answer (its own form; over HTTP the person answers on this server's page).
     hints = typing.get_type_hints(spec.input, include_extras=True)
-    fields = [n for n in spec.input.model_fields if n != "patient"] + ["patient"]
+    # The tool's own fields first, then the shared ones (``chart``, ``patient``).
+    fields = sorted(spec.input.model_fields, key=lambda n: n in ChartArguments.model_fields)
     resolved = inspect.Parameter(
         "consent",
         inspect.Parameter.KEYWORD_ONLY,
@@ -118,7 +121,12 @@ def _tool(state: ServerState, spec: ToolSpec) -> Tool:
     call.__annotations__ = {p.name: p.annotation for p in params} | {"return": returns}
     call.__name__ = call.__qualname__ = f"{spec.name}_tool"
     tool = Tool.from_function(
-        call, name=spec.name, title=spec.title, description=spec.description, annotations=READ_ONLY
+        call,
+        name=spec.name,
+        title=spec.title,
+        description=spec.description,
+        annotations=READ_ONLY,
+        meta=tool_meta(spec.name),  # MCP Apps: ``_meta.ui.resourceUri``, its chart's view
     )
     # Publish the output schema but do not validate each result against it: a result is the
     # ``model_dump`` of a view pydantic built and checked, and parsing it back into the same
@@ -162,5 +170,5 @@ def warm_up(state: ServerState) -> None:
                 view = state.using(build(spec, spec.input(**extra)))
             except HealthLockerError:  # no such data, or the vault could not open
                 continue
-            view.model_dump(mode="json")
+            view.structured()
             view.render()

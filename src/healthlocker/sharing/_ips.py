@@ -131,7 +131,7 @@ class _Found:
     def take(self, refs: list[SourceRef]) -> list[str]:
         out = []
         for ref in refs:
-            stored = self._index(ref.resource.split("/")[0]).get((ref.resource, ref.origin))
+            stored = self._index(ref.resource.split("/")[0]).get((ref.resource, ref.origin or ""))
             if stored is not None:
                 out.append(self.add(stored))
         return list(dict.fromkeys(out))

@@ -6,6 +6,7 @@ import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 from healthlocker.errors import StoreError
 from healthlocker.store._crypto import random_id
@@ -25,13 +26,17 @@ def _private_file(folder: Path, name: str) -> tuple[Path, int]:
     raise StoreError(f"cannot make a temporary file in {folder}")
 
 
-def export_bundle(vault: Vault, out: Path) -> int:
-    """Write a ``collection`` Bundle of every resource to *out*; return how many.
+def export_bundle(vault: Vault, out: Path | TextIO) -> int:
+    """Write a ``collection`` Bundle of every resource to *out*, a file or a text stream (say,
+    standard output); return how many.
 
-    Streams entry by entry into a private (0600) temporary file beside *out*, made afresh with
-    a random name (a file or link someone left in a shared folder is never written through),
-    renamed into place at the end, so a failed export leaves no half-written file behind.
+    A file is streamed entry by entry into a private (0600) temporary file beside it, made
+    afresh with a random name (a file or link someone left in a shared folder is never written
+    through), renamed into place at the end, so a failed export leaves no half-written file
+    behind.
     """
+    if not isinstance(out, Path):
+        return _write_bundle(vault, out)
     out = out.expanduser()
     if out.is_dir():
         raise StoreError(f"{out} is a folder; give a file name for the export")
@@ -40,17 +45,7 @@ def export_bundle(vault: Vault, out: Path) -> int:
     try:
         tmp, fd = _private_file(out.parent, out.name)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            stamp = datetime.now(UTC).isoformat(timespec="seconds")
-            f.write(
-                f'{{"resourceType":"Bundle","type":"collection","timestamp":"{stamp}","entry":['
-            )
-            for resource in vault.iter_all():
-                f.write("," if count else "")
-                f.write(
-                    json.dumps({"resource": resource}, ensure_ascii=False, separators=(",", ":"))
-                )
-                count += 1
-            f.write("]}\n")
+            count = _write_bundle(vault, f)
         os.replace(tmp, out)
     except OSError as exc:
         if tmp is not None:
@@ -60,4 +55,16 @@ def export_bundle(vault: Vault, out: Path) -> int:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
         raise
+    return count
+
+
+def _write_bundle(vault: Vault, f: TextIO) -> int:
+    count = 0
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    f.write(f'{{"resourceType":"Bundle","type":"collection","timestamp":"{stamp}","entry":[')
+    for resource in vault.iter_all():
+        f.write("," if count else "")
+        f.write(json.dumps({"resource": resource}, ensure_ascii=False, separators=(",", ":")))
+        count += 1
+    f.write("]}\n")
     return count

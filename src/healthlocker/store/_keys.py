@@ -121,6 +121,42 @@ class Keys:
 
         return check
 
+    # -- the OS keyring ------------------------------------------------------------------
+
+    def add_keyring(self) -> None:
+        secret = _unlock.new_keyring_secret(self.vault_id)
+        try:
+            with self._db.transaction():
+                _unlock.write_slot(self._db, self.vault_id, "keyring", secret, self._vmk_bytes)
+        except BaseException:
+            _unlock.delete_keyring_secret(self.vault_id)
+            raise
+
+    def remove_keyring(self) -> None:
+        slots = _unlock.slot_names(self._db)
+        if "keyring" not in slots:
+            raise StoreError("the OS keyring does not unlock this vault; nothing to remove")
+        if slots == ["keyring"]:
+            raise StoreError(
+                "the OS keyring is this vault's only way to unlock; set a passphrase first "
+                "(`healthlocker passphrase`)"
+            )
+        with self._db.transaction():
+            self._db.execute("DELETE FROM slots WHERE name = 'keyring'")
+        _unlock.delete_keyring_secret(self.vault_id)
+
+    def keyring_unlocks(self) -> bool:
+        if "keyring" not in _unlock.slot_names(self._db):
+            return False
+        secret = _unlock.keyring_secret(self.vault_id)
+        if secret is None:
+            return False
+        try:
+            key = _unlock.open_slot(self._db, self.vault_id, "keyring", secret)
+        except HealthLockerError:
+            return False
+        return hmac.compare_digest(key, self._vmk_bytes)
+
     # -- wrapped keys ----------------------------------------------------------------------
 
     def _unwrap(self, key_id: str, owner: str, wrapped: bytes) -> bytes:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from healthlocker.errors import StoreError
 from healthlocker.store._db import BUSY_SECONDS, Database
 from healthlocker.store._tables import TABLES
 
@@ -64,8 +65,15 @@ def connect(path: Path | None, *, read_only: bool = False) -> sqlite3.Connection
     ]
     if path is not None:
         pragmas += ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL"]
-    for pragma in pragmas:
-        conn.execute(pragma)
+    try:
+        for pragma in pragmas:
+            conn.execute(pragma)
+    except sqlite3.DatabaseError as exc:  # SQLite's own words: "file is not a database", ...
+        conn.close()
+        raise StoreError(
+            f"{path} is damaged (truncated or overwritten) or not a vault ({exc}); restore it "
+            "from a backup, or move it away and run `healthlocker init`"
+        ) from None
     return conn
 
 

@@ -95,8 +95,9 @@ def new_keyring_secret(vault_id: str) -> str:
         keyring.set_password(KEYRING_SERVICE, f"vault-{vault_id}", secret)
     except Exception as exc:  # keyring raises backend-specific errors
         raise UnlockError(
-            f"no usable OS keyring ({type(exc).__name__}); "
-            "run `healthlocker init` without --keyring and use a passphrase"
+            f"no usable OS keyring here ({type(exc).__name__}): macOS Keychain and Windows "
+            "Credential Locker work as they are; on Linux, run a Secret Service (GNOME Keyring "
+            "or KWallet) in your session. Until then, unlock with a passphrase"
         ) from None
     return secret
 

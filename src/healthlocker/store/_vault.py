@@ -65,7 +65,15 @@ class Vault:
             raise VaultExistsError(f"a vault already exists in {folder}")
         if not passphrase and not keyring:
             raise StoreError("a new vault needs a passphrase or --keyring")
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if folder.exists() and not folder.is_dir():
+            raise StoreError(f"{folder} is a file, not a folder; give --home a folder")
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:  # a file in the way, no permission, a read-only disk
+            raise StoreError(
+                f"cannot make the vault folder {folder}: {exc.strerror or exc}; "
+                "give --home (or HEALTHLOCKER_HOME) a folder you can write"
+            ) from None
         # Built under a temporary name and renamed into place when whole: a crash or a kill
         # during creation (key derivation takes a while) never leaves a half-made vault.
         partial = folder / f".{_unlock.DB_NAME}.partial"
@@ -177,6 +185,21 @@ class Vault:
     def check_passphrase(self, passphrase: str) -> bool:
         """Whether *passphrase* unlocks this vault, in constant time (the pages' sign-in)."""
         return self._keys.check_passphrase(passphrase)
+
+    def add_keyring(self) -> None:
+        """Let the OS keyring unlock this vault too: a new random secret there, a slot here
+        (replacing any keyring slot before). UnlockError where no keyring is usable."""
+        self._keys.add_keyring()
+
+    def remove_keyring(self) -> None:
+        """Stop the OS keyring unlocking this vault: its slot here and its secret there go.
+        Refused when it is the only way to unlock the vault."""
+        self._keys.remove_keyring()
+
+    def keyring_unlocks(self) -> bool:
+        """Whether a process without a passphrase (an assistant's spawned server) can unlock
+        this vault: it has a keyring slot and the OS keyring holds its secret."""
+        return self._keys.keyring_unlocks()
 
     def passphrase_check(self) -> Callable[[str], bool]:
         """A passphrase check whose slow part needs no connection (see ``Keys``)."""
