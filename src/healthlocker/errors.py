@@ -25,6 +25,9 @@ what happened and what to do next, and never contains health data::
     ├── ConsentError                a tool call no live grant allows
     │   ├── RefusedError            no grant, and no way to ask the person (names the command)
     │   └── DeclinedError           the person said no, or dismissed the consent prompt
+    ├── PeopleError                 who records are about: a person the vault does not know
+    │   └── PersonUnclearError      a file about someone who looks like a person in the vault
+    │                               but differs: nothing imported; choose with --person
     └── ShareError                  `healthlocker share`: what, how long, passcode, which share
 
 The CLI turns any of these into one line on stderr and exit status 1; nothing else is caught
@@ -48,6 +51,8 @@ __all__ = [
     "LinkNotFoundError",
     "OriginError",
     "ParseError",
+    "PeopleError",
+    "PersonUnclearError",
     "RefusedError",
     "RollbackError",
     "ShareError",
@@ -156,6 +161,16 @@ class RefusedError(ConsentError):
 
 class DeclinedError(ConsentError):
     """The person answered the consent prompt with no (or dismissed it): no data was read."""
+
+
+class PeopleError(HealthLockerError):
+    """Who records are about: a person the vault does not know, or a change that cannot be
+    made (say, splitting a person's only record off them)."""
+
+
+class PersonUnclearError(PeopleError):
+    """A file is about someone who looks like a person in the vault but differs (say, the same
+    name and another birth date): nothing of it is stored; ``--person`` chooses."""
 
 
 class ShareError(HealthLockerError):

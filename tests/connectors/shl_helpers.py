@@ -176,6 +176,8 @@ VISIT = {
             "resource": {
                 "resourceType": "Patient",
                 "id": "4d5a6f0e-8f4e-4c36-9a57-8b1f0c3e2d11",
+                # the card's person: one link, one person (see docs/people.md)
+                "name": [{"family": "Example", "given": ["Pat"]}],
                 "birthDate": "1980-02-03",
             },
         },

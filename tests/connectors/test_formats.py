@@ -199,16 +199,20 @@ def test_importing_the_samples_folder_finds_every_format_and_lists_what_it_passe
     assert apple == [
         "dogsheep-export.xml",
         "export.xml",
+        "export.xml",  # samples/newcomer's unzipped export
         "opendroid-sampleexport-2.xml",
         "opendroid-sampleexport.xml",
     ]
-    assert summary["file_count"] == 28  # 24, and the four CGM exports of samples/cgm
+    # 24, the four CGM exports of samples/cgm, and the newcomer's clinic C-CDA and Apple export
+    assert summary["file_count"] == 30
     why = {Path(s["path"]).name: s["why"] for s in summary["skipped"]}
-    assert set(why) == {"SOURCES.md", "route_2019-06-11_3.00pm.gpx"}
+    records = "Observation-gwc-hgb-2909.json"  # the newcomer's export's Health Records file
+    assert set(why) == {"SOURCES.md", "route_2019-06-11_3.00pm.gpx", records}
     assert why["SOURCES.md"].startswith("not a format this version imports")
-    assert "part of the export in" in why["route_2019-06-11_3.00pm.gpx"]
-    assert "only its export.xml is imported" in why["route_2019-06-11_3.00pm.gpx"]
-    assert summary["passed_over"] == 2
+    for part in ("route_2019-06-11_3.00pm.gpx", records):
+        assert "part of the export in" in why[part]
+        assert "only its export.xml is imported" in why[part]
+    assert summary["passed_over"] == 3
 
 
 def test_an_apple_health_folder_imports_its_exports(tmp_path: Path) -> None:

@@ -192,7 +192,11 @@ def test_mfp_an_unreadable_row_is_left_out_with_its_line(tmp_path: Path, home: P
     assert {d: c["valueQuantity"]["value"] for d, c in calories.items()} == {
         "2024-05-01": 300, "2024-05-02": 700, "2024-05-03": 650,
     }  # fmt: skip
-    strict = run_cli("import", str(path), "--strict", "--source", "again", home=home)
+    # Into a vault of its own: in this one, the same file is imported already, whatever
+    # --source says, and not read again.
+    fresh = tmp_path / "fresh"
+    assert run_cli("init", home=fresh).returncode == 0
+    strict = run_cli("import", str(path), "--strict", home=fresh)
     assert strict.returncode == 1 and "Traceback" not in strict.stderr
     assert f"error: {path}: line 3: malformed CSV" in strict.stderr
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from healthlocker.people import patient_of, ref_id
 from healthlocker.records import Scope, SourceRef, VitalSign, summarize_trends
 from healthlocker.records._common import (
     check_count,
@@ -16,8 +17,6 @@ from healthlocker.records._common import (
     fmt_money,
     fmt_number,
     human_name,
-    patient_of,
-    ref_id,
 )
 from healthlocker.records._scope import Resolver
 from healthlocker.records._text import Cites
@@ -118,7 +117,9 @@ def test_argument_checks() -> None:
         with pytest.raises(ValueError, match="limit must be a whole number from 1 to 5"):
             check_count(bad_count, "limit", 1, 5)
     assert check_patient(" Patient/abc-1 ") == "Patient/abc-1"
-    assert check_patient("abc.1") == "Patient/abc.1"
+    # A bare id may be a person's or a Patient's: the scope tells which (test_people_scope.py).
+    assert check_patient("abc.1") == "abc.1"
+    assert (check_patient("person-2"), check_patient("owner")) == ("person-2", "owner")
     for bad_id in ("", "a/b", "Patient/../x", "x" * 65):
         with pytest.raises(ValueError, match="Patient id"):
             check_patient(bad_id)

@@ -12,8 +12,8 @@ import pytest
 
 from healthlocker.connectors import import_paths
 from healthlocker.errors import ArgumentError
+from healthlocker.people import ref_id
 from healthlocker.records import Scope
-from healthlocker.records._common import ref_id
 from healthlocker.records._dosage import dosage_words
 from healthlocker.records._meds import get_meds
 from healthlocker.store import Vault

@@ -166,6 +166,18 @@ def test_heart_rate_absent_from_the_samples_is_an_empty_trend(loaded_vault: Vaul
     assert any("no heart rate data" in n.lower() for n in view.notes)
 
 
+def test_a_lab_named_in_words_is_the_same_test_whatever_the_period(loaded_vault: Vault) -> None:
+    """The word "glucose" means the test the person has, even when the period allowed hides
+    all of it: the answer then says what the period hid (it once chose a test with no data)."""
+    full = summarize_trends(Scope(loaded_vault), metric="glucose")
+    assert full.points
+    hidden = summarize_trends(Scope(loaded_vault, window_start="2022-01-01"), metric="glucose")
+    assert (hidden.metric, hidden.codes) == (full.metric, full.codes)
+    assert hidden.points == []
+    assert hidden.withheld is not None and hidden.withheld.count > 0
+    assert "outside the period you allowed (before 2022-01-01)" in hidden.render()
+
+
 def test_several_people_the_most_recent_is_shown_and_said(loaded_vault: Vault) -> None:
     series = _series("29463-7")
     newest = max(series, key=lambda p: max(s[0] for s in series[p]))

@@ -207,8 +207,11 @@ def test_the_server_raises_no_builtin_permission_error() -> None:
 
 
 @pytest.mark.anyio
-async def test_structured_content_omits_withheld_when_nothing_was(loaded_vault: Vault) -> None:
-    async with Client(build_server(loaded_vault, gate=OpenGate()), client_info=INFO) as client:
+async def test_structured_content_omits_withheld_when_nothing_was(hartmann: Vault) -> None:
+    # One person's vault: nothing withheld, and no one to name (with several people, tools
+    # answer about the owner and withhold the others': tests/people/test_people_tools.py).
+    async with Client(build_server(hartmann, gate=OpenGate()), client_info=INFO) as client:
         result = await client.call_tool("get_meds", {"status": "all"})
     assert "withheld" not in json.dumps(result.structured_content)
+    assert '"person"' not in json.dumps(result.structured_content)
     assert Path(HARTMANN).exists()

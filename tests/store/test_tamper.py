@@ -59,13 +59,17 @@ def _call(records: int = 1) -> AuditEvent:
 
 def test_every_kind_of_write_keeps_the_vault_verifiable(vault: Vault, tmp_path: Path) -> None:
     """The manifests follow every legitimate write: imports and updates, grants made and
-    revoked, audit entries, OAuth rows replaced, deleted and expired, links, shares, and
-    forget (which drops the shares holding the forgotten source's records)."""
+    revoked, audit entries, OAuth rows replaced, deleted and expired, links, shares, people
+    linked, split, renamed and made owner, and forget (which drops the shares holding the
+    forgotten source's records and the people placed from it)."""
     from healthlocker.connectors import Link, LinkStore
+    from healthlocker.people import People
     from healthlocker.sharing import Shares, records_of_types
 
     assert import_paths(vault, [PERSON], source="clinic").ok
     assert import_paths(vault, [SAMPLES / "bluebutton"]).ok
+    _edit_people(vault)
+    assert vault.verify() == []
     grants = GrantStore(vault)
     grants.revoke(grants.add(client="tester", tool="all", duration=timedelta(hours=1)).id)
     grants.add(client="tester", tool="get_meds", duration=timedelta(hours=1))
@@ -82,8 +86,9 @@ def test_every_kind_of_write_keeps_the_vault_verifiable(vault: Vault, tmp_path: 
     LinkStore(vault).save(link)
     LinkStore(vault).save(link)  # the same name again: its row replaced
     shares, month = Shares(vault), timedelta(days=30)
-    for types in (["Patient"], ["Coverage"]):  # both sources; bluebutton alone
-        summary = records_of_types(vault, types)
+    medicare = _patient_of(vault, "clinic", other=True)
+    for types, whom in ((["Patient"], None), (["Coverage"], medicare)):  # clinic; bluebutton
+        summary = records_of_types(vault, types, patient=whom)
         shares.create(summary, base_url="http://127.0.0.1:1", label="x", duration=month,
                       passcode=None, what="records")  # fmt: skip
     obs = json.loads(PERSON.read_text())["entry"][5]["resource"]
@@ -93,6 +98,7 @@ def test_every_kind_of_write_keeps_the_vault_verifiable(vault: Vault, tmp_path: 
     assert vault.verify() == []
     assert vault.forget("clinic") == ["clinic"]
     assert len(shares.list()) == 1
+    assert not People.load(vault).owner.patients  # the clinic's placements went with it
     assert vault.verify() == []
     assert AuditLog(vault).verify() == []
     home = _home(vault)
@@ -100,6 +106,36 @@ def test_every_kind_of_write_keeps_the_vault_verifiable(vault: Vault, tmp_path: 
     result = run_cli("verify", home=home)
     assert result.returncode == 0, result.stderr
     assert "The vault is intact: 13 resources from 1 source(s) and 2 audit entries" in result.stdout
+
+
+def _patient_of(vault: Vault, label: str, *, other: bool = False) -> str:
+    """The reference of the Patient source *label* holds (or, with other, one it does not)."""
+    return next(s.ref for s in vault.resources("Patient") if (s.source == label) != other)
+
+
+def _edit_people(vault: Vault) -> None:
+    """Every edit ``healthlocker people`` makes, as it makes them (People.save): the two
+    sources' people linked, split again, named, and the other one made owner and back."""
+    from healthlocker.people import People
+
+    people = People.load(vault)
+    assert len(people.all) == 2  # the clinic's Alexis and Medicare's beneficiary
+    owner, other = people.all
+    people.link(owner, other)
+    people.save(vault)
+    people = People.load(vault)
+    assert len(people.all) == 1
+    people.split([_patient_of(vault, "clinic", other=True)])
+    people.save(vault)
+    people = People.load(vault)
+    owner, other = people.all
+    people.rename(other, "Medicare")
+    people.make_owner(other)
+    people.save(vault)
+    people = People.load(vault)
+    people.make_owner(people.get(owner.id))
+    people.save(vault)
+    assert People.load(vault).owner.id == owner.id
 
 
 # -- index columns ------------------------------------------------------------------------
@@ -295,6 +331,48 @@ def test_a_revoked_share_written_back_live_is_refused(vault: Vault) -> None:
     assert "shares: 1 rows, its manifest says 0 (rows deleted or added)" in _verify(home)
 
 
+def test_two_people_linked_again_by_writing_back_the_people_table_are_refused(
+    vault: Vault,
+) -> None:
+    """Two people the owner split apart, put together again by writing back the table as it
+    was while linked, would pool their records in every answer: refused instead."""
+    from healthlocker.people import People
+
+    assert import_paths(vault, [PERSON], source="clinic").ok
+    assert import_paths(vault, [SAMPLES / "bluebutton"]).ok
+    people = People.load(vault)
+    people.link(*people.all)
+    people.save(vault)
+    with vault_file(vault.path) as conn:
+        linked = conn.execute("SELECT * FROM people").fetchall()
+    people = People.load(vault)
+    people.split([_patient_of(vault, "clinic", other=True)])
+    people.save(vault)
+    home = _home(vault)
+    vault.close()
+    with vault_file(home / "vault.db") as conn:
+        conn.execute("DELETE FROM people")
+        conn.executemany(f"INSERT INTO people VALUES ({', '.join('?' * len(linked[0]))})", linked)
+    with Vault.open(home) as opened:
+        with pytest.raises(IntegrityError, match="people table"):
+            People.load(opened)
+
+        async def meds() -> None:
+            GrantStore(opened).add(client="tester", tool="all", duration=timedelta(hours=1))
+            async with Client(build_server(opened), mode="legacy", client_info=INFO) as client:
+                result = await client.call_tool("get_meds", {"status": "all"})
+            assert result.is_error  # never an answer pooling two people
+            assert "people table does not match" in result.content[0].text  # type: ignore[union-attr]
+
+        import anyio
+
+        anyio.run(meds)
+    listed = run_cli("people", home=home)
+    assert listed.returncode == 1
+    assert "people table does not match its manifest" in listed.stderr
+    assert "people: 3 rows, its manifest says 4 (rows deleted or added)" in _verify(home)
+
+
 def test_a_token_row_whose_expiry_was_moved_is_refused(vault: Vault) -> None:
     oauth = vault.table("oauth")
     oauth.put(("refresh", "r1"), expires=time.time() + 60, body=b"{}")
@@ -414,9 +492,17 @@ def test_without_a_keyring_a_rollback_of_the_file_and_its_counter_is_not_seen(
 # -- leakage ------------------------------------------------------------------------------
 
 
-def test_the_same_file_under_two_labels_shares_no_tag_or_digest(vault: Vault) -> None:
+def test_the_same_records_under_two_labels_share_no_tag_or_digest(
+    vault: Vault, tmp_path: Path
+) -> None:
+    # The same file under a second label is the one source it is already (its content is
+    # what it is); the same records in another file (here: spelled out again) are a second.
+    again = tmp_path / "again.json"
+    again.write_text(json.dumps(json.loads(PERSON.read_text()), indent=1))
     assert import_paths(vault, [PERSON], source="first").ok
-    assert import_paths(vault, [PERSON], source="second").ok
+    assert import_paths(vault, [PERSON], source="second").totals()["added"] == 0
+    assert list(vault.source_labels().values()) == ["first"]
+    assert import_paths(vault, [again], source="second").ok
     with vault_file(vault.path) as conn:
         ids = [r[0] for r in conn.execute("SELECT id FROM sources ORDER BY id")]
         columns = {}

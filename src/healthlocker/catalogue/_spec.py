@@ -27,8 +27,9 @@ def estimate_tokens(text: str) -> int:
 Patient = Annotated[
     str | None,
     Field(
-        description="Only this person's records (a Patient id, as in a result's `patient`); "
-        "needed only when the vault holds several people"
+        description="Whose records: a person's id as an answer's `person` names them "
+        "(`person-2`), one of their Patient ids, or `owner`; default: the vault's owner. "
+        "Needed only when the vault holds several people"
     ),
 ]
 

@@ -2,10 +2,10 @@
 
 One module per command group, each command's arguments declared beside its handler
 (``_command.command``): ``_vault`` (init, status, passphrase, keyring), ``_records`` (import,
-sources, export, forget), ``_links`` (connect, sync), ``_serve`` (serve), ``_setup`` (setup),
-``_share`` (share), ``_consent`` (grant, grants, revoke, audit), ``_verify`` (verify), ``_demo``
-(demo). A handler returns a ``Result`` that prints itself, or with ``--json`` gives its
-``public()`` form.
+sources, export, forget), ``_people`` (people), ``_links`` (connect, sync), ``_serve``
+(serve), ``_setup`` (setup), ``_share`` (share), ``_consent`` (grant, grants, revoke, audit),
+``_verify`` (verify), ``_demo`` (demo). A handler returns a ``Result`` that prints itself, or
+with ``--json`` gives its ``public()`` form.
 
 Exit status: 0 success, 1 a failure the message explains, 2 wrong usage. A HealthLockerError
 becomes one line on stderr, never a traceback. Tables and summaries go to stdout; progress goes
@@ -24,6 +24,7 @@ from healthlocker.cli import (
     _consent,
     _demo,
     _links,
+    _people,
     _records,
     _serve,
     _setup,
@@ -37,7 +38,7 @@ from healthlocker.errors import HealthLockerError
 __all__ = ["build_parser", "main"]
 
 # The order `healthlocker --help` lists them in.
-_GROUPS = (_vault, _records, _links, _serve, _setup, _share, _consent, _verify, _demo)
+_GROUPS = (_vault, _records, _people, _links, _serve, _setup, _share, _consent, _verify, _demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -65,6 +65,8 @@ class Imported(Result):
             for note in f.notes if not f.error else ():
                 print(f"  {Path(f.path).name}: {note}")
             _print_records(f.skipped_records)
+        for said in report.people_said():  # whom the files are about, where it needs saying
+            print(f"  {said}")
         _print_skipped(report.skipped)
 
     def exit_code(self) -> int:
@@ -72,14 +74,21 @@ class Imported(Result):
 
 
 def _file_json(f: Any) -> dict[str, Any]:
-    out = {"path": f.path, "format": f.format, "error": f.error, "notes": f.notes}
-    out["skipped_records"] = [{"where": r.where, "why": r.why} for r in f.skipped_records]
+    out = {
+        "path": f.path,
+        "format": f.format,
+        "error": f.error,
+        "notes": f.notes,
+        "people": [p.__dict__ for p in f.people],
+        "skipped_records": [{"where": r.where, "why": r.why} for r in f.skipped_records],
+    }
     if f.result:
         out |= {
             "added": f.result.added,
             "updated": f.result.updated,
             "unchanged": f.result.unchanged,
             "already_imported": f.result.skipped_file,
+            "already_in": f.result.already_in,
             "by_type": f.result.by_type,
         }
     return out
@@ -146,6 +155,13 @@ def _print_each(header: str, lines: list[str], indent: str, shown: int = 20) -> 
         help="SMART Health Links: also import cards whose issuer's keys cannot be had (never "
         "a card whose signature fails)",
     ),
+    arg(
+        "--person",
+        metavar="NAME|new|owner",
+        help="whom the files are about, instead of matching their patient with the vault's "
+        "people: owner, new (someone else), or a person's id or name (a new person if no one "
+        "has it)",
+    ),
     JSON_FLAG,
 )
 def import_(args: argparse.Namespace) -> Result:
@@ -164,6 +180,7 @@ def import_(args: argparse.Namespace) -> Result:
                 time_zone=args.time_zone,
                 shl=_link_access(args),
                 strict=args.strict,
+                person=args.person,
             )
         )
 
@@ -206,6 +223,7 @@ def _import_with_progress(vault: Any, args: argparse.Namespace) -> Any:
             time_zone=args.time_zone,
             shl=_link_access(args),
             strict=args.strict,
+            person=args.person,
         )
 
 

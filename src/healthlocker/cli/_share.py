@@ -91,7 +91,12 @@ def _local(stamp: float) -> str:
         ),
     ),
     arg("--since", metavar="DATE", help="with --types: only records from DATE on"),
-    arg("--patient", metavar="ID", help="whose summary (default: the one with the newest records)"),
+    arg(
+        "--patient",
+        metavar="ID",
+        help="whose records: a person's id (as `healthlocker people` lists them) or a Patient "
+        "id (default: the vault's owner)",
+    ),
     arg(
         "--for",
         dest="duration",
@@ -173,13 +178,11 @@ def _content(vault: Any, args: argparse.Namespace) -> tuple[Any, str]:
 
     if args.types:
         types = [t.strip() for t in args.types.split(",") if t.strip()]
-        return records_of_types(vault, types, since=args.since), "types:" + ",".join(types)
+        content = records_of_types(vault, types, since=args.since, patient=args.patient)
+        return content, "types:" + ",".join(types)
     if args.since:
         raise ShareError("--since goes with --types; a patient summary chooses its own records")
-    patient = args.patient
-    if patient and not patient.startswith("Patient/"):
-        patient = f"Patient/{patient}"
-    return patient_summary(vault, patient=patient), "patient summary"
+    return patient_summary(vault, patient=args.patient), "patient summary"
 
 
 COMMANDS = (share,)

@@ -110,6 +110,9 @@ FORMATS: Mapping[str, Format] = MappingProxyType(
                 sniff="apple._detect:sniff",
                 folder="apple._detect:export_in",
                 self_validating=True,
+                # export.zip, its export.xml and the unzipped folder are one export under three
+                # names: each would otherwise be a source of its own, holding it all again.
+                source="apple-health",
             ),
             Format(
                 name="myfitnesspal",

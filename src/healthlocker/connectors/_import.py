@@ -4,11 +4,15 @@ Each file is one atomic batch: its good records are stored together or, on an er
 file as a whole, nothing of it is, and the error names the file and the place. A bad record
 is skipped and named (``_tolerance``; ``strict``: it refuses the file). Other files of the
 same run go on; the report lists each, and the files of a folder that were passed over (see
-``_plan``). Formats come from the registry (``_formats.FORMATS``).
+``_plan``). Formats come from the registry (``_formats.FORMATS``). Whom each file is about is
+decided in its batch (``people.Placement``): the report says so when it is not the owner, and
+a file about someone who only looks like a person in the vault is refused unless ``person``
+(``--person``) says whose it is.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +24,13 @@ from healthlocker.connectors._plan import Plan, Planned, Skipped, plan_import
 from healthlocker.connectors._read import LinkAccess, Progress, ReadOptions
 from healthlocker.connectors._tolerance import SkippedRecord, Tolerance, checked
 from healthlocker.errors import ConnectorError, HealthLockerError
+from healthlocker.people import People, Placed, Placement, check_choice
 from healthlocker.store import BatchResult, Vault
+
+_WAITING = (
+    "holds no Patient record: its records count as the owner's until their patient's own "
+    "record is imported"
+)
 
 
 @dataclass
@@ -33,6 +43,9 @@ class FileOutcome:
     notes: list[str] = field(default_factory=list)
     # The records left out of an imported file, each with its place and why.
     skipped_records: list[SkippedRecord] = field(default_factory=list)
+    # Whom the file is about, and what import did about it (a new person, the owner, …); each
+    # with the sentence to say it in (``ImportReport.people_said``).
+    people: list[Placed] = field(default_factory=list)
 
 
 @dataclass
@@ -44,6 +57,11 @@ class ImportReport:
     @property
     def ok(self) -> bool:
         return all(f.error is None for f in self.files)
+
+    def people_said(self) -> list[str]:
+        """Whom this import's files are about, where it needs saying (someone else, a new
+        owner): one sentence per person, not per file, with no file names."""
+        return list(dict.fromkeys(p.note for f in self.files for p in f.people if p.note))
 
     def totals(self) -> dict[str, int]:
         out = {
@@ -86,6 +104,7 @@ def import_paths(
     time_zone: str | None = None,
     shl: LinkAccess | None = None,
     strict: bool = False,
+    person: str | None = None,
 ) -> ImportReport:
     """Import files and folders (or a :func:`plan_import` of them); one atomic batch per file.
     Never raises for bad input.
@@ -95,16 +114,19 @@ def import_paths(
     ahead of storage (see ``_ahead``). *weight_unit* (kg or lb) is the unit of MyFitnessPal's
     measurements (see ``wellness._mfp``); *time_zone* (an IANA name) that of a CGM export's
     local times (see ``cgm._time``); *shl* how a SMART Health Link's passcode is asked for (see
-    ``shl._reader``).
+    ``shl._reader``). *person* (``owner``, ``new``, a person's id or a name) says whom every
+    file is about, instead of matching (see ``people``).
     """
     report = ImportReport()
     try:
         plan = paths if isinstance(paths, Plan) else plan_import(paths, fmt)
-    except HealthLockerError as exc:  # an unknown format
+        person = check_choice(person)
+    except HealthLockerError as exc:  # an unknown format, or a bad --person
         report.files.append(FileOutcome("", fmt, error=str(exc)))
         return report
     report.skipped = list(plan.skipped)
     jobs = [job for planned in plan.files if (job := _job(planned, report)) is not None]
+    waiting: dict[int, set[str]] = {}  # per job: the Patients its records name, unplaced
     with _ahead.validator([(j.planned.path, j.format.name) for j in jobs]) as verdicts:
         for index, job in enumerate(jobs):
             vouched = _ahead.claim(verdicts, index)
@@ -118,30 +140,41 @@ def import_paths(
                 link=job.planned.link,
                 shl=shl or LinkAccess(),
             )
-            _store(vault, job, options, source, vouched)
+            waiting[index] = _store(vault, job, options, source, vouched, person)
+    _still_waiting(vault, jobs, waiting)
     return report
 
 
 def _store(
-    vault: Vault, job: _Job, options: ReadOptions, source: str | None, vouched: bytes | None
-) -> None:
-    """One file, one batch: its outcome says what was stored, or why nothing was."""
+    vault: Vault,
+    job: _Job,
+    options: ReadOptions,
+    source: str | None,
+    vouched: bytes | None,
+    person: str | None,
+) -> set[str]:
+    """One file, one batch: its outcome says what was stored, or why nothing was. Returns
+    the Patients its records name that no person holds yet."""
     path, kind, outcome = job.planned.path, job.format, job.outcome
     tolerance = options.tolerance
     validate = vouched is None and not kind.self_validating
+    label = source or kind.source or job.planned.label
     try:
+        placement = Placement(vault, label=label, choice=person)
         # A reader that fetches (a link) does so here, before the batch takes the vault's
         # write lock, and leaves the digest of what it fetched for file_tag. Documents' text
-        # is taken here, once, for every format (see _documents).
+        # is taken here, once, for every format (see _documents). Placement sees only the
+        # records tolerance admits.
         read = with_text(kind.read(path, options), outcome.notes)
         items = checked(read, tolerance, kind.label, validate=validate)
         outcome.result = vault.import_batch(
-            items,
-            source=source or kind.source or job.planned.label,
+            placement.wrap(items),
+            source=label,
             kind=kind.name,
             name=path.name,
-            file_digest=vouched or kind.file_tag(path, options),
+            file_digest=_chosen(vouched or kind.file_tag(path, options), person),
             validated=True,  # here, by the worker ahead, or by the reader itself
+            on_publish=placement.save,
         )
     except HealthLockerError as exc:
         outcome.error = str(exc)
@@ -150,6 +183,33 @@ def _store(
     else:
         outcome.skipped_records = list(tolerance.skipped)
         outcome.notes.extend(tolerance.notes())
+        _said(outcome, placement)
+        return placement.waiting
+    return set()
+
+
+def _chosen(tag: bytes, person: str | None) -> bytes:
+    """The file's tag, and whom --person said it is about: the same file imported again with
+    another --person is read again, to place it anew."""
+    return tag if person is None else hashlib.sha256(tag + f"|person={person}".encode()).digest()
+
+
+def _said(outcome: FileOutcome, placement: Placement) -> None:
+    outcome.people = placement.placed
+    result = outcome.result
+    if result is not None and result.skipped_file and result.already_in:
+        outcome.notes.append(f"imported before, as source {result.already_in!r}: not read again")
+
+
+def _still_waiting(vault: Vault, jobs: list[_Job], waiting: dict[int, set[str]]) -> None:
+    """Say of each file whose records name a Patient the vault holds no record of (even after
+    the later files of this run) that those records are the owner's until it comes."""
+    if not any(waiting.values()):
+        return
+    people = People.load(vault)
+    for index, refs in waiting.items():
+        if any(people.placed(ref) is None for ref in refs):
+            jobs[index].outcome.notes.append(_WAITING)
 
 
 def _job(planned: Planned, report: ImportReport) -> _Job | None:

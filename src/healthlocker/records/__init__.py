@@ -19,7 +19,14 @@ from healthlocker.records._clinical import (
     list_encounters,
     list_immunizations,
 )
-from healthlocker.records._common import Reader, RecordText, SourceRef, clean, record_text
+from healthlocker.records._common import (
+    Reader,
+    RecordText,
+    SourceCopy,
+    SourceRef,
+    clean,
+    record_text,
+)
 from healthlocker.records._conditions import (
     ConditionOverview,
     ConditionOverviewItem,
@@ -80,7 +87,7 @@ from healthlocker.records._trendview import (
     TrendView,
     VitalSign,
 )
-from healthlocker.records._view import Answer, Withheld
+from healthlocker.records._view import Answer, PersonLine, Withheld
 
 __all__ = [
     "AllergyItem",
@@ -115,6 +122,7 @@ __all__ = [
     "MedicationUse",
     "MedicationsView",
     "Mention",
+    "PersonLine",
     "PlanCopays",
     "PlanEstimate",
     "PlanOption",
@@ -128,6 +136,7 @@ __all__ = [
     "SearchHit",
     "SearchResults",
     "SectionItem",
+    "SourceCopy",
     "SourceRef",
     "SummaryAllergy",
     "SummaryCondition",

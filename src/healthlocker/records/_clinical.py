@@ -15,6 +15,7 @@ from typing import Protocol
 
 from pydantic import Field
 
+from healthlocker.people import patient_of
 from healthlocker.records._common import (
     SNOMED,
     SourceRef,
@@ -29,7 +30,6 @@ from healthlocker.records._common import (
     day,
     first_day,
     names_of,
-    patient_of,
     source_of,
     status_code,
 )

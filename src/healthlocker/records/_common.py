@@ -49,8 +49,16 @@ class Reader(Protocol):
     ) -> list[StoredResource]: ...
 
 
+class SourceCopy(View):
+    """The same fact as another source holds it."""
+
+    model_config = ConfigDict(frozen=True)
+    resource: str = Field(description="Stored resource, as Type/id")
+    origin: str = Field(description="The source it came from (import label or linked API)")
+
+
 class SourceRef(View):
-    """Where a fact comes from: the stored resource and the source it was imported from."""
+    """Where a fact comes from: the stored resource, its source, and the others holding it."""
 
     model_config = ConfigDict(frozen=True)
     resource: str = Field(description="Stored resource, as Type/id")
@@ -58,6 +66,11 @@ class SourceRef(View):
         default=None,
         description="The source it came from (import label or linked API); left out when the "
         "answer's own `origin` says it for every record",
+    )
+    also: tuple[SourceCopy, ...] = Field(
+        default=(),
+        description="The same fact from other sources (same code, time and value): one fact, "
+        "read once, citing each source",
     )
 
 
@@ -88,7 +101,8 @@ def record_text(value: Any, cap: int = RECORD_TEXT_CAP) -> RecordText | None:
 
 
 def source_of(stored: StoredResource) -> SourceRef:
-    return SourceRef(resource=stored.ref, origin=stored.source)
+    also = tuple(SourceCopy(resource=c.ref, origin=c.source) for c in stored.also)
+    return SourceRef(resource=stored.ref, origin=stored.source, also=also)
 
 
 # --- arguments ------------------------------------------------------------------------------
@@ -128,13 +142,17 @@ def check_count(value: Any, name: str, low: int, high: int) -> int:
 
 
 def check_patient(patient: Any) -> str | None:
-    """``Patient/<id>`` for a Patient id given with or without the prefix."""
+    """Whom a call asks about, checked: a Patient id (with or without ``Patient/``), a person's
+    id (``person-2``) or ``owner``; ArgumentError otherwise."""
     if patient is None:
         return None
-    pid = str(patient).strip().removeprefix("Patient/")
-    if not _FHIR_ID.match(pid):
-        raise ArgumentError("patient must be a Patient id like 'Patient/abc-123' or 'abc-123'")
-    return f"Patient/{pid}"
+    text = str(patient).strip()
+    if not _FHIR_ID.match(text.removeprefix("Patient/")):
+        raise ArgumentError(
+            "patient must be a Patient id like 'Patient/abc-123' or 'abc-123', a person's id "
+            "like 'person-2' (as answers name them), or 'owner'"
+        )
+    return text
 
 
 def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
@@ -256,40 +274,12 @@ def condition_is_active(r: Mapping[str, Any]) -> bool:
 # --- references and people ------------------------------------------------------------------
 
 
-def ref_id(reference: Any, rtype: str) -> str | None:
-    """The id a reference points to when it is to *rtype* (relative, absolute or versioned)."""
-    if isinstance(reference, dict):
-        reference = reference.get("reference")
-    if not isinstance(reference, str):
-        return None
-    parts = reference.split("?")[0].rstrip("/").split("/")
-    if len(parts) >= 4 and parts[-2] == "_history":
-        parts = parts[:-2]
-    if len(parts) >= 2 and parts[-2] == rtype and parts[-1]:
-        return parts[-1]
-    return None
-
-
 def contained(resource: Mapping[str, Any], reference: Any) -> dict[str, Any] | None:
     """The resource contained in *resource* that a local reference (``#id``) points to."""
     for res in resource.get("contained") or ():
         if isinstance(res, dict) and f"#{res.get('id')}" == reference:
             return res
     return None
-
-
-def patient_of(resource: Mapping[str, Any]) -> str | None:
-    """``Patient/<id>`` of the person a resource is about, or None."""
-    for key in ("subject", "patient", "beneficiary"):
-        pid = ref_id(resource.get(key), "Patient")
-        if pid:
-            return f"Patient/{pid}"
-    return None
-
-
-def for_patient(stored: list[StoredResource], patient: str | None) -> list[StoredResource]:
-    """The resources about *patient* (``Patient/id``), or all of them when it is None."""
-    return stored if patient is None else [s for s in stored if patient_of(s.resource) == patient]
 
 
 def pick_patient(latest: dict[str | None, str]) -> tuple[str | None, str | None]:

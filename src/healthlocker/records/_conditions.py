@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import Field
 
 from healthlocker.errors import ArgumentError
+from healthlocker.people import patient_of
 from healthlocker.records._common import (
     LOINC,
     SNOMED,
@@ -28,7 +29,6 @@ from healthlocker.records._common import (
     day,
     first_day,
     fmt_number,
-    patient_of,
     pick_patient,
     source_of,
 )
@@ -178,12 +178,12 @@ def condition_overview(reader: Scope, *, condition: str | None = None) -> Condit
 def _one_person(reader: Scope) -> tuple[Scope, str | None]:
     """The scope of one person: the one asked for, else (several in the vault) the one with the
     most recent condition recorded, and a note saying so."""
-    if reader.patient is not None or len(reader.people()) < 2:
+    if reader.person is not None or len(reader.people()) < 2:
         return reader, None
     latest: dict[str | None, str] = {}
     for stored in reader.lookup("Condition"):
-        if who := patient_of(stored.resource):
-            latest[who] = max(latest.get(who, ""), stored.date or "")
+        who = reader.whose(patient_of(stored.resource))
+        latest[who] = max(latest.get(who, ""), stored.date or "")
     who, note = pick_patient(latest)
     return (reader.narrow(who), note) if who is not None else (reader, None)
 

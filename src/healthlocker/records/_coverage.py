@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from healthlocker.errors import ArgumentError
+from healthlocker.people import ref_id
 from healthlocker.records._claims import Claim, parse_claim
 from healthlocker.records._common import (
     SourceRef,
@@ -27,7 +28,6 @@ from healthlocker.records._common import (
     clean,
     contained,
     fmt_money,
-    ref_id,
 )
 from healthlocker.records._plans import PlanEstimate, PlanOption, compare_plans, parse_plans
 from healthlocker.records._policies import CoverageEntry, CoveragePeriod, coverage_entries

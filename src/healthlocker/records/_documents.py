@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import Field
 
 from healthlocker.errors import ArgumentError
+from healthlocker.people import patient_of
 from healthlocker.records._common import (
     RecordText,
     SourceRef,
@@ -28,7 +29,6 @@ from healthlocker.records._common import (
     concept_name,
     day,
     fmt_lab,
-    patient_of,
     record_text,
     source_of,
 )

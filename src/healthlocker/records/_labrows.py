@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+from healthlocker.people import ref_id
 from healthlocker.records._catalog import CatalogEntry, by_name, entries, lookup
 from healthlocker.records._common import (
     LOINC,
@@ -24,7 +25,6 @@ from healthlocker.records._common import (
     concept_name,
     day,
     record_text,
-    ref_id,
     sig,
     source_of,
 )

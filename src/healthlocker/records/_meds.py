@@ -16,6 +16,7 @@ from pydantic import (
     model_serializer,
 )
 
+from healthlocker.people import patient_of
 from healthlocker.records._common import (
     RXNORM,
     SourceRef,
@@ -27,7 +28,6 @@ from healthlocker.records._common import (
     first_day,
     medication_dates,
     names_of,
-    patient_of,
     source_of,
     status_code,
 )

@@ -63,6 +63,7 @@ from healthlocker.errors import ArgumentError
 from healthlocker.records._catalog import CatalogEntry, convert, lookup, normalize_unit, search
 from healthlocker.records._common import as_dict, codes_of, concept_name
 from healthlocker.records._glucose import CGM_CODES, MG_DL_PER_MMOL_L
+from healthlocker.records._overlap import distinct_workouts, one_source_per_day, order_for
 from healthlocker.records._scope import Scope
 from healthlocker.records._text import count
 from healthlocker.store import StoredResource
@@ -186,13 +187,16 @@ def find_metric(reader: Scope, metric: str) -> tuple[str | None, Metric, list[st
     nothing matches.
     """
     key = _named(metric)
+    # Which data a name means does not depend on the period allowed: the period hides it, and
+    # the answer says what it hid.
+    every = reader.all_time()
     if key == "glucose" and metric.strip().casefold() == "glucose":
-        if not _has_data(reader, METRICS[key].codes):
-            return None, *_lab(reader, metric)  # no sensor: the lab test, as before CGMs
+        if not _has_data(every, METRICS[key].codes):
+            return None, *_lab(every, metric)  # no sensor: the lab test, as before CGMs
         return key, METRICS[key], [_GLUCOSE_LABS]
     if key is not None:
         return key, METRICS[key], []
-    return None, *_lab(reader, metric)
+    return None, *_lab(every, metric)
 
 
 _GLUCOSE_LABS = (
@@ -326,8 +330,16 @@ def _row(stored: StoredResource, m: Metric) -> Row | None:
     return _sample(stored, m)
 
 
-def fetch(reader: Scope, m: Metric, since: str | None, until: str | None) -> list[Row]:
-    """The samples of *m* dated from *since* to *until* (everyone's the scope may read)."""
+def fetch(
+    reader: Scope,
+    m: Metric,
+    since: str | None,
+    until: str | None,
+    left_out: Counter[str] | None = None,
+) -> list[Row]:
+    """The samples of *m* dated from *since* to *until* (everyone's the scope may read). A day
+    or a workout that several sources record is read from one (``_overlap``); *left_out*
+    counts the others, per source kind."""
     terms = [f"code||{c}" for c in m.codes]
     kind = f"{m.label.lower()} records"
     rows = []
@@ -342,6 +354,12 @@ def fetch(reader: Scope, m: Metric, since: str | None, until: str | None) -> lis
         ):
             if (row := _row(stored, m)) is not None:
                 rows.append(row)
+    if m.kind == "mean" or len({r[4].source_id for r in rows}) < 2:
+        return rows
+    pick = one_source_per_day if m.kind == "sum" else distinct_workouts
+    rows, dropped = pick(rows, order_for(m.codes))
+    if left_out is not None:
+        left_out.update(dropped)
     return rows
 
 

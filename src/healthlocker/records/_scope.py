@@ -2,9 +2,16 @@
 
 A ``Scope`` wraps the vault (any ``Reader``) for one call: the records of the period the person
 allowed (dated from ``window_start`` on; None allows all) and, when one is chosen, of one person
-(``patient``). The server builds one per call from the consent decision; a view function given a
-plain ``Vault`` reads all records of everyone. No view function passes a window itself, so none
-can forget it.
+(``patient``: ``owner``, a person's id, or one of their Patient ids; see ``healthlocker.people``).
+The server builds one per call from the consent decision (:meth:`Scope.for_tool`: the person
+asked for, else the vault's owner); a view function given a plain ``Vault`` reads all records of
+everyone. No view function passes a window or a person itself, so none can forget them.
+
+This is the one place records are told apart by person. A record is a person's when its Patient
+is placed with them; a record naming no Patient, or one no person holds, is the owner's. Two
+people are never pooled: a fact several sources hold (``StoredResource.also``) keeps only the
+copies of the person asked for. Every answer about one person names them when the vault holds
+several (``Answer.person``).
 
 Which types are dated is the store's ``is_dated``: who the person is (Patient) and reference data
 (clinicians, places, drugs) belong to every period. Ongoing state belongs to any period it
@@ -19,12 +26,14 @@ records exist outside what was allowed.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
+from healthlocker.people import OWNER, People, Person, patient_of, ref_id
 from healthlocker.records._common import (
     Reader,
     as_dict,
@@ -37,11 +46,9 @@ from healthlocker.records._common import (
     first_day,
     human_name,
     medication_dates,
-    patient_of,
-    ref_id,
     status_code,
 )
-from healthlocker.records._view import Answer, Withheld
+from healthlocker.records._view import Answer, PersonLine, Withheld
 from healthlocker.store import StoredResource, is_dated
 
 P = ParamSpec("P")
@@ -106,7 +113,7 @@ class _Tally:
 
     window: dict[str, tuple[str, set[str]]] = field(default_factory=dict)
     others: dict[str, tuple[str, set[str]]] = field(default_factory=dict)
-    person: str | None = None  # whom the answer is about, once known
+    person: Person | None = None  # whom the answer is about, once known
 
 
 class Scope:
@@ -117,17 +124,53 @@ class Scope:
     ) -> None:
         self._reader = reader
         self.window_start = check_date(window_start, "window_start")
-        self.patient = check_patient(patient)
-        self._tally = _Tally(person=self.patient)
-        self._only: list[str] | None = None  # the vault's Patient refs, when needed
+        self._roster: People | None = None
+        self.person: Person | None = None
+        self.patient: str | None = None  # the Patient answers name as whose they are
+        asked = check_patient(patient)
+        if asked is not None:
+            self.person, self.patient = self._resolve(asked)
+        self._tally = _Tally(person=self.person)
+
+    @classmethod
+    def for_tool(
+        cls, reader: Reader, *, window_start: str | date | None = None, patient: str | None = None
+    ) -> Scope:
+        """The scope of a tool call: the person asked for, else the vault's owner."""
+        return cls(reader, window_start=window_start, patient=patient or OWNER)
+
+    def _resolve(self, asked: str) -> tuple[Person, str | None]:
+        """The person *asked* names, and the Patient answers name them by: the one asked for,
+        else their Patient that says most about who they are. A Patient id no person holds is
+        a person of that Patient alone (whose records are only those naming it)."""
+        people = self.roster()
+        found = people.find(asked)
+        ref = f"Patient/{asked.removeprefix('Patient/')}"
+        if found is None:
+            return Person(ref, patients={ref: set()}), ref
+        return found, ref if ref in found.patients else people.primary(found)
+
+    def roster(self) -> People:
+        """Everyone the vault's records are about (read once per call; the vault keeps it
+        while it is unchanged)."""
+        if self._roster is None:
+            self._roster = People.of(self._reader)
+        return self._roster
 
     def narrow(self, patient: str) -> Scope:
         """The same period for one person a view chose itself (the one with the most recent
         data, say); what it leaves out counts toward this scope's answer."""
         scope = Scope(self._reader, window_start=self.window_start, patient=patient)
-        scope._tally = self._tally
-        scope._only = self._only
-        self._tally.person = scope.patient
+        scope._tally, scope._roster = self._tally, self._roster
+        self._tally.person = scope.person
+        return scope
+
+    def all_time(self) -> Scope:
+        """The same person's records of every period, nothing counted: for what a name means
+        (which test "glucose" is), so that a period hides that test's records, counted, rather
+        than changing the question."""
+        scope = Scope(self._reader)
+        scope.person, scope.patient, scope._roster = self.person, self.patient, self._roster
         return scope
 
     def resources(
@@ -144,7 +187,7 @@ class Scope:
         leaves out are counted as *kind* (default: the type's words) when *where* (the view's
         own filter: a true answer keeps a record; default: all) keeps them."""
         stored = self._reader.resources(resource_type, terms=terms, since=since, until=until)
-        if self.window_start is None and self.patient is None:
+        if self.window_start is None and self._everyones(resource_type):
             return stored
         label = kind or KINDS.get(resource_type, f"{resource_type} records")
         return self._sift(resource_type, stored, where or (lambda _: True), label)
@@ -155,9 +198,17 @@ class Scope:
         """Resources a view looks up by reference (a prescriber, a reason) or only consults:
         the same limits, nothing counted, since the view does not list them."""
         stored = self._reader.resources(resource_type, terms=terms, since=since, until=until)
-        if self.window_start is None and self.patient is None:
+        if self.window_start is None and self._everyones(resource_type):
             return stored
         return self._sift(resource_type, stored, None, "")
+
+    def _everyones(self, rtype: str) -> bool:
+        """Whether no record of this type needs telling apart by person: no person chosen,
+        reference data, or a vault whose records are all about the one person chosen."""
+        if self.person is None or not (is_dated(rtype) or rtype == "Patient"):
+            return True
+        everyone = self.roster().all
+        return len(everyone) == 1 and everyone[0] is self.person
 
     def _sift(
         self,
@@ -168,39 +219,75 @@ class Scope:
     ) -> list[StoredResource]:
         start = self.window_start if is_dated(rtype) else None
         ongoing = ONGOING.get(rtype)
-        person = self.patient if is_dated(rtype) or rtype == "Patient" else None
+        by_person = not self._everyones(rtype)
         kept = []
         for item in stored:
-            if person is not None and self._owner(item) != person:
+            own = self._own(item) if by_person else item
+            if own is None:
                 tally = self._tally.others
             elif start is not None and not (
-                (item.date is not None and item.date[:10] >= start)
-                or (ongoing is not None and ongoing(item.resource, start))
+                (own.date is not None and own.date[:10] >= start)
+                or (ongoing is not None and ongoing(own.resource, start))
             ):
                 tally = self._tally.window
             else:
-                kept.append(item)
+                kept.append(own)
                 continue
             if where is not None and where(item):
                 tally.setdefault(rtype, (kind, set()))[1].add(item.ref)
         return kept
 
-    def people(self) -> list[str]:
-        """Who the vault holds records about (``Patient/id`` each), whatever the person chosen:
-        so a view can say how many people there are, and whom it shows."""
-        if self._only is None:
-            self._only = [p.ref for p in self._reader.resources("Patient")]
-        return self._only
+    def _own(self, item: StoredResource) -> StoredResource | None:
+        """*item* if it is about this scope's person; a fact that several people's sources hold
+        (rare: the same reading at the same minute) keeps only this person's copies."""
+        if not item.also:
+            return item if self._mine(item) else None
+        copies = [item, *item.also]
+        mine = [c for c in copies if self._mine(c)]
+        if len(mine) == len(copies):
+            return item
+        return dataclasses.replace(mine[0], also=tuple(mine[1:])) if mine else None
 
-    def _owner(self, item: StoredResource) -> str | None:
-        """Whom a record is about; one naming no one is the only person's, if there is one."""
-        if item.resource_type == "Patient":
-            return item.ref
-        owner = patient_of(item.resource)
-        if owner is None:
-            people = self.people()
-            owner = people[0] if len(people) == 1 else None
-        return owner
+    def _mine(self, item: StoredResource) -> bool:
+        person = self.person
+        if person is None:
+            return True
+        ref = item.ref if item.resource_type == "Patient" else patient_of(item.resource)
+        if ref is not None and ref in person.patients:
+            return True
+        return person.owner and (ref is None or self.roster().placed(ref) is None)
+
+    def people(self) -> list[str]:
+        """Everyone the vault holds records about (their ids, the owner first), whatever the
+        person chosen: so a view can say how many people there are, and whom it shows."""
+        return [p.id for p in self.roster().all]
+
+    def whose(self, ref: str | None) -> str | None:
+        """Whom a record naming this Patient (or none) is about, as a view tells people apart
+        when no person is chosen: their first Patient's reference, else their id."""
+        person = self.roster().whose(ref)
+        return min(person.patients, default=person.id)
+
+    def about(self) -> PersonLine | None:
+        """Whom the answer is about, when the vault holds several people (else None)."""
+        person = self._tally.person
+        roster = self.roster()
+        count = len(roster.all)
+        if person is None or count < 2:
+            return None
+        shown = roster.shown(person)
+        who = "the vault's owner" if person.owner else person.id
+        others = ", ".join(p.id for p in roster.all if p is not person)
+        return PersonLine(
+            id=person.id,
+            shown=shown,
+            owner=person.owner,
+            people_in_vault=count,
+            note=(
+                f"This answer is about {shown} ({who}); the vault holds records about {count} "
+                f"people, and patient= chooses another ({_cut(others)})."
+            ),
+        )
 
     def withheld(self) -> Withheld | None:
         """What this scope has left out so far, or None when nothing."""
@@ -216,9 +303,11 @@ class Scope:
             notes.append(_window_note(window, self.window_start or ""))
         if others:
             n = sum(others.values())
+            person = self._tally.person
+            shown = self.roster().shown(person) if person is not None else "one person"
             notes.append(
                 f"{n} {_plural(n, 'record')} about other people in the vault "
-                f"{'is' if n == 1 else 'are'} not shown (this answer is about {self._tally.person})"
+                f"{'is' if n == 1 else 'are'} not shown (this answer is about {shown})"
             )
         return Withheld(
             count=sum(by_kind.values()),
@@ -227,6 +316,10 @@ class Scope:
             other_people=sum(others.values()),
             note="; ".join(notes) + ".",
         )
+
+
+def _cut(text: str, cap: int = 120) -> str:
+    return text if len(text) <= cap else text[: cap - 1] + "…"
 
 
 def _by_kind(tally: dict[str, tuple[str, set[str]]]) -> dict[str, int]:
@@ -269,6 +362,7 @@ def scoped(view: Callable[Concatenate[Scope, P], A]) -> Callable[Concatenate[Rea
         scope = as_scope(reader)
         answer = view(scope, *args, **kwargs)
         answer.withheld = scope.withheld()
+        answer.person = scope.about()
         return answer
 
     return read

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from healthlocker.errors import ArgumentError
+from healthlocker.people import patient_of
 from healthlocker.records._common import (
     SourceRef,
     check_count,
@@ -16,7 +17,6 @@ from healthlocker.records._common import (
     concept_name,
     day,
     fmt_lab,
-    patient_of,
     source_of,
 )
 from healthlocker.records._flags import read_value

@@ -12,13 +12,12 @@ from typing import Any
 
 from pydantic import Field
 
+from healthlocker.people import patient_of
 from healthlocker.records._catalog import Flag
 from healthlocker.records._clinical import list_conditions
 from healthlocker.records._common import (
     SourceRef,
     clean,
-    for_patient,
-    patient_of,
     pick_patient,
     source_of,
 )
@@ -275,20 +274,17 @@ def _recent_labs(reader: Scope) -> tuple[list[SummaryLab], int]:
     return [SummaryLab.of(r) for r in shown], max(len(same) - keep, 0)
 
 
-def _whom(reader: Scope) -> tuple[str | None, list[str], set[str]]:
-    """The scope's person, else the one with the most recent clinical data (and a note); and
-    everyone the vault holds records about."""
-    people = set(reader.people())
-    if reader.patient is not None:
-        return reader.patient, [], people
+def _whom(reader: Scope) -> tuple[str | None, list[str]]:
+    """The scope's person, else the one with the most recent clinical data (and a note)."""
+    if reader.person is not None:
+        return reader.patient, []
     latest: dict[str | None, str] = {}
     for rtype in _CLINICAL_TYPES:
         for stored in reader.lookup(rtype):
-            key, when = patient_of(stored.resource), stored.date or ""
+            key, when = reader.whose(patient_of(stored.resource)), stored.date or ""
             latest[key] = max(latest.get(key, ""), when)
-    known: dict[str | None, str] = {k: v for k, v in latest.items() if k}
-    who, note = pick_patient(known or dict.fromkeys(people, ""))
-    return who, [note] if note else [], people | {k for k in known if k}
+    who, note = pick_patient(latest or dict.fromkeys(reader.people(), ""))
+    return who, [note] if note else []
 
 
 @scoped
@@ -299,10 +295,11 @@ def health_summary(reader: Scope) -> HealthSummary:
     With several people in the vault and no person in the scope, the one with the most recent
     clinical data is summarised, the notes say so, and the others' records count as withheld.
     """
-    who, notes, people = _whom(reader)
-    if notes and who is not None:
+    who, notes = _whom(reader)
+    if reader.person is None and who is not None:
         reader = reader.narrow(who)
-    shown = {t: for_patient(reader.resources(t), who) for t in _CLINICAL_TYPES}
+        who = reader.patient
+    shown = {t: reader.resources(t) for t in _CLINICAL_TYPES}
     meds = get_meds(reader)
     conditions = list_conditions(reader).conditions
     labs, more_labs = _recent_labs(reader)
@@ -313,7 +310,7 @@ def health_summary(reader: Scope) -> HealthSummary:
     }
     return HealthSummary(
         patient=who,
-        people_in_vault=len(people),
+        people_in_vault=len(reader.people()),
         **_demographics(reader, who),
         counts={t: n for t, group in shown.items() if (n := len(group))},
         active_conditions=[

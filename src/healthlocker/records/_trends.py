@@ -15,11 +15,11 @@ from datetime import date, timedelta
 from typing import Any
 
 from healthlocker.errors import ArgumentError
+from healthlocker.people import patient_of
 from healthlocker.records._common import (
     Reader,
     check_span,
     later_of,
-    patient_of,
     pick_patient,
     places,
     sig,
@@ -27,6 +27,7 @@ from healthlocker.records._common import (
 )
 from healthlocker.records._glucose import cgm_stats
 from healthlocker.records._metrics import METRICS, Metric, Row, fetch, find_metric, in_unit
+from healthlocker.records._overlap import left_out_note, order_for
 from healthlocker.records._scope import Scope, as_scope, scoped
 from healthlocker.records._series import (
     GRANULARITIES,
@@ -103,18 +104,21 @@ def _stats(pts: list[Point], days: list[Reading], second: bool = False) -> Trend
     )
 
 
-def _person(rows: list[Row], who: str | None) -> tuple[list[Row], str | None, list[str]]:
-    """The rows about one person: *who* (the scope's, whose rows these all are), else the one
-    with the most recent data."""
-    if who is not None:
-        return rows, who, []
+# --- the views ------------------------------------------------------------------------------
+
+
+def _person(rows: list[Row], reader: Scope) -> tuple[list[Row], str | None, list[str]]:
+    """The rows about one person: the scope's (whose rows these all are), else the one with
+    the most recent data."""
+    if reader.person is not None:
+        return rows, reader.patient, []
     by: dict[str | None, list[Row]] = {}
     known: dict[Any, str | None] = {}  # reference → person: thousands of samples, few people
     for row in rows:
         subject = row[4].resource.get("subject")
         key = subject.get("reference") if isinstance(subject, dict) else None
         if key not in known:
-            known[key] = patient_of(row[4].resource)
+            known[key] = reader.whose(patient_of(row[4].resource))
         by.setdefault(known[key], []).append(row)
     chosen, note = pick_patient({k: max(r[0] for r in v) for k, v in by.items()})
     return by.get(chosen, []), chosen, [note] if note else []
@@ -138,8 +142,8 @@ def _previous(
         start = window_start
         notes.append(f"The previous period is cut short at the data window ({window_start})")
     rows = fetch(reader, m, start, last)
-    if reader.patient is None:
-        rows = [r for r in rows if patient_of(r[4].resource) == person]
+    if reader.person is None:
+        rows = [r for r in rows if reader.whose(patient_of(r[4].resource)) == person]
     rows, _ = in_unit(rows, unit, m)
     pts = points(rows, m, granularity)
     if not pts:
@@ -190,10 +194,13 @@ def summarize_trends(
     since, until = _check(metric, since, until, granularity)
     since = later_of(since, reader.window_start) if since else None
     key, m, notes = find_metric(reader, metric)
-    rows, person, picked = _person(fetch(reader, m, since, until), reader.patient)
+    left_out = Counter[str]()
+    rows, person, picked = _person(fetch(reader, m, since, until, left_out), reader)
     if picked and person is not None:  # several people: count the others' as withheld
         reader = reader.narrow(person)
-        rows = fetch(reader, m, since, until)
+        person = reader.patient
+        left_out.clear()
+        rows = fetch(reader, m, since, until, left_out)
     unit = m.unit or (Counter(r[3] for r in rows).most_common(1)[0][0] if rows else None)
     rows, dropped = in_unit(rows, unit, m)
     first, last = (min(r[0] for r in rows), max(r[0] for r in rows)) if rows else (None, None)
@@ -227,7 +234,12 @@ def summarize_trends(
         previous_period=previous,
         sources=[source_of(s) for s in used[:SOURCES_CAP]],
         source_count=len(used),
-        notes=picked + notes + _caveats(m, chosen, bool(rows)) + dropped + previous_notes,
+        notes=picked
+        + notes
+        + _caveats(m, chosen, bool(rows))
+        + dropped
+        + left_out_note(m.label, left_out, order_for(m.codes))
+        + previous_notes,
         cgm=cgm_stats((s.resource for s in used), since, until) if key == "glucose" else None,
     )
 

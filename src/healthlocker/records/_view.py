@@ -105,6 +105,21 @@ class Withheld(View):
     note: str = Field(description="The same in words: pass it on, so none means none")
 
 
+class PersonLine(View):
+    """Whom an answer is about, when the vault holds records about several people."""
+
+    id: str = Field(description="The person's id: pass it as `patient` to ask about them again")
+    shown: str = Field(
+        description="Who they are: the name the person gave them, else initials and birth year"
+    )
+    owner: bool = Field(
+        description="True for the vault's owner (answers are about them unless `patient` "
+        "chooses another)"
+    )
+    people_in_vault: int = Field(description="How many people the vault holds records about")
+    note: str = Field(description="The same in words: pass it on, so no one is taken for another")
+
+
 class Answer(View):
     """A tool's whole answer: its structure, and a text rendering complete on its own."""
 
@@ -122,12 +137,18 @@ class Answer(View):
         default=None,
         description="What the consent window or the person chosen left out; absent when nothing",
     )
+    person: PersonLine | None = Field(
+        default=None,
+        description="Whom the answer is about, when the vault holds several people; absent "
+        "when it holds one",
+    )
 
     def render(self) -> str:
-        """The text an assistant reads: the view's own words, with what was withheld second."""
+        """The text an assistant reads: the view's own words, then whom it is about (when the
+        vault holds several people), then what was withheld."""
         lines = self.describe().split("\n")
-        if self.withheld is not None:
-            lines.insert(1, self.withheld.note)
+        extra = [x.note for x in (self.person, self.withheld) if x is not None]
+        lines[1:1] = extra
         return "\n".join(lines)
 
     @abstractmethod

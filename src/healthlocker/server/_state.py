@@ -208,7 +208,8 @@ class ServerState:
         hit = self._views.get(key)
         if hit is not None and hit.version == version:
             return hit
-        view = tool.answer(Scope(vault, window_start=window_start, patient=args.patient), args)
+        scope = Scope.for_tool(vault, window_start=window_start, patient=args.patient)
+        view = tool.answer(scope, args)
         if len(self._views) >= _MAX_VIEWS:
             self._views.clear()
         self._views[key] = cached = _Cached(version, view, cited(view))

@@ -162,7 +162,7 @@ def warm_up(state: ServerState) -> None:
     from healthlocker.records import Scope
 
     def build(spec: ToolSpec, args: Arguments) -> Callable[[Vault], Answer]:
-        return lambda vault: spec.answer(Scope(vault), args)
+        return lambda vault: spec.answer(Scope.for_tool(vault), args)
 
     for spec in TOOLS:
         for extra in spec.warm:

@@ -25,7 +25,6 @@ from healthlocker.records import (
     Scope,
     SourceRef,
     get_meds,
-    health_summary,
     list_conditions,
     list_immunizations,
     list_labs,
@@ -56,10 +55,11 @@ class Summary:
 
 
 def patient_summary(vault: Vault, *, patient: str | None = None) -> Summary:
-    """The International Patient Summary of one person (by default: the one whose records are
-    newest, as ``health_summary`` chooses)."""
-    who = patient or health_summary(Scope(vault)).patient
-    person = Scope(vault, patient=who)
+    """The International Patient Summary of one person: *patient* (a person's id or one of
+    their Patient ids), by default the vault's owner, as tools answer (``healthlocker.people``);
+    never two people's records together."""
+    person = Scope.for_tool(vault, patient=patient)
+    who = person.patient
     meds = get_meds(person)
     chosen: dict[str, list[SourceRef]] = {
         "allergies": [a.source for a in meds.allergies],
@@ -81,11 +81,15 @@ def patient_summary(vault: Vault, *, patient: str | None = None) -> Summary:
     return found.bundle("document", [composition, *found.entries()], 1)
 
 
-def records_of_types(vault: Vault, types: Iterable[str], *, since: str | None = None) -> Summary:
-    """Every stored record of *types* (since *since*, for dated ones), as a collection."""
+def records_of_types(
+    vault: Vault, types: Iterable[str], *, since: str | None = None, patient: str | None = None
+) -> Summary:
+    """Every stored record of *types* (since *since*, for dated ones) about one person (as
+    :func:`patient_summary` chooses them), as a collection."""
     found = _Found(vault)
+    person = Scope.for_tool(vault, patient=patient)
     for rtype in dict.fromkeys(types):
-        for stored in vault.resources(rtype, since=since):
+        for stored in person.lookup(rtype, since=since):
             found.add(stored)
     if not found.kept:
         raise ShareError(f"the vault holds no records of the types given ({', '.join(types)})")

@@ -9,6 +9,8 @@ that type are checked against the source's manifest, and the sources against the
 before the first query of a term, which rows of the type carry it. A row deleted, added,
 relabelled or written back, or a term removed, added or moved, makes the read fail with
 IntegrityError rather than answer with less, or older, than was stored (see ``_manifest``).
+The same fact held by several sources is read once, citing each (``_facts``), in the cached
+result.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 from healthlocker.errors import IntegrityError
 from healthlocker.store._db import Database
+from healthlocker.store._facts import merge_facts
 from healthlocker.store._fhirpaths import clinical_date
 from healthlocker.store._keys import Keys, resource_place
 from healthlocker.store._manifest import add_up, rows_mac, term_rows
@@ -34,12 +37,15 @@ _MAX_MONTH_TAGS = 600
 
 @dataclass(frozen=True)
 class StoredResource:
-    """One resource as stored, with where it came from."""
+    """One resource as stored, with where it came from: its source's label and kind (the
+    format, say ``apple-health``), and the same fact as other sources hold it (``also``)."""
 
     rowid: int
     source_id: str
     source: str
     resource: dict[str, Any]
+    kind: str = ""
+    also: tuple[StoredResource, ...] = ()
 
     @property
     def resource_type(self) -> str:
@@ -231,6 +237,7 @@ class Reader:
         out = self._open_rows(rows, resource_type, type_tag)
         if since_s or until_s:
             out = [r for r in out if _in_window(r.date, since_s, until_s)]
+        out = merge_facts(out)
         self._results[key] = out
         return out
 
@@ -247,12 +254,13 @@ class Reader:
             )
         seen: set[str] = set()
         out = []
-        labels = self.source_labels()
+        infos = self._source_infos()
         for rowid, source_id, rkey, digest, month_tag in rows:
             if rowid in bodies:
                 place = resource_place(source_id, rkey, type_tag, month_tag, digest)
                 resource = self._open_body(source_id, place, bodies[rowid], rtype)
-                stored = StoredResource(rowid, source_id, labels.get(source_id, "?"), resource)
+                label, kind = _described(infos.get(source_id))
+                stored = StoredResource(rowid, source_id, label, resource, kind)
                 self._opened[rowid] = (digest, stored)
             found = self._opened[rowid][1]
             if found.id not in seen:  # the newest copy of a type/id held by several sources
@@ -294,6 +302,11 @@ def _tampered() -> IntegrityError:
         "stored records failed their integrity check: rows were deleted, added, relabelled or "
         "written back; run `healthlocker verify`"
     )
+
+
+def _described(info: dict[str, Any] | None) -> tuple[str, str]:
+    """A source's (label, kind): the kind is its format, say ``apple-health``."""
+    return ("?", "") if info is None else (str(info["label"]), str(info.get("kind", "")))
 
 
 def _in_window(value: str | None, since: str | None, until: str | None) -> bool:

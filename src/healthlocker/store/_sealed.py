@@ -59,6 +59,9 @@ class Table:
     name_tag: str | None = None  # rows are found by name: the blind tag of "{name_tag}|{name}"
     chained: bool = False  # a hash chain that vouches for itself; the state keeps its head
     forget: ForgetHook | None = None  # drops what the table holds of forgotten sources
+    # Its rows change what the tools answer (whom a record is about): a write bumps the vault's
+    # version, so a running server's cached answers go.
+    shapes_answers: bool = False
 
     @property
     def ddl(self) -> str:
@@ -191,6 +194,8 @@ class SealedTable:
         """Move the table's manifest in the state record (inside the write's transaction)."""
         if self.spec.chained:
             return
+        if (added or removed) and self.spec.shapes_answers:
+            self._db.resources_changed()  # whom records are about changed: answers go stale
         name, keys = self.spec.name, self._keys
         plus = sum(row_hash(keys, name, row) for row in added)
         minus = sum(row_hash(keys, name, row) for row in removed)

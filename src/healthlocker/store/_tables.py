@@ -40,6 +40,23 @@ def _drop_links(links: SealedTable, db: Database, scope: Forgetting) -> int:
     return links.delete_where(name_tag=links.tag(scope.label))
 
 
+def _drop_placements(people: SealedTable, db: Database, scope: Forgetting) -> int:
+    """Where a forgotten source's Patients were placed goes with it; a person left with no
+    Patient goes too, unless they are the owner or carry a name the person gave them."""
+    if scope.label is None:
+        return people.delete_where()
+    gone = people.delete_where(source_tag=people.tag(scope.label))
+    if not gone:
+        return 0
+    rows = people.rows("id", "person", "source_tag")
+    placed = {person for _, person, tag in rows if tag is not None}
+    for pid in [rid for rid, person, tag in rows if tag is None and rid == person]:
+        body = json.loads(people.body(pid) or b"{}")
+        if pid not in placed and not body.get("owner") and not body.get("name"):
+            gone += people.delete(pid)
+    return gone
+
+
 def _drop_shares(shares: SealedTable, db: Database, scope: Forgetting) -> int:
     """A share that holds records of a forgotten source goes with it (its link stops working:
     nothing of the erased records stays readable, even encrypted for a link)."""
@@ -99,6 +116,22 @@ LINKS = Table(
     forget=_drop_links,
 )
 
+# Who the records are about (see healthlocker.people): a row per person (id = person, no
+# source) and a row per Patient placed with one, tagged with the source it came from.
+PEOPLE = Table(
+    "people",
+    columns=(
+        ("id", "TEXT PRIMARY KEY"),
+        ("person", "TEXT NOT NULL"),  # a person id: person-1, person-2, ...
+        ("source_tag", "BLOB"),  # blind tag of the source's label (as `sources` has it)
+        ("body", "BLOB NOT NULL"),  # sealed {name, owner} or {patient}
+    ),
+    sealed={"body": "people"},
+    name_tag="source",
+    forget=_drop_placements,
+    shapes_answers=True,
+)
+
 SHARES = Table(
     "shares",
     columns=(
@@ -114,4 +147,4 @@ SHARES = Table(
     forget=_drop_shares,
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (GRANTS, AUDIT, OAUTH, LINKS, SHARES)}
+TABLES: dict[str, Table] = {t.name: t for t in (GRANTS, AUDIT, OAUTH, LINKS, PEOPLE, SHARES)}

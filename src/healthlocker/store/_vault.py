@@ -268,6 +268,7 @@ class Vault:
         file_digest: bytes,
         on_item: Callable[[], None] | None = None,
         validated: bool = False,
+        on_publish: Callable[[], None] | None = None,
     ) -> BatchResult:
         """Validate and store one batch atomically (see :meth:`Writer.import_batch`)."""
         return self._writer.import_batch(
@@ -278,6 +279,7 @@ class Vault:
             file_digest=file_digest,
             on_item=on_item,
             validated=validated,
+            on_publish=on_publish,
         )
 
     def forget(self, label: str | None) -> list[str]:

@@ -31,6 +31,7 @@ class BatchResult:
     updated: int = 0
     unchanged: int = 0
     skipped_file: bool = False
+    already_in: str | None = None  # the source that holds the skipped file (maybe another label)
     by_type: dict[str, int] = field(default_factory=dict)  # distinct resources per type
     repeated: int = 0  # items repeating one met earlier in the batch (the last copy kept)
 
@@ -80,10 +81,12 @@ class Writer:
         file_digest: bytes,
         on_item: Callable[[], None] | None = None,
         validated: bool = False,
+        on_publish: Callable[[], None] | None = None,
     ) -> BatchResult:
         """Validate and store one batch atomically: all of it, or (on any error) none of it.
 
-        A batch whose file digest this source already holds is skipped whole; a resource equal
+        A batch whose file digest any source already holds is skipped whole (the same file by
+        another path or name is not a second source); a resource equal
         to the stored one is left untouched, so importing the same input twice changes nothing.
         A resource met twice in the batch is kept once (the last copy) and counted once
         (``repeated`` counts the repeats). *items* may be a generator that fetches as it goes
@@ -91,19 +94,25 @@ class Writer:
         ``validated=True`` says every item already passed :func:`validate_resource` (in a
         worker, over bytes with this very digest); then only the basics are checked here.
         The batch is staged first and moved into the vault in one short transaction (see
-        ``_stage``), queued behind any other import of this vault.
+        ``_stage``), queued behind any other import of this vault; ``on_publish`` runs inside
+        that transaction, so what it writes (whom the file is about) goes in with the batch.
         """
         if self._db.in_transaction:
             raise StoreError("an import batch cannot run inside another transaction")
         result = BatchResult(source=source, name=name)
         type_cache = dict(self._sources.type_names)
+        # The same content is one source, whatever the path, name or label it came by: the
+        # file's tag is keyed by its content alone (one file is never held by two sources, so
+        # the tag says nothing across sources; see docs/security.md).
+        file_tag = self._keys.tag(f"file|{file_digest.hex()}")
         with import_lock(self._folder, self.on_wait):
+            held = self._held_by(file_tag)
+            if held is not None:
+                result.skipped_file = True
+                result.already_in = self._reader.source_label(held)
+                return result
             found = self._sources.find(source)
             source_id, info = found or self._sources.plan(source, kind)
-            file_tag = self._keys.tag(f"file|{source_id}|{file_digest.hex()}")
-            if found is not None and self._has_batch(source_id, file_tag):
-                result.skipped_file = True
-                return result
             batch = _Batch(
                 source_id, info, found is None, Stage(self._db, self._folder), result, validated
             )
@@ -115,6 +124,8 @@ class Writer:
                 batch.stage.finish()
                 with self._db.transaction():
                     self._publish(batch, file_tag, kind)
+                    if on_publish is not None:
+                        on_publish()
             except BaseException:
                 self._sources.type_names = type_cache
                 self._keys.drop_source_keys()
@@ -123,16 +134,16 @@ class Writer:
                 batch.stage.close()
         return result
 
-    def _has_batch(self, source_id: str, file_tag: bytes) -> bool:
+    def _held_by(self, file_tag: bytes) -> str | None:
+        """The source holding the file with this tag, if any."""
         row = self._db.one(
-            "SELECT id, body FROM batches WHERE source_id = ? AND file_tag = ?",
-            (source_id, file_tag),
+            "SELECT id, source_id, body FROM batches WHERE file_tag = ?", (file_tag,)
         )
         if row is not None:  # it opens only where it was sealed: this source, this file
             self._keys.unseal_meta(
-                row[1], table="batches", row=_batch_row(row[0], source_id, file_tag)
+                row[2], table="batches", row=_batch_row(row[0], row[1], file_tag)
             )
-        return row is not None
+        return None if row is None else str(row[1])
 
     def _publish(self, batch: _Batch, file_tag: bytes, kind: str) -> None:
         """Move the staged batch in, with its manifests (inside the transaction). What the new

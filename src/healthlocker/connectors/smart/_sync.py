@@ -44,6 +44,7 @@ from healthlocker.connectors.smart._recipes import (
 )
 from healthlocker.connectors.smart._scopes import Grants, Query
 from healthlocker.errors import LimitError, SyncError
+from healthlocker.people import Placed, Placement
 from healthlocker.store import BatchResult, Item, Vault
 
 MAX_RESOURCES = 500_000
@@ -63,6 +64,7 @@ class SyncResult:
     fetched: dict[str, int] = field(default_factory=dict)  # distinct resources per type
     types: dict[str, TypeOutcome] = field(default_factory=dict)  # what came of each type
     batch: BatchResult | None = None
+    people: list[Placed] = field(default_factory=list)  # whom the records fetched are about
     cursor: str | None = None
     attachments: dict[str, int] = field(default_factory=dict)  # url-only documents: outcomes
     stats: Stats = field(default_factory=Stats)
@@ -100,9 +102,10 @@ class SyncResult:
         }
 
     def notes(self) -> list[str]:
-        """What this sync did not fetch, one line each (see ``_outcomes.notes``), and what
-        came of documents given by url when some were not fetched."""
-        lines = notes(self.types)
+        """What this sync did not fetch, one line each (see ``_outcomes.notes``); whom its
+        records are about when that is not the owner; what came of documents given by url
+        when some were not fetched."""
+        lines = notes(self.types) + [p.note for p in self.people if p.note]
         if set(self.attachments) - {"fetched"}:
             said = ", ".join(f"{n} {what}" for what, n in self.attachments.items())
             lines.append(f"documents given by url: {said} (those not fetched kept as given)")
@@ -375,13 +378,17 @@ def fetch_and_store(
     first = next(items, None)  # nothing at all: no batch (and no source made for nothing)
     result = SyncResult(name, "search", cursor is not None)
     if first is not None:
+        # A sync cannot ask whose records these are: someone unclear is a person of their own.
+        placement = Placement(vault, label=name, refuse=False)
         result.batch = vault.import_batch(
-            with_text(itertools.chain([first], items)),
+            placement.wrap(with_text(itertools.chain([first], items))),
             source=name,
             kind=KIND,
             name=f"sync {server_now.isoformat(timespec='seconds')}",
             file_digest=os.urandom(32),  # never "imported already": see docs/connect.md
+            on_publish=placement.save,
         )
+        result.people = placement.placed
     fetched = dict(sorted(result.batch.by_type.items())) if result.batch else {}
     result.strategy = "everything" if outcome.types is None else "search"
     result.fetched = fetched
