@@ -146,6 +146,8 @@ def _series_of(p: Person, metric: str) -> list[tuple[str, float, str]]:
 
 def _trend_question(qid: str, asks: str, metric: str, arg: str) -> None:
     def calls(p: Person) -> list[Call]:
+        if arg == "glucose" and p.facts.cgm:  # the sensor answers: questions_documents asks
+            return []
         return [("summarize_trends", {"metric": arg}, None)] if _series_of(p, metric) else []
 
     def check(card: Card, p: Person, results: list[Result]) -> None:
@@ -1023,3 +1025,7 @@ def _a1c_history(card: Card, p: Person, results: list[Result]) -> None:
 ask("lab-a1c-history", "Show me all my A1c results over the years.")(
     (_a1c_history_calls, _a1c_history)
 )
+
+
+# The questions about notes and reports, long-term conditions and a glucose sensor.
+from quality import questions_documents  # noqa: E402, F401  (registers its questions)
