@@ -18,9 +18,9 @@ One Patient (a woman born in 1971) and, over the ten years up to ``END``:
   activity), as NDJSON the way a bulk export writes it.
 
 Written as four FHIR ``collection`` Bundles plus one NDJSON file (and for the profiles with
-``documents``, a fifth Bundle of notes and imaging reports: ``bench/synth_documents.py``). Every reference is a relative
-``Type/id``, so it resolves across files. Seeded and deterministic: the same ``seed`` and
-``end`` give byte-identical files.
+``documents``, a fifth Bundle of notes and imaging reports: ``bench/synth_documents.py``).
+Every reference is a relative ``Type/id``, so it resolves across files. Seeded and
+deterministic: the same ``seed`` and ``end`` give byte-identical files.
 
     from bench.synth import write_person
     info = write_person(tmp_path / "person")      # {"files": [...], "counts": {...}, ...}
