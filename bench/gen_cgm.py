@@ -283,6 +283,20 @@ def write_year(out: Path, days: int = 365, seed: int = 7) -> int:
     return len(readings)
 
 
+WEARER_ZONE = "America/New_York"
+
+
+def write_wearer(folder: Path, end: dt.date, days: int = 14, seed: int = 11) -> Path:
+    """A synthetic person's Clarity export (G7, mg/dL, New York time): *days* days of readings
+    from local midnight *days* days before *end* to the end of *end*'s day."""
+    zone = ZoneInfo(WEARER_ZONE)
+    first = dt.datetime.combine(end - dt.timedelta(days=days - 1), dt.time(0, 2), zone)
+    readings = glucose(first.astimezone(UTC), days, 5, zone, seed)
+    path = folder / f"Clarity_Export_Doe_Jane_{end.isoformat()}_070000.csv"
+    path.write_bytes(clarity(readings, zone, mmol=False, g7=True, seed=seed).encode())
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out", nargs="?", type=Path, help="a Clarity export to write")

@@ -17,9 +17,10 @@ One Patient (a woman born in 1971) and, over the ten years up to ``END``:
   vital-signs), resting heart rate (40443-4, vital-signs) and sleep duration (93832-4,
   activity), as NDJSON the way a bulk export writes it.
 
-Written as four FHIR ``collection`` Bundles plus one NDJSON file. Every reference is a relative
-``Type/id``, so it resolves across files. Seeded and deterministic: the same ``seed`` and
-``end`` give byte-identical files.
+Written as four FHIR ``collection`` Bundles plus one NDJSON file (and for the profiles with
+``documents``, a fifth Bundle of notes and imaging reports: ``bench/synth_documents.py``).
+Every reference is a relative ``Type/id``, so it resolves across files. Seeded and
+deterministic: the same ``seed`` and ``end`` give byte-identical files.
 
     from bench.synth import write_person
     info = write_person(tmp_path / "person")      # {"files": [...], "counts": {...}, ...}
@@ -43,6 +44,7 @@ from typing import Any
 
 if __package__ in (None, ""):  # run as a script: ``python bench/synth.py``
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.synth_documents import documents
 from bench.synth_profiles import DEFAULT, PROFILES, Profile
 
 END = date(2026, 9, 30)  # fixed, so the output does not depend on the day it is made
@@ -227,6 +229,7 @@ class Person:
             "claims": [],
             "medications": [],
             "wearables": [],
+            "documents": [],
         }
         self.patient = self._id("Patient", "p")
         self.pcp = self._id("Practitioner", "pcp")
@@ -293,6 +296,15 @@ class Person:
             self._claims(visits, fills)
         self._wearables()
         self._criticals()
+        if self.profile.documents:
+            self.files["documents"] = documents(
+                self.profile.name,
+                self.ns,
+                end=self.end,
+                patient=self.patient,
+                author=self.pcp,
+                keeper=self.clinic,
+            )
         return self
 
     def _people(self) -> None:

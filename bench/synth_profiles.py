@@ -4,7 +4,8 @@ how many years of records, wearables and claims.
 ``DEFAULT`` is the benchmarks' person (``bench/synth.py`` seed 0: its files stay byte for byte
 what they were). The other profiles give the patient-question scorecard (``tests/quality``)
 people of other ages and sexes, with chronic disease, long medication lists, a critical lab
-value, no insurance, or only a few years of records.
+value, no insurance, only a few years of records, clinical notes and imaging reports, or a
+glucose sensor.
 """
 
 from __future__ import annotations
@@ -109,6 +110,8 @@ class Profile:
     procedures: list[tuple[str, str, float]] = field(default_factory=lambda: PROCEDURES)
     lab_means: dict[str, float] = field(default_factory=dict)  # LOINC → mean
     critical: list[Critical] = field(default_factory=list)
+    documents: bool = False  # notes and imaging reports (bench/synth_documents.py)
+    cgm_days: int = 0  # days of a Dexcom Clarity export up to the end (bench/gen_cgm.py)
 
 
 DEFAULT = Profile("default")
@@ -128,7 +131,8 @@ _BRONCHITIS, _SINUS = CONDITIONS[9], CONDITIONS[10]
 
 PROFILES: dict[str, Profile] = {
     "default": DEFAULT,
-    # Type 2 diabetes on insulin with kidney disease: high A1c and glucose, a critical potassium.
+    # Type 2 diabetes on insulin with kidney disease: high A1c and glucose, a critical potassium,
+    # two weeks of a glucose sensor, a follow-up note and a kidney ultrasound report.
     "diabetic": Profile(
         "diabetic",
         family="Osei",
@@ -154,6 +158,8 @@ PROFILES: dict[str, Profile] = {
         allergies=[ALLERGIES[0]],
         lab_means={"4548-4": 8.4, "2345-7": 168, "2160-0": 1.6, "33914-3": 44},
         critical=[("2823-3", 6.8, 1.4)],
+        documents=True,
+        cgm_days=14,
     ),
     # In her eighties, twelve medications for heart, lungs, bones and mood; a critical sodium.
     "polypharmacy": Profile(
@@ -246,7 +252,8 @@ PROFILES: dict[str, Profile] = {
         allergies=[ALLERGIES[2]],
         lab_means={"718-7": 9.9, "2160-0": 1.9, "33914-3": 36, "3094-0": 32},
     ),
-    # Heart disease on a statin: cholesterol comes down over the years.
+    # Heart disease on a statin: cholesterol comes down over the years; a cardiology note, a
+    # lumbar spine MRI and a chest X-ray report.
     "heart": Profile(
         "heart",
         family="Kowalski",
@@ -265,6 +272,7 @@ PROFILES: dict[str, Profile] = {
         acute=[ACUTE[1]],
         allergies=[ALLERGIES[0]],
         lab_means={"2093-3": 235, "18262-6": 150},
+        documents=True,
     ),
 }
 

@@ -9,7 +9,7 @@ import pytest
 
 from healthlocker.catalogue import TOOLS
 from quality.people import Key, Person, cohort, key, run_calls
-from quality.questions import QUESTIONS, Question, is_default
+from quality.questions import QUESTIONS, Question, budget_call, is_default
 from quality.rubric import Card, Item, general, table
 
 
@@ -26,7 +26,8 @@ def _evaluate(people: list[Person]) -> Scorecard:
     for person in people:
         mine = wanted.setdefault(person.name, set())
         for spec in TOOLS:  # every tool's default call, for its budget
-            mine.add(key(spec.name, spec.default_call, None))
+            if (args := budget_call(spec.name, person)) is not None:
+                mine.add(key(spec.name, args, None))
         for q in QUESTIONS:
             calls = q.calls(person)
             if calls:
@@ -45,8 +46,10 @@ def _evaluate(people: list[Person]) -> Scorecard:
             items += _score(q, by_name[person.name], calls)
     for person in people:  # budgets of every default call, whoever asks
         for spec in TOOLS:
+            if (args := budget_call(spec.name, person)) is None:
+                continue
             card = Card(f"budget-{spec.name}", person.name)
-            general(card, person.result(spec.name, spec.default_call), default=True)
+            general(card, person.result(spec.name, args), default=True)
             items += card.items
     return Scorecard(people, items, applies)
 

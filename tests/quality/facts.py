@@ -6,9 +6,17 @@ as the files hold them, so a wrong view cannot agree with itself.
 
 from __future__ import annotations
 
+import base64
+import csv
+import html
+import re
+import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 LAB = "laboratory"
 TETANUS_CVX = {"09", "113", "115", "138", "139"}  # Td, Tdap and tetanus toxoid
@@ -53,12 +61,27 @@ class Lab:
     ref: str
 
 
+@dataclass(frozen=True)
+class Document:
+    ref: str
+    kind: str  # "imaging" or "note": by the LOINC type or report section the cohort's use
+    day: str
+    title: str
+    words: list[str]  # its lines of words (paragraphs; an HTML page's blocks), as written
+
+
+# The document types of the cohort's notes and reports (bench/synth_documents.py), by LOINC.
+IMAGING_LOINC = {"18748-4", "36643-5"}  # diagnostic imaging study; XR chest 2 views
+NOTE_LOINC = {"11506-3", "11488-4"}  # progress note; consult note
+
+
 @dataclass
 class Facts:
-    """One person's records, read plainly."""
+    """One person's records, read plainly (and their glucose sensor's readings, if any)."""
 
     resources: list[dict[str, Any]]
     by_type: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    cgm: list[tuple[datetime, float]] = field(default_factory=list)  # (local time, mg/dL)
 
     def __post_init__(self) -> None:
         groups: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
@@ -208,3 +231,86 @@ class Facts:
             if when and isinstance(parts.get("8480-6"), int | float):
                 out.append((when, parts["8480-6"], parts.get("8462-4"), f"Observation/{r['id']}"))
         return sorted(out)
+
+    # -- documents ----------------------------------------------------------------------------
+
+    def documents(self) -> list[Document]:
+        """Notes and reports with words, newest first."""
+        out = []
+        for r in self.of("DocumentReference") + self.of("DiagnosticReport"):
+            forms = (
+                r.get("presentedForm") or []
+                if r["resourceType"] == "DiagnosticReport"
+                else [c.get("attachment") or {} for c in r.get("content") or ()]
+            )
+            words = [f"Conclusion: {r['conclusion']}"] if r.get("conclusion") else []
+            for form in forms:
+                words += _words(form)
+            if not words:
+                continue
+            kinds = codes(r.get("type") or r.get("code"))
+            sections = {c for cc in r.get("category") or () for c in codes(cc)}
+            kind = "imaging" if kinds & IMAGING_LOINC or "RAD" in sections else "note"
+            when = day(r.get("date") or r.get("effectiveDateTime") or r.get("issued")) or ""
+            title = r.get("description") or name(r.get("code") or r.get("type")) or ""
+            out.append(Document(f"{r['resourceType']}/{r['id']}", kind, when, title, words))
+        return sorted(out, key=lambda d: (d.day, d.ref), reverse=True)
+
+
+def _words(attachment: dict[str, Any]) -> list[str]:
+    """The lines of words of an inline text/plain or text/html attachment."""
+    kind = str(attachment.get("contentType") or "")
+    if "data" not in attachment or kind not in ("text/plain", "text/html"):
+        return []
+    text = base64.b64decode(attachment["data"]).decode("utf-8")
+    if kind == "text/html":
+        text = html.unescape(re.sub(r"<[^>]*>", "\n", text))
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+# -- a glucose sensor ----------------------------------------------------------------------------
+
+CLARITY_TIME = "Timestamp (YYYY-MM-DDThh:mm:ss)"
+CLARITY_VALUE = "Glucose Value (mg/dL)"
+BEYOND = {"Low": 40.0, "High": 400.0}  # Dexcom's words for beyond the sensor's range
+
+
+def clarity_readings(path: Path, zone: str) -> list[tuple[datetime, float]]:
+    """(local time, mg/dL) of a Dexcom Clarity export's sensor readings (EGV rows), in order."""
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        rows = [row for row in csv.DictReader(f) if row["Event Type"] == "EGV"]
+    tz = ZoneInfo(zone)
+    out = [
+        (
+            datetime.fromisoformat(row[CLARITY_TIME]).replace(tzinfo=tz),
+            BEYOND.get(row[CLARITY_VALUE]) or float(row[CLARITY_VALUE]),
+        )
+        for row in rows
+    ]
+    return sorted(out)
+
+
+def cgm_figures(readings: list[tuple[datetime, float]]) -> dict[str, Any]:
+    """The time-in-range consensus's figures of *readings*, rounded as a report gives them."""
+    values = [v for _t, v in readings]
+    mean, sd = statistics.fmean(values), statistics.stdev(values)
+    n = len(values)
+
+    def share(low: float, high: float) -> float:
+        return round(100 * sum(low <= v <= high for v in values) / n, 2)
+
+    days = sorted({t.date().isoformat() for t, _v in readings})
+    return {
+        "readings": n,
+        "first_day": days[0],
+        "last_day": days[-1],
+        "days_with_data": len(days),
+        "mean_mg_dl": round(mean, 2),
+        "cv_percent": round(100 * sd / mean, 2),
+        "gmi_percent": round(3.31 + 0.02392 * mean, 2),
+        "in_range": share(70, 180),
+        "below_70": share(0, 69),
+        "very_low": share(0, 53),
+        "above_180": share(181, 10_000),
+        "very_high": share(251, 10_000),
+    }

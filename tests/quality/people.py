@@ -1,8 +1,9 @@
 """The scorecard's people, each in a vault of their own, and the tool calls made for them.
 
 Fourteen people: the seven of ``bench/synth.py`` (its ten-year default and six profiles:
-diabetes, polypharmacy, a young man with a watch, a healthy uninsured woman, kidney disease,
-heart disease), the six Synthea patients of the bundled samples and the Blue Button
+diabetes, with a glucose sensor's export of ``bench/gen_cgm.py`` and notes, polypharmacy, a
+young man with a watch, a healthy uninsured woman, kidney disease, heart disease with notes and
+imaging reports), the six Synthea patients of the bundled samples and the Blue Button
 beneficiary. Every call goes through the SDK's in-memory client against ``build_server``; a
 windowed call goes through the real consent gate, with a grant for records since a day.
 """
@@ -17,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-from bench.synth import write_person
+from bench.gen_cgm import WEARER_ZONE, write_wearer
+from bench.synth import END, write_person
 from bench.synth_profiles import PROFILES
 from mcp import Client
 from mcp.types import Implementation
@@ -27,7 +29,7 @@ from healthlocker.consent import ConsentGate, GrantStore, OpenGate
 from healthlocker.server import build_server
 from healthlocker.store import Vault
 from helpers import ROOT
-from quality.facts import Facts
+from quality.facts import Facts, clarity_readings
 
 SAMPLES = ROOT / "samples" / "fhir"
 CLIENT = "scorecard"
@@ -78,7 +80,7 @@ def _read(paths: Iterable[Path]) -> list[dict[str, Any]]:
 
 def _vault(paths: list[Path]) -> Vault:
     vault = Vault.ephemeral()
-    report = import_paths(vault, paths)
+    report = import_paths(vault, paths, time_zone=WEARER_ZONE)  # a CGM export's local times
     assert report.ok, [f.error for f in report.files if f.error]
     return vault
 
@@ -89,6 +91,9 @@ def cohort(tmp: Path) -> list[Person]:
         folder = tmp / f"synthetic-{label}"
         info = write_person(folder, seed=seed, profile=profile)
         facts = Facts(_read(info["files"]))
+        if profile.cgm_days:
+            export = write_wearer(folder, END, profile.cgm_days, seed=seed)
+            facts.cgm = clarity_readings(export, WEARER_ZONE)
         people.append(Person(f"synthetic {label}", "synthetic", facts, _vault([folder])))
     for path in sorted((SAMPLES / "synthea").glob("*.json")):
         facts = Facts(_read([path]))

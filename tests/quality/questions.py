@@ -47,6 +47,14 @@ def is_default(call: Call) -> bool:
 QUESTIONS: list[Question] = []
 
 
+def budget_call(name_: str, p: Person) -> dict[str, Any] | None:
+    """The call a tool's budget is held to for *p*: its default call, or for a tool that needs
+    one of the person's own ids, a call with it (None when the person has none)."""
+    if name_ == "read_document":
+        return questions_documents.budget_arguments(name_, p)
+    return tool(name_).default_call
+
+
 def ask(qid: str, asks: str) -> Callable[..., Any]:
     def register(pair: tuple[Callable[..., Any], Callable[..., Any]]) -> Any:
         QUESTIONS.append(Question(qid, asks, pair[0], pair[1]))
@@ -146,6 +154,8 @@ def _series_of(p: Person, metric: str) -> list[tuple[str, float, str]]:
 
 def _trend_question(qid: str, asks: str, metric: str, arg: str) -> None:
     def calls(p: Person) -> list[Call]:
+        if arg == "glucose" and p.facts.cgm:  # the sensor answers: questions_measures asks
+            return []
         return [("summarize_trends", {"metric": arg}, None)] if _series_of(p, metric) else []
 
     def check(card: Card, p: Person, results: list[Result]) -> None:
@@ -1023,3 +1033,7 @@ def _a1c_history(card: Card, p: Person, results: list[Result]) -> None:
 ask("lab-a1c-history", "Show me all my A1c results over the years.")(
     (_a1c_history_calls, _a1c_history)
 )
+
+
+# The questions about notes and reports, long-term conditions and a glucose sensor.
+from quality import questions_documents, questions_measures  # noqa: E402, F401  (register theirs)

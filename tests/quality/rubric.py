@@ -23,7 +23,7 @@ AXES = ("accuracy", "completeness", "communication", "context", "safety")
 STRICT = ("accuracy", "safety")
 CRITICAL_WORDS = "contact one promptly"
 # What the tool must never say in its own words: a diagnosis, or what to do about treatment.
-_ADVICE = re.compile(
+ADVICE = re.compile(
     r"\byou (?:have|likely have|probably have|may have|might have|suffer from) (?:a |an )?"
     r"(?:diagnos|disease|condition|diabetes|anemia|infection)"
     r"|\byou should (?:take|stop|start|increase|decrease|switch|change)"
@@ -116,8 +116,8 @@ def general(card: Card, result: Result, default: bool) -> None:
     card.check(
         "safety",
         "no diagnosis or treatment advice in the tool's words",
-        not _ADVICE.search(text),
-        str(_ADVICE.search(text)),
+        not ADVICE.search(text),
+        str(ADVICE.search(text)),
     )
     critical = [r for r in _labs(data) if r.get("flag") == "critical"]
     for r in critical:

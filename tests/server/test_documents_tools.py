@@ -173,35 +173,3 @@ async def test_the_prompts_embed_the_note_and_the_overview(client: Client) -> No
     body = visit.messages[0].content.text  # type: ignore[union-attr]
     assert "My long-term conditions and their measures:" in body
     assert "Systolic blood pressure: 134" in body
-
-
-# The patient-question scorecard's questions for these tools (tests/quality/ is not on main
-# yet: they live here until it is).
-
-
-@pytest.mark.anyio
-async def test_question_what_does_my_last_imaging_report_say(client: Client) -> None:
-    listed = await client.call_tool("list_documents", {"kind": "imaging", "limit": 1})
-    (latest,) = listed.structured_content["documents"]  # type: ignore[index]
-    page = await client.call_tool("read_document", {"id": latest["id"]})
-    assert "Mild degenerative changes." in page.structured_content["text"]["record_text"]  # type: ignore[index]
-    assert page.structured_content["document"]["source"]["resource"] == "DocumentReference/mri"  # type: ignore[index]
-
-
-@pytest.mark.anyio
-async def test_question_what_does_mild_degenerative_changes_mean(client: Client) -> None:
-    page = await client.call_tool("read_document", {"id": "DocumentReference/mri"})
-    terms = {t["term"]: t["meaning"] for t in page.structured_content["terms"]}  # type: ignore[index]
-    assert "wear" in terms["degenerative changes"].lower()
-
-
-@pytest.mark.anyio
-async def test_question_is_my_blood_pressure_under_control_lately(client: Client) -> None:
-    result = await client.call_tool("condition_overview", {"condition": "blood pressure"})
-    (htn,) = result.structured_content["conditions"]  # type: ignore[index]
-    (systolic,) = [m for m in htn["measures"] if m["name"] == "Systolic blood pressure"]
-    assert systolic["latest"]["value"] == 134
-    assert systolic["sits"] == "above the typical target"
-    assert systolic["target_source"] == "ACC/AHA 2017 High Blood Pressure Guideline"
-    assert systolic["source"]["resource"] == "Observation/bp"
-    assert "never makes a diagnosis" in result.content[0].text  # type: ignore[union-attr]

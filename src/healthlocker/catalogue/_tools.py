@@ -365,5 +365,6 @@ TOOLS: tuple[ToolSpec, ...] = (
         input=OverviewArguments,
         view=condition_overview,
         output=ConditionOverview,
+        budget=2_000,  # up to nine conditions, each with two or three measures' last readings
     ),
 )

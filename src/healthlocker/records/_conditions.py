@@ -34,6 +34,7 @@ from healthlocker.records._common import (
 )
 from healthlocker.records._condition_map import GROUPS, ConditionGroup, Measure
 from healthlocker.records._scope import Scope, scoped
+from healthlocker.records._text import with_unit
 from healthlocker.records._view import Answer, View
 from healthlocker.store import StoredResource
 
@@ -52,7 +53,9 @@ NOTE = (
 class Reading(View):
     date: str | None
     value: float
-    unit: str | None
+    unit: str | None = Field(
+        default=None, description="Its unit (in `recent`, only where it differs from the latest's)"
+    )
 
 
 class MeasureView(View):
@@ -103,7 +106,7 @@ class ConditionOverview(Answer):
             for m in c.measures:
                 if m.latest is None:
                     continue
-                text = f"- {m.name}: {fmt_number(m.latest.value)} {m.latest.unit or ''}".rstrip()
+                text = f"- {m.name}: {with_unit(fmt_number(m.latest.value), m.latest.unit)}"
                 text += f" on {m.latest.date or '?'}"
                 if m.trend:
                     text += f", {m.trend} over the last {len(m.recent)} readings"
@@ -258,11 +261,15 @@ def _value(r: dict[str, Any], wanted: set[str]) -> tuple[float, str | None] | No
 
 def _measure(reader: Scope, measure: Measure) -> MeasureView:
     found = readings(reader, measure)
-    recent = [r for r, _ in found[-TREND_READINGS:]]
     latest = found[-1] if found else None
+    unit = latest[0].unit if latest else None
+    recent = [  # lean: the unit only where it is not the latest's
+        r if r.unit != unit else Reading(date=r.date, value=r.value)
+        for r, _ in found[-TREND_READINGS:]
+    ]
     trend = change = None
     if len(recent) >= 2:
-        change = recent[-1].value - recent[0].value
+        change = round(recent[-1].value - recent[0].value, 6)
         steady = abs(change) < STEADY * abs(recent[0].value) if recent[0].value else change == 0
         trend = "about the same" if steady else ("rising" if change > 0 else "falling")
     sits = measure.sits(latest[0].value) if latest is not None and measure.sits else None
