@@ -142,7 +142,7 @@ def test_a_scope_keeps_only_its_persons_copies(vault: Vault, tmp_path: Path) -> 
     assert import_paths(vault, [mine, theirs]).ok
     for who, ref in (("owner", "Observation/g-me"), ("person-2", "Observation/g-kid")):
         (result,) = list_labs(Scope.for_tool(vault, patient=who)).results
-        assert (result.source.resource, result.source.also) == (ref, ())
+        assert (result.source.resource, result.source.also) == (ref, None)  # no other source
 
 
 def test_the_same_file_by_two_paths_is_one_source(vault: Vault, tmp_path: Path) -> None:

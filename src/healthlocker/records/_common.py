@@ -67,10 +67,10 @@ class SourceRef(View):
         description="The source it came from (import label or linked API); left out when the "
         "answer's own `origin` says it for every record",
     )
-    also: tuple[SourceCopy, ...] = Field(
-        default=(),
+    also: tuple[SourceCopy, ...] | None = Field(
+        default=None,
         description="The same fact from other sources (same code, time and value): one fact, "
-        "read once, citing each source",
+        "read once, citing each source; left out when no other source holds it",
     )
 
 
@@ -102,7 +102,7 @@ def record_text(value: Any, cap: int = RECORD_TEXT_CAP) -> RecordText | None:
 
 def source_of(stored: StoredResource) -> SourceRef:
     also = tuple(SourceCopy(resource=c.ref, origin=c.source) for c in stored.also)
-    return SourceRef(resource=stored.ref, origin=stored.source, also=also)
+    return SourceRef(resource=stored.ref, origin=stored.source, also=also or None)
 
 
 # --- arguments ------------------------------------------------------------------------------
