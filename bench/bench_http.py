@@ -76,7 +76,7 @@ from mcp import Client  # noqa: E402
 from mcp.client.streamable_http import streamable_http_client  # noqa: E402
 
 from bench.bench_tools import machine, pct, write_section  # noqa: E402
-from helpers import PASSPHRASE  # noqa: E402
+from helpers import PASSPHRASE, with_view  # noqa: E402
 from server.remote import OAuthClient, Server, free_port  # noqa: E402
 
 CLIENTS = 50
@@ -553,7 +553,6 @@ class OneByOne:
 def commit_cost(home: Path, calls: int = 1000, rounds: int = 2) -> tuple[float, float]:
     """Calls/s of the gated path (grant check, constant view, audit) from 50 threads, with
     one commit per entry and with group commit, alternated; medians."""
-    import dataclasses
     from concurrent.futures import ThreadPoolExecutor
     from datetime import timedelta
 
@@ -568,7 +567,7 @@ def commit_cost(home: Path, calls: int = 1000, rounds: int = 2) -> tuple[float, 
         answer: str = "ok"
 
     view = Constant()
-    meds = dataclasses.replace(tool("get_meds"), view=lambda reader, **_: view)
+    meds = with_view(tool("get_meds"), lambda reader, **_: view)
     vault = Vault.open(home, prompt=None)
     try:
         GrantStore(vault).add(client="bench", tool="all", duration=timedelta(hours=1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -9,12 +10,14 @@ import socket
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from healthlocker.catalogue import ToolSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples" / "fhir"
@@ -166,3 +169,16 @@ def short_ref(resource: str) -> str:
 def cites_each(text: str, resources: Any) -> bool:
     """Whether *text* cites every one of *resources* (``Type/id`` each) by its short reference."""
     return all(f"[{short_ref(r)}" in text for r in resources)
+
+
+def with_view(spec: ToolSpec, view: Callable[..., Any]) -> ToolSpec:
+    """*spec* answering through *view* instead of its own (the catalogue names its views, so
+    ``dataclasses.replace`` cannot swap one in)."""
+
+    @dataclasses.dataclass(frozen=True)
+    class Substituted(ToolSpec):
+        @property
+        def view(self) -> Callable[..., Any]:
+            return view
+
+    return Substituted(**{f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)})

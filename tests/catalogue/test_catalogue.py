@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from mcp import Client
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 
 import healthlocker.catalogue as catalogue
 from healthlocker import charts
@@ -51,13 +53,37 @@ def test_exports_are_pinned() -> None:
     assert all(hasattr(catalogue, name) for name in EXPORTED)
 
 
-def test_the_catalogue_never_imports_mcp() -> None:
+def test_the_catalogue_never_imports_mcp_nor_the_views() -> None:
+    """No ``mcp``: the server turns specs into tools. No view either: a server lists its
+    tools from the catalogue without importing them (start-up); a tool's view and answer model
+    load on its first call. (An argument's type, ``PlanOption``, loads its own module.)"""
     code = (
-        "import sys, healthlocker.catalogue\n"
-        "print(any(m.split('.')[0] == 'mcp' for m in sys.modules))"
+        "import sys, healthlocker.catalogue as c\n"
+        "[s.output_schema for s in c.TOOLS]\n"
+        "print(' '.join(m for m in sys.modules if m.split('.')[0] == 'mcp'\n"
+        "    or m.startswith('healthlocker.records.')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    loaded = set(out.stdout.split())
+    views = {spec.view.__module__ for spec in TOOLS} | {spec.output.__module__ for spec in TOOLS}
+    assert "healthlocker.records._labs" in views
+    assert loaded and not any(m.split(".")[0] == "mcp" for m in loaded)
+    assert loaded.isdisjoint(views)
+
+
+def test_the_published_output_schemas_are_the_answer_models() -> None:
+    """The output schema each tool publishes (``ToolSpec.output_schema``, from the
+    catalogue's ``output_schemas.json``) is exactly the one the SDK derives from its answer
+    model, so the file changes only with the models: ``UPDATE_SNAPSHOT=1`` rewrites it."""
+    derived = {
+        spec.name: FuncMetadata(arg_model=ArgModelBase, output_model=spec.output).output_schema
+        for spec in TOOLS
+    }
+    path = Path(inspect.getfile(catalogue)).with_name("output_schemas.json")
+    if os.environ.get("UPDATE_SNAPSHOT") == "1":
+        path.write_text(json.dumps(derived, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    assert json.loads(path.read_text(encoding="utf-8")) == derived
+    assert all(spec.output_schema == derived[spec.name] for spec in TOOLS)
 
 
 @pytest.mark.parametrize("spec", TOOLS, ids=TOOL_NAMES)
@@ -72,7 +98,7 @@ def test_each_spec_is_whole_and_its_arguments_are_its_views(spec: ToolSpec) -> N
     drawing = {"chart"} if issubclass(spec.input, ChartArguments) else set()  # nor the picture
     assert set(fields) - {"patient"} - drawing <= set(view)
     assert inspect.signature(spec.view).return_annotation in (spec.output, spec.output.__name__)
-    for extra in spec.warm:
+    for extra in spec.warm_calls():
         spec.input(**extra)  # the warm-up's arguments are valid ones
 
 

@@ -196,7 +196,8 @@ def test_since_after_until_is_one_error_everywhere(
 
 def test_records_never_imports_mcp() -> None:
     code = (
-        "import sys, healthlocker.records\n"
+        "import sys, healthlocker.records as r\n"
+        "[getattr(r, name) for name in r.__all__]\n"  # each name loads on first use
         "print(any(m.split('.')[0] == 'mcp' for m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

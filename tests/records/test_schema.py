@@ -20,7 +20,7 @@ from healthlocker.records._view import View, without_null
 
 VIEWS = [
     m
-    for m in vars(records).values()
+    for m in (getattr(records, name) for name in records.__all__)  # each loads on first use
     if isinstance(m, type) and issubclass(m, View) and m is not View
 ]
 

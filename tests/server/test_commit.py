@@ -17,6 +17,7 @@ from healthlocker.errors import StoreError
 from healthlocker.server._commit import GroupCommit
 from healthlocker.server._state import ServerState
 from healthlocker.store import Vault
+from helpers import with_view
 
 
 def event(tool: str) -> AuditEvent:
@@ -76,7 +77,7 @@ def constant(reader: Any, **arguments: Any) -> View:
     return View(n=arguments.get("limit", 1))
 
 
-LABS = dataclasses.replace(tool("list_labs"), view=constant)  # type: ignore[arg-type]
+LABS = with_view(tool("list_labs"), constant)
 
 
 def test_concurrent_calls_are_each_audited_once_in_an_intact_chain(vault: Vault) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,8 @@ import pytest
 from mcp import Client
 from mcp.types import Implementation
 
+from healthlocker.catalogue import TOOLS as CATALOGUE
+from healthlocker.catalogue import tool
 from healthlocker.consent import OpenGate
 from healthlocker.server import build_server
 from healthlocker.store import Vault
@@ -159,18 +163,44 @@ async def test_prompts_and_summary_resource(client: Client) -> None:
 
 @pytest.mark.anyio
 async def test_tool_list_snapshot(client: Client) -> None:
-    """What the assistant sees changes only on purpose: UPDATE_SNAPSHOT=1 rewrites it."""
+    """What the assistant sees changes only on purpose: UPDATE_SNAPSHOT=1 rewrites it. The
+    output schemas are the catalogue's ``output_schemas.json``, pinned to the answer models by
+    tests/catalogue (and rewritten by the same switch)."""
     tools = (await client.list_tools()).tools
+    assert all(t.output_schema == tool(t.name).output_schema for t in tools)
     current = [
         {
             "name": t.name,
             "title": t.title,
             "description": t.description,
             "input_schema": t.input_schema,
-            "output_schema": t.output_schema,
         }
         for t in sorted(tools, key=lambda t: t.name)
     ]
     if os.environ.get("UPDATE_SNAPSHOT") == "1":
         SNAPSHOT.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
     assert current == json.loads(SNAPSHOT.read_text())
+
+
+def test_listing_the_tools_loads_no_view() -> None:
+    """Start-up: a server registers and lists every tool from the catalogue alone (its output
+    schemas included); the views in ``records`` load on a tool's first call."""
+    code = (
+        "import sys, anyio\n"
+        "from mcp import Client\n"
+        "from healthlocker.errors import HealthLockerError\n"
+        "from healthlocker.server import build_server\n"
+        "def opener():\n"
+        "    raise HealthLockerError('no vault here')\n"
+        "async def main():\n"
+        "    async with Client(build_server(opener)) as client:\n"
+        "        tools = (await client.list_tools()).tools\n"
+        "    print(sum(bool(t.output_schema) for t in tools))\n"
+        "    print(' '.join(m for m in sys.modules if m.startswith('healthlocker.records.')))\n"
+        "anyio.run(main)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    published, loaded = out.stdout.split("\n", 1)
+    assert int(published) == len(CATALOGUE)
+    views = {spec.view.__module__ for spec in CATALOGUE} | {s.output.__module__ for s in CATALOGUE}
+    assert set(loaded.split()).isdisjoint(views)

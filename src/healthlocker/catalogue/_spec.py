@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import importlib
+import json
 import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from healthlocker.records import Answer, Scope
+if TYPE_CHECKING:
+    from healthlocker.records import Answer, Scope
 
 SCOPE_PREFIX = "read:"
 CHARS_PER_TOKEN = 4
@@ -105,25 +110,62 @@ class ChartArguments(Arguments):
         return self.chart or (self.charted() and not shown)
 
 
+OUTPUT_SCHEMAS = "output_schemas.json"
+
+
+@cache
+def output_schemas() -> dict[str, dict[str, Any]]:
+    """Each tool's published output schema, by tool name: the JSON Schema the SDK derives from
+    the tool's answer model, kept in ``output_schemas.json`` beside this module (a test checks
+    it equals the models' own, and ``UPDATE_SNAPSHOT=1`` rewrites it). Read from the file so a
+    server lists its tools without importing ``records`` or building 12 schemas at start-up."""
+    text = resources.files(__package__).joinpath(OUTPUT_SCHEMAS).read_text(encoding="utf-8")
+    return cast(dict[str, dict[str, Any]], json.loads(text))
+
+
 @dataclass(frozen=True)
 class ToolSpec:
     """One tool: everything the server, the consent prompt and page, OAuth and the docs say
-    about it. Adding a tool is one of these, one view function in ``records`` and tests."""
+    about it. Adding a tool is one of these, one view function in ``records`` and tests.
+
+    The view function and the answer model are named, not imported: ``records`` is imported on
+    a tool's first call (``view``, ``output``), not when a server starts and lists its tools.
+    """
 
     name: str
     title: str
     purpose: str  # what it reads, in the person's words: the consent prompt and page show it
     description: str  # for the model: what it returns and how to ask
     input: type[Arguments]
-    view: Callable[..., Answer]  # (reader, **input.view_arguments()) -> output
-    output: type[Answer]
-    # The arguments a server answers once at start-up, so its first calls find warm caches.
-    warm: tuple[dict[str, Any], ...] = ({},)
+    view_name: str  # the view function in ``healthlocker.records``
+    output_name: str  # the model it returns, in ``healthlocker.records``
+    # The arguments a server answers once at start-up, so its first calls find warm caches
+    # (or what gives them, on first use: ``warm_calls``).
+    warm: tuple[dict[str, Any], ...] | Callable[[], tuple[dict[str, Any], ...]] = ({},)
     # What the tool's default call may cost a model, in tokens (``estimate_tokens``), in each
     # channel on its own: the text, and the structured content as compact JSON.
     budget: int = 1_500
     # The default call: every argument's default, and a value for those that have none.
     default_call: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def view(self) -> Callable[..., Answer]:
+        """The view function: ``(scope, **input.view_arguments()) -> output``."""
+        return cast("Callable[..., Answer]", _records(self.view_name))
+
+    @property
+    def output(self) -> type[Answer]:
+        """The model the view returns (its structured content, schema ``output_schema``)."""
+        return cast("type[Answer]", _records(self.output_name))
+
+    @property
+    def output_schema(self) -> dict[str, Any]:
+        """The output schema the server publishes for this tool."""
+        return output_schemas()[self.name]
+
+    def warm_calls(self) -> tuple[dict[str, Any], ...]:
+        """The arguments of the calls a server answers at start-up (``warm``)."""
+        return self.warm() if callable(self.warm) else self.warm
 
     @property
     def scope(self) -> str:
@@ -133,6 +175,10 @@ class ToolSpec:
     def answer(self, scope: Scope, args: Arguments) -> Answer:
         """The view of *args* over what *scope* lets the call read."""
         return self.view(scope, **args.view_arguments())
+
+
+def _records(name: str) -> Any:
+    return getattr(importlib.import_module("healthlocker.records"), name)
 
 
 @dataclass(frozen=True)

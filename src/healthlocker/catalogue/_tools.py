@@ -7,39 +7,21 @@ field as a parameter of the tool exactly as written here.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from healthlocker.catalogue._spec import Arguments, ChartArguments, ToolSpec
-from healthlocker.records import (
-    ConditionList,
-    ConditionOverview,
-    CoverageView,
-    DocumentList,
-    DocumentPage,
-    EncounterList,
-    HealthSummary,
-    ImmunizationList,
-    LabResults,
-    MedicationsView,
-    PlanOption,
-    SearchResults,
-    TrendView,
-    condition_overview,
-    explain_coverage,
-    get_meds,
-    health_summary,
-    list_conditions,
-    list_documents,
-    list_encounters,
-    list_immunizations,
-    list_labs,
-    named_metrics,
-    read_document,
-    search_records,
-    summarize_trends,
-)
+from healthlocker.records import PlanOption  # an argument's type: only ``records._plans`` loads
+
+
+def _each_named_metric() -> tuple[dict[str, Any], ...]:
+    """A ``summarize_trends`` call per metric it knows by name (read from ``records`` on first
+    use, not at import: see ``ToolSpec``)."""
+    from healthlocker.records import named_metrics
+
+    return tuple({"metric": m} for m in named_metrics())
+
 
 Since = Annotated[
     date | None, Field(description="Only records dated on or after this day (YYYY-MM-DD)")
@@ -208,8 +190,8 @@ TOOLS: tuple[ToolSpec, ...] = (
             "Explain results; never diagnose."
         ),
         input=LabsArguments,
-        view=list_labs,
-        output=LabResults,
+        view_name="list_labs",
+        output_name="LabResults",
         budget=3_000,
     ),
     ToolSpec(
@@ -222,8 +204,8 @@ TOOLS: tuple[ToolSpec, ...] = (
             "status='active' (default) or 'all' for past ones too."
         ),
         input=MedsArguments,
-        view=get_meds,
-        output=MedicationsView,
+        view_name="get_meds",
+        output_name="MedicationsView",
         budget=1_500,
         warm=({"status": "all"},),
     ),
@@ -238,8 +220,8 @@ TOOLS: tuple[ToolSpec, ...] = (
             "estimated against the person's own claims history, with its arithmetic shown."
         ),
         input=CoverageArguments,
-        view=explain_coverage,
-        output=CoverageView,
+        view_name="explain_coverage",
+        output_name="CoverageView",
         budget=3_000,
     ),
     ToolSpec(
@@ -258,11 +240,11 @@ TOOLS: tuple[ToolSpec, ...] = (
             "day)."
         ),
         input=TrendsArguments,
-        view=summarize_trends,
-        output=TrendView,
+        view_name="summarize_trends",
+        output_name="TrendView",
         budget=1_500,
         default_call={"metric": "body_weight"},
-        warm=tuple({"metric": m} for m in named_metrics()),
+        warm=_each_named_metric,
     ),
     ToolSpec(
         name="list_conditions",
@@ -271,8 +253,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         description="The person's recorded conditions and problems, with status, "
         "onset and source. status='active' (default) or 'all'.",
         input=ConditionsArguments,
-        view=list_conditions,
-        output=ConditionList,
+        view_name="list_conditions",
+        output_name="ConditionList",
         budget=1_500,
         warm=({"status": "all"},),
     ),
@@ -283,8 +265,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         description="Vaccines the person received, newest first (30 unless `limit` says), "
         "with dates, CVX codes and source.",
         input=ImmunizationsArguments,
-        view=list_immunizations,
-        output=ImmunizationList,
+        view_name="list_immunizations",
+        output_name="ImmunizationList",
         budget=1_500,
     ),
     ToolSpec(
@@ -294,8 +276,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         description="The person's visits (encounters), newest first: date, kind, "
         "reason, provider and source.",
         input=VisitsArguments,
-        view=list_encounters,
-        output=EncounterList,
+        view_name="list_encounters",
+        output_name="EncounterList",
         budget=2_000,
     ),
     ToolSpec(
@@ -306,8 +288,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         "medications, labs and observations, procedures, immunizations, allergies "
         "and visits.",
         input=SearchArguments,
-        view=search_records,
-        output=SearchResults,
+        view_name="search_records",
+        output_name="SearchResults",
         budget=2_000,
         default_call={"query": "glucose"},
         warm=({"query": "warm-up"},),
@@ -320,8 +302,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         "medications, allergies, latest vital signs and recent lab results with their values "
         "and flags, each with its source. No name, address or identifiers.",
         input=SummaryArguments,
-        view=health_summary,
-        output=HealthSummary,
+        view_name="health_summary",
+        output_name="HealthSummary",
         budget=1_500,
     ),
     ToolSpec(
@@ -333,8 +315,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         "date, authors, organisation, length in pages and source. Filter by kind or dates; "
         "read one with read_document.",
         input=DocumentsArguments,
-        view=list_documents,
-        output=DocumentList,
+        view_name="list_documents",
+        output_name="DocumentList",
     ),
     ToolSpec(
         name="read_document",
@@ -347,8 +329,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         "medications and conditions the page names, with their sources. Explain; never "
         "diagnose.",
         input=ReadDocumentArguments,
-        view=read_document,
-        output=DocumentPage,
+        view_name="read_document",
+        output_name="DocumentPage",
         warm=(),
     ),
     ToolSpec(
@@ -363,8 +345,8 @@ TOOLS: tuple[ToolSpec, ...] = (
         "for it, and gaps as facts ('no HbA1c recorded in the last 12 months'). Describes "
         "recorded conditions only; never diagnose.",
         input=OverviewArguments,
-        view=condition_overview,
-        output=ConditionOverview,
+        view_name="condition_overview",
+        output_name="ConditionOverview",
         budget=2_000,  # up to nine conditions, each with two or three measures' last readings
     ),
 )

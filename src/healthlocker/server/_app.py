@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from mcp.server.mcpserver import MCPServer, UserMessage
 from pydantic import Field
@@ -11,13 +11,15 @@ from healthlocker import __version__
 from healthlocker.catalogue import PROMPTS, RESOURCES, PromptSpec, tool
 from healthlocker.consent import ConsentGate, Gate
 from healthlocker.errors import ArgumentError
-from healthlocker.records import Answer, DocumentList, HealthSummary, LabResults, clean
 from healthlocker.server._consent import client_of
 from healthlocker.server._edge import Edge, checked, edge
 from healthlocker.server._state import GateFactory, ServerState, VaultOpener
 from healthlocker.server._tools import audit_failed, tools
 from healthlocker.server._views import apps
 from healthlocker.store import Vault
+
+if TYPE_CHECKING:  # ``records`` is imported on a first call, not at start-up (the catalogue's)
+    from healthlocker.records import Answer, HealthSummary, LabResults
 
 INSTRUCTIONS = """\
 healthlocker answers from the person's own health records, kept in their encrypted vault: lab
@@ -90,6 +92,8 @@ def _register_prompts(server: MCPServer, state: ServerState) -> None:
     def prepare_for_visit(
         reason: Annotated[str, Field(description="Why the visit (optional)")] = "",
     ) -> list[UserMessage]:
+        from healthlocker.records import clean
+
         with edge("prompt", visit.name):
             client, via = client_of(state), f"the prompt {visit.name}"
             overview = state.run(client=client, tool=summary, args=summary.input(), via=via)
@@ -104,8 +108,8 @@ def _register_prompts(server: MCPServer, state: ServerState) -> None:
                 "medications worth reviewing, and cite the code in brackets of each record you "
                 "use. Do not diagnose me or suggest treatment changes; leave those to my "
                 "clinician.\n\n"
-                f"My health summary:\n{_shared(overview, cast(HealthSummary, overview).facts())}"
-                f"\n\n{_labs_part(cast(LabResults, recent))}"
+                f"My health summary:\n{_shared(overview, cast('HealthSummary', overview).facts())}"
+                f"\n\n{_labs_part(cast('LabResults', recent))}"
                 f"\n\nMy long-term conditions and their measures:\n{followed.render()}"
             )
         ]
@@ -129,7 +133,7 @@ def _register_prompts(server: MCPServer, state: ServerState) -> None:
                 "over time where a test repeats, and what I could ask my clinician. Cite the "
                 "code in brackets of each result you mention. Do not diagnose me; for anything "
                 "marked CRITICAL, tell me to contact a clinician promptly.\n\n"
-                + _labs_part(cast(LabResults, found), test.strip())
+                + _labs_part(cast("LabResults", found), test.strip())
             )
         ]
 
@@ -147,6 +151,8 @@ def _register_note_prompt(server: MCPServer, state: ServerState, note: PromptSpe
             str, Field(description="The document's id from list_documents (optional: the latest)")
         ] = "",
     ) -> list[UserMessage]:
+        from healthlocker.records import DocumentList
+
         with edge("prompt", note.name):
             client, via = client_of(state), f"the prompt {note.name}"
             chosen = id.strip()
@@ -175,6 +181,8 @@ def _register_note_prompt(server: MCPServer, state: ServerState, note: PromptSpe
 
 def _labs_part(found: LabResults, test: str = "") -> str:
     """The lab results as the person would paste them: how many, from when, every one."""
+    from healthlocker.records import clean
+
     which = f" of {clean(test, cap=100)!r}" if test else ""
     if not found.results:
         return _shared(found, [f"I have no lab results{which} in my records."])

@@ -116,9 +116,8 @@ def _tool(state: ServerState, spec: ToolSpec) -> Tool:
             for name in fields
         ),
     ]
-    returns = Annotated[CallToolResult, spec.output]
-    call.__signature__ = inspect.Signature(params, return_annotation=returns)  # type: ignore[attr-defined]
-    call.__annotations__ = {p.name: p.annotation for p in params} | {"return": returns}
+    call.__signature__ = inspect.Signature(params, return_annotation=CallToolResult)  # type: ignore[attr-defined]
+    call.__annotations__ = {p.name: p.annotation for p in params} | {"return": CallToolResult}
     call.__name__ = call.__qualname__ = f"{spec.name}_tool"
     tool = Tool.from_function(
         call,
@@ -128,12 +127,14 @@ def _tool(state: ServerState, spec: ToolSpec) -> Tool:
         annotations=READ_ONLY,
         meta=tool_meta(spec.name),  # MCP Apps: ``_meta.ui.resourceUri``, its chart's view
     )
-    # Publish the output schema but do not validate each result against it: a result is the
-    # ``model_dump`` of a view pydantic built and checked, and parsing it back into the same
-    # model took a third of a large call. ``FuncMetadata``'s fields are read live, and a
-    # schema published without a model is "advertised but not validated" (its docs); the
-    # SDK's client still checks every result against the published schema in the tests.
-    tool.fn_metadata.output_model = None
+    # Publish the output schema, the catalogue's copy of the one the SDK would derive from
+    # ``spec.output`` (deriving 12 of them took a quarter of start-up), and do not validate
+    # each result against it: a result is the ``model_dump`` of a view pydantic built and
+    # checked, and parsing it back into the same model took a third of a large call.
+    # ``FuncMetadata``'s fields are read live, and a schema published without a model is
+    # "advertised but not validated" (its docs); the SDK's client still checks every result
+    # against the published schema in the tests.
+    tool.fn_metadata.output_schema = spec.output_schema
     return tool
 
 
@@ -151,7 +152,7 @@ def audit_failed(state: ServerState, tool: str, arguments: dict[str, Any]) -> No
 
 
 def warm_up(state: ServerState) -> None:
-    """Build the answers each spec names to warm (``ToolSpec.warm``), before a client waits.
+    """Build the answers each spec names to warm (``ToolSpec.warm_calls``), before a client waits.
 
     A remote-mode worker starts cold: its first calls would each decrypt and index the records
     they read, fill the catalog caches and build their serializers, while every other call
@@ -165,7 +166,7 @@ def warm_up(state: ServerState) -> None:
         return lambda vault: spec.answer(Scope.for_tool(vault), args)
 
     for spec in TOOLS:
-        for extra in spec.warm:
+        for extra in spec.warm_calls():
             try:
                 view = state.using(build(spec, spec.input(**extra)))
             except HealthLockerError:  # no such data, or the vault could not open
