@@ -16,6 +16,13 @@ from typing import TYPE_CHECKING
 from healthlocker._lazy import lazy_attributes
 
 if TYPE_CHECKING:
+    from healthlocker.records._claim_views import (
+        ClaimsSummary,
+        ClaimTotals,
+        RecentClaim,
+        TypeTotals,
+        YearTotals,
+    )
     from healthlocker.records._clinical import (
         ConditionItem,
         ConditionList,
@@ -43,15 +50,7 @@ if TYPE_CHECKING:
         Reading,
         condition_overview,
     )
-    from healthlocker.records._coverage import (
-        ClaimsSummary,
-        ClaimTotals,
-        CoverageView,
-        RecentClaim,
-        TypeTotals,
-        YearTotals,
-        explain_coverage,
-    )
+    from healthlocker.records._coverage import CoverageView, explain_coverage
     from healthlocker.records._documents import (
         DocumentItem,
         DocumentList,
@@ -121,12 +120,12 @@ __getattr__ = lazy_attributes(
         "MedicationUse": "_conditions",
         "Reading": "_conditions",
         "condition_overview": "_conditions",
-        "ClaimsSummary": "_coverage",
-        "ClaimTotals": "_coverage",
+        "ClaimsSummary": "_claim_views",
+        "ClaimTotals": "_claim_views",
         "CoverageView": "_coverage",
-        "RecentClaim": "_coverage",
-        "TypeTotals": "_coverage",
-        "YearTotals": "_coverage",
+        "RecentClaim": "_claim_views",
+        "TypeTotals": "_claim_views",
+        "YearTotals": "_claim_views",
         "explain_coverage": "_coverage",
         "DocumentItem": "_documents",
         "DocumentList": "_documents",

@@ -131,32 +131,74 @@ class HttpConfig:
         return frozenset(hosts), frozenset(origins)
 
 
+@dataclass(frozen=True)
+class _Authority:
+    """Who issues the tokens remote mode accepts: this server (``provider``, signing with
+    ``signer``) or the identity provider of ``--issuer``."""
+
+    issuer: str
+    verifier: JwtVerifier
+    provider: VaultAuthProvider | None = None
+    signer: Signer | None = None
+
+
+def _authority(
+    state: ServerState, store: OAuthStore, keys: dict[str, str], config: HttpConfig
+) -> _Authority:
+    if config.issuer:
+        verifier = JwtVerifier(RemoteKeys(config.jwks_url or ""), config.issuer, config.resource)
+        return _Authority(config.issuer, verifier)
+    signer = Signer(ECKey.import_key(keys["signing"]), config.base, config.resource)
+    public = KeySet([signer.key])
+
+    async def local_keys(refresh: bool) -> KeySet:
+        return public
+
+    verifier = JwtVerifier(local_keys, config.base, config.resource)
+    provider = VaultAuthProvider(state, store, signer, verifier, config.base + "/consent")
+    verifier.is_revoked = provider.is_revoked
+    state.asks = Asks(config.base + "/consent")  # tool calls ask on the consent page
+    return _Authority(config.base, verifier, provider, signer)
+
+
+def _routes(state: ServerState, config: HttpConfig, authority: _Authority) -> list[Route]:
+    """The routes beside MCP's: health, SMART Health Links and, with the built-in
+    authorization server, its pages and its key set."""
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    routes = [Route("/healthz", health, methods=["GET"])]
+    routes += ShlRoutes(state, config.base).routes()
+    provider, signer = authority.provider, authority.signer
+    if provider is not None and signer is not None and state.asks is not None:
+        secure = config.base.startswith("https://")
+        routes += Pages(provider, state.asks, secure_cookies=secure).routes()
+        jwks = signer.jwks()
+
+        async def keyset(request: Request) -> Response:
+            return JSONResponse(jwks)
+
+        routes.append(Route("/.well-known/jwks.json", keyset, methods=["GET"]))
+    return routes
+
+
 def build_http_app(vault: Vault, config: HttpConfig, *, log_level: str = "WARNING") -> ASGIApp:
-    """The whole remote-mode ASGI app over one open vault."""
+    """The whole remote-mode ASGI app over one open vault.
+
+    Longer than most on purpose: read top to bottom, it is the order in which the layers are
+    built and wrap each other (authority, MCP server, routes, transport, scope check, guard).
+    """
     from healthlocker.server._app import build_server
 
     config.check()
     state = ServerState(vault, ConsentGate, None, over_http=True)
     store = state.using(OAuthStore)
     keys = state.using(lambda _: _lasting_keys(store))
-    provider: VaultAuthProvider | None = None
-    if config.issuer:
-        verifier = JwtVerifier(RemoteKeys(config.jwks_url or ""), config.issuer, config.resource)
-        issuer = config.issuer
-    else:
-        signer = Signer(ECKey.import_key(keys["signing"]), config.base, config.resource)
-        public = KeySet([signer.key])
-
-        async def local_keys(refresh: bool) -> KeySet:
-            return public
-
-        verifier = JwtVerifier(local_keys, config.base, config.resource)
-        provider = VaultAuthProvider(state, store, signer, verifier, config.base + "/consent")
-        verifier.is_revoked = provider.is_revoked
-        state.asks = Asks(config.base + "/consent")  # tool calls ask on the consent page
-        issuer = config.base
+    authority = _authority(state, store, keys, config)
+    provider, verifier = authority.provider, authority.verifier
     auth = AuthSettings(
-        issuer_url=AnyHttpUrl(issuer),
+        issuer_url=AnyHttpUrl(authority.issuer),
         resource_server_url=AnyHttpUrl(config.resource),
         validate_token_resource=True,
         client_registration_options=ClientRegistrationOptions(
@@ -179,21 +221,7 @@ def build_http_app(vault: Vault, config: HttpConfig, *, log_level: str = "WARNIN
         },
     )
     hosts, origins = config.hosts_and_origins()
-
-    async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
-    routes = [Route("/healthz", health, methods=["GET"])]
-    routes += ShlRoutes(state, config.base).routes()
-    if provider is not None and state.asks is not None:
-        secure = config.base.startswith("https://")
-        routes += Pages(provider, state.asks, secure_cookies=secure).routes()
-        jwks = signer.jwks()
-
-        async def keyset(request: Request) -> Response:
-            return JSONResponse(jwks)
-
-        routes.append(Route("/.well-known/jwks.json", keyset, methods=["GET"]))
+    routes = _routes(state, config, authority)
     for route in routes:
         server.custom_route(route.path, methods=sorted(route.methods or []))(route.endpoint)
     # Each worker warms its caches in the background, so its first clients don't queue behind it.

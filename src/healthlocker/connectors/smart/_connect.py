@@ -105,33 +105,15 @@ def connect_link(
         scope = " ".join(chosen.scopes)
     else:
         scope = auth.choose_scopes(scopes, config)
-    states = auth.StateBook()
-    receiver = auth.LoopbackReceiver(states)
-    try:
-        verifier, challenge = auth.pkce_pair()
-        url = auth.authorize_url(
-            config,
-            client_id=client,
-            redirect_uri=receiver.redirect_uri,
-            scope=scope,
-            state=states.issue(),
-            challenge=challenge,
-            aud=origin.base,
-        )
-        open_url(url)
-        code = receiver.wait(timeout)
-        redirect_uri = receiver.redirect_uri
-    finally:
-        receiver.close()
-    tokens = auth.exchange_code(
+    tokens = _sign_in(
         config,
-        code,
-        verifier=verifier,
-        redirect_uri=redirect_uri,
-        client_id=client,
+        origin,
+        client=client,
         client_secret=client_secret,
-        origin=origin,
+        scope=scope,
+        open_url=open_url,
         net=net,
+        timeout=timeout,
     )
     if not tokens.patient:
         raise AuthError(
@@ -165,6 +147,49 @@ def connect_link(
     )
     store.save(link)
     return link
+
+
+def _sign_in(
+    config: auth.SmartConfig,
+    origin: Origin,
+    *,
+    client: str,
+    client_secret: str | None,
+    scope: str,
+    open_url: Callable[[str], object],
+    net: Net,
+    timeout: float,
+) -> auth.Tokens:
+    """The authorization code flow with PKCE: the person signs in (*open_url* shows the page),
+    the code comes back to a loopback receiver, and is exchanged for tokens."""
+    states = auth.StateBook()
+    receiver = auth.LoopbackReceiver(states)
+    try:
+        verifier, challenge = auth.pkce_pair()
+        url = auth.authorize_url(
+            config,
+            client_id=client,
+            redirect_uri=receiver.redirect_uri,
+            scope=scope,
+            state=states.issue(),
+            challenge=challenge,
+            aud=origin.base,
+        )
+        open_url(url)
+        code = receiver.wait(timeout)
+        redirect_uri = receiver.redirect_uri
+    finally:
+        receiver.close()
+    return auth.exchange_code(
+        config,
+        code,
+        verifier=verifier,
+        redirect_uri=redirect_uri,
+        client_id=client,
+        client_secret=client_secret,
+        origin=origin,
+        net=net,
+    )
 
 
 def sync_link(
