@@ -20,9 +20,14 @@
 //   * no $everything: the CapabilityStatement does not offer it and a request is refused.
 // OPTIONS.pageTtl = N: `next` links are paging sessions (`?sessionID=…`) that expire N seconds
 // after the page naming them was sent; an expired or unknown one is refused (400).
+// OPTIONS.everything = false: no $everything (not offered, and refused), as many servers; a
+// sync then searches each type, one page of `_count` at a time.
+// OPTIONS.latencyMs = N: every FHIR request waits N ms before it is answered, as over a real
+// network (a sync then lasts long enough to be interrupted where a test wants).
 //
 // usage: node gateway.mjs NODE_MODULES PORT UPSTREAM_ORIGIN PATIENT_ID [OPTIONS_JSON]
-// OPTIONS_JSON: {"tokenTtl": s, "ehr": "epic", "pageTtl": s, "grant": "scope …"}
+// OPTIONS_JSON: {"tokenTtl": s, "ehr": "epic", "pageTtl": s, "grant": "scope …",
+//                "everything": false, "latencyMs": ms}
 // (NODE_MODULES: tools/node/node_modules, where the project's set-up installed the packages.)
 // Prints "ready" on stdout once listening.
 import http from "node:http";
@@ -163,7 +168,7 @@ function refusal(payload, url) {
   const [type, id, op] = parts;
   const scopes = parseScopes(payload.scope);
   if (op === "$everything") {
-    if (options.ehr === "epic") return ["epic", null];
+    if (options.ehr === "epic" || options.everything === false) return ["epic", null];
     if (id !== patient) return [403, "Only the launch patient's record may be read."];
     const all = scopes.some((s) => s.type === "*" && s.read && s.search && !s.query);
     return all ? null : [403, "$everything needs access to every resource type."];
@@ -236,6 +241,7 @@ function proxy(req, res, path, transform) {
 }
 
 async function fhir(req, res, url) {
+  if (options.latencyMs) await new Promise((done) => setTimeout(done, options.latencyMs));
   const payload = await claims(req);
   if (!payload) {
     res.writeHead(401, { "www-authenticate": 'Bearer error="invalid_token"',
@@ -274,7 +280,8 @@ const server = http.createServer(async (req, res) => {
     res.writeHead(200, { "content-type": "application/json" });
     res.end(JSON.stringify(smartConfiguration()));
   } else if (path === "/fhir/metadata") {
-    proxy(req, res, req.url, options.ehr === "epic" ? withoutEverything : null);
+    const offered = options.ehr !== "epic" && options.everything !== false;
+    proxy(req, res, req.url, offered ? null : withoutEverything);
   } else if (path === "/fhir" || path.startsWith("/fhir/")) {
     await fhir(req, res, url);
   } else {

@@ -100,17 +100,28 @@ class SmartBench:
         ehr: str | None = None,
         page_ttl: float | None = None,
         grant: str | None = None,
+        everything: bool = True,
+        latency_ms: int | None = None,
     ) -> None:
         """(Re)start the SMART gateway for *patient*; tokens live *token_ttl* seconds.
 
         *ehr* ("epic") adds that EHR's search rules; *page_ttl* makes ``next`` links expire
         that many seconds after they were sent; *grant* is the scope the tokens carry (what
-        the person approved) whatever the app asked for (see gateway.mjs).
+        the person approved) whatever the app asked for; *everything* False offers no
+        ``$everything``; *latency_ms* delays every FHIR answer that long (see gateway.mjs).
         """
         self.stop_gateway()
-        options = {"tokenTtl": token_ttl, "ehr": ehr, "pageTtl": page_ttl, "grant": grant}
+        options = {
+            "tokenTtl": token_ttl,
+            "ehr": ehr,
+            "pageTtl": page_ttl,
+            "grant": grant,
+            "latencyMs": latency_ms,
+            "everything": None if everything else False,
+        }
         args = [str(node_binary()), str(GATEWAY), str(NODE_MODULES), str(self.gateway_port)]
-        args += [self.upstream, patient, json.dumps({k: v for k, v in options.items() if v})]
+        given = {k: v for k, v in options.items() if v is not None}
+        args += [self.upstream, patient, json.dumps(given)]
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.gateway = proc
         assert proc.stdout is not None
