@@ -89,6 +89,9 @@ function read() {
       opacity: el.getAttribute("opacity") || el.getAttribute("fill-opacity"),
     }));
   }
+  // Whether the trend's line is cut at the plot's edges (a clip path around it).
+  out.lineClipped = [...document.querySelectorAll("#chart g.line")]
+    .some((el) => el.closest("[clip-path]") !== null);
   out.ticks = axisTicks();
   out.texts = [...document.querySelectorAll("#chart svg text")].map((t) => t.textContent);
   out.title = document.querySelector("#chart g.role-title-text text")?.textContent ?? null;

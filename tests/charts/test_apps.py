@@ -126,6 +126,8 @@ def test_gaps_stay_gaps_and_zoom_narrows_the_view(
     assert "kilograms" in report["texts"]
     zoomed = drawn[f"body_weight-zoom-{DESKTOP}"]
     assert len(zoomed["marks"]["point_marks"]) <= len(days)
+    # Zoomed in, the line is cut at the plot's edges; unzoomed, nothing lies outside them.
+    assert zoomed["lineClipped"] and not report["lineClipped"]
 
 
 def test_lab_history_draws_each_result_its_range_and_flag_in_words(

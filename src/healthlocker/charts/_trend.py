@@ -166,8 +166,16 @@ def _marks() -> list[dict[str, Any]]:
     lines = {
         "type": "group",
         "from": {"facet": {"name": "series_line", "data": "lines", "groupby": ["order"]}},
-        "encode": {"update": {"width": {"signal": "width"}, "height": {"signal": "height"}}},
-        "clip": True,
+        "encode": {
+            "update": {
+                "width": {"signal": "width"},
+                "height": {"signal": "height"},
+                # Zoomed in, the line is cut at the plot's edges. Unzoomed (every PNG) nothing
+                # is outside them, and clipping a line of thousands of points took a tenth of
+                # a five-year PNG's time.
+                "clip": {"signal": "zoom != 'all'"},
+            }
+        },
         "marks": [
             {
                 "type": "line",

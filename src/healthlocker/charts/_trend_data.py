@@ -126,14 +126,16 @@ def _views() -> list[dict[str, Any]]:
             "name": "latest",
             "source": "points",
             "transform": [
+                # each series' newest point (an aggregate: nothing written on every point)
                 {
-                    "type": "joinaggregate",
-                    "groupby": ["series"],
-                    "ops": ["max"],
+                    "type": "aggregate",
+                    "groupby": ["series", "order"],
+                    "ops": ["argmax"],
                     "fields": ["t"],
-                    "as": ["tmax"],
+                    "as": ["newest"],
                 },
-                {"type": "filter", "expr": "datum.t == datum.tmax"},
+                {"type": "formula", "as": "t", "expr": "datum.newest.t"},
+                {"type": "formula", "as": "value", "expr": "datum.newest.value"},
                 {
                     "type": "formula",
                     "as": "label",
