@@ -51,6 +51,17 @@ def test_budgets_hold_for_every_default_call(scorecard: Scorecard) -> None:
     assert over == []
 
 
+def test_every_text_cites_every_record_its_structure_cites(scorecard: Scorecard) -> None:
+    """Each channel stands alone: given only the text, an assistant can still name the record
+    of each fact (the documents and long-term conditions answers once did not)."""
+    uncited = [
+        f"{i.person}: {i.question} {i.detail}"
+        for i in scorecard.items
+        if i.what == "the text cites every record the structure cites" and not i.ok
+    ]
+    assert uncited == []
+
+
 def test_the_table(scorecard: Scorecard) -> None:
     text = table(scorecard.items, len(QUESTIONS), len(scorecard.people))
     if os.environ.get("HEALTHLOCKER_WRITE_QUALITY") == "1":

@@ -34,7 +34,7 @@ from healthlocker.records._common import (
 )
 from healthlocker.records._condition_map import GROUPS, ConditionGroup, Measure
 from healthlocker.records._scope import Scope, scoped
-from healthlocker.records._text import with_unit
+from healthlocker.records._text import Cites, with_unit
 from healthlocker.records._view import Answer, View
 from healthlocker.store import StoredResource
 
@@ -98,25 +98,37 @@ class ConditionOverview(Answer):
     def describe(self) -> str:
         if not self.conditions:
             return "No recorded long-term condition the overview follows.\n" + self.note
+        cite = Cites(_cited(self.conditions))
         lines = [f"{len(self.conditions)} recorded long-term condition(s). {self.note}"]
         if self.people_note:
             lines.append(self.people_note)
         for c in self.conditions:
-            lines.append(f"\n{c.condition} (recorded as {'; '.join(c.recorded_as)})")
+            recorded = " ".join(cite(s) for s in c.sources)
+            lines.append(f"\n{c.condition} (recorded as {'; '.join(c.recorded_as)}) {recorded}")
             for m in c.measures:
                 if m.latest is None:
                     continue
                 text = f"- {m.name}: {with_unit(fmt_number(m.latest.value), m.latest.unit)}"
-                text += f" on {m.latest.date or '?'}"
+                text += f" on {m.latest.date or '?'}" + (f" {cite(m.source)}" if m.source else "")
                 if m.trend:
                     text += f", {m.trend} over the last {len(m.recent)} readings"
                 if m.sits:
                     text += f"; {m.sits} ({m.typical_target}, {m.target_source})"
                 lines.append(text)
             if c.medications:
-                lines.append("- medications: " + ", ".join(m.name for m in c.medications))
+                used = (f"{m.name} {cite(m.source)}" for m in c.medications)
+                lines.append("- medications: " + ", ".join(used))
             lines += [f"- {g}" for g in c.gaps]
+        lines.append(cite.legend())
         return "\n".join(lines)
+
+
+def _cited(conditions: list[ConditionOverviewItem]) -> list[SourceRef]:
+    """Every record the overview cites: the conditions, each measure's latest reading, and the
+    medications."""
+    refs = [s for c in conditions for s in c.sources]
+    refs += [m.source for c in conditions for m in c.measures if m.source is not None]
+    return refs + [m.source for c in conditions for m in c.medications]
 
 
 @dataclass
