@@ -338,6 +338,24 @@ def test_health_summary_has_no_name_address_or_identifiers(
     assert leaked == []
 
 
+def test_health_summary_of_a_file_named_after_the_person_names_no_one(
+    loaded_vault: Vault,
+) -> None:
+    """Synthea's files (and Dexcom Clarity's) are named after the person, and a file's name is
+    its default source label: the overview, which promises no name, reads it as a numbered
+    import in both channels. A label without a name (a folder's, here) stays as it is."""
+    named = SAMPLES / "synthea" / "Adalberto_Hartmann_44ec4447-9e2c-4eb9-bd4f-0bdb416b806e.json"
+    with Vault.ephemeral() as vault:
+        assert import_paths(vault, [named]).ok
+        view = health_summary(vault)
+        text, structure = view.render(), json.dumps(view.structured())
+        for channel in (text, structure):
+            assert "Hartmann" not in channel and "Adalberto" not in channel
+            assert "import 1 (label withheld: it holds a name)" in channel
+        assert cites_each(text, [c.source.resource for c in view.active_conditions])
+    assert "imported as 'synthea'" in health_summary(loaded_vault).render()
+
+
 def test_health_summary_of_someone_without_clinical_records(loaded_vault: Vault) -> None:
     record = load_json(SAMPLES / "bluebutton" / "patientRead.json")
     view = health_summary(Scope(loaded_vault, patient=f"Patient/{record['id']}"))

@@ -6,6 +6,7 @@ medications, allergies, latest vital signs and recent lab results with their val
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -308,7 +309,7 @@ def health_summary(reader: Scope) -> HealthSummary:
         "active_medications": max(len(meds.medications) - CAP, 0),
         "recent_labs": more_labs,
     }
-    return HealthSummary(
+    summary = HealthSummary(
         patient=who,
         people_in_vault=len(reader.people()),
         **_demographics(reader, who),
@@ -334,3 +335,53 @@ def health_summary(reader: Scope) -> HealthSummary:
         more={k: n for k, n in more.items() if n},
         notes=notes,
     )
+    return _nameless(summary, _name_words(reader))
+
+
+def _name_words(reader: Scope) -> set[str]:
+    """The words of every name the vault's Patient records give (letters only, two or more)."""
+    words: set[str] = set()
+    for stored in reader.lookup("Patient"):
+        for name in stored.resource.get("name") or []:
+            if isinstance(name, dict):
+                parts = [name.get("family"), *(name.get("given") or []), name.get("text")]
+                words |= {w for p in parts if isinstance(p, str) for w in _words(p)}
+    return words
+
+
+def _words(text: str) -> set[str]:
+    return {w.casefold() for w in re.findall(r"[^\W\d_]{2,}", text)}
+
+
+def _nameless(summary: HealthSummary, names: set[str]) -> HealthSummary:
+    """*summary* with each source label that holds a person's name (a file named after them,
+    as Synthea's and Dexcom Clarity's are) read as "import 1 (label withheld: …)": the overview
+    promises no name, and a label is the person's own choice or a file name."""
+    data = summary.model_dump(mode="json", exclude_none=True)
+    labels = sorted({o for o in _origins(data) if _words(o) & names})
+    if not labels:
+        return summary
+    plain = {
+        label: f"import {n} (label withheld: it holds a name)" for n, label in enumerate(labels, 1)
+    }
+    return HealthSummary.model_validate(_relabel(data, plain))
+
+
+def _origins(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [o for item in value for o in _origins(item)]
+    if not isinstance(value, dict):
+        return []
+    own = [value["origin"]] if isinstance(value.get("origin"), str) else []
+    return own + [o for item in value.values() for o in _origins(item)]
+
+
+def _relabel(value: Any, plain: dict[str, str]) -> Any:
+    if isinstance(value, list):
+        return [_relabel(item, plain) for item in value]
+    if not isinstance(value, dict):
+        return value
+    out = {k: _relabel(v, plain) for k, v in value.items()}
+    if isinstance(out.get("origin"), str):
+        out["origin"] = plain.get(out["origin"], out["origin"])
+    return out
