@@ -105,6 +105,12 @@ function read() {
   out.documentTitle = document.title;
   out.status = document.getElementById("status").textContent;
   out.svgWidth = document.querySelector("#chart svg")?.getBoundingClientRect().width ?? 0;
+  // Text the chart cuts off at its own edges (a legend wider than a phone, say).
+  const edge = document.querySelector("#chart svg")?.getBoundingClientRect();
+  out.cutText = edge ? [...document.querySelectorAll("#chart svg text")]
+    .filter((t) => t.textContent && (box(t).x < edge.left - 1
+      || box(t).x + box(t).width > edge.right + 1))
+    .map((t) => t.textContent) : [];
   out.scrollWidth = document.documentElement.scrollWidth;
   out.clientWidth = document.documentElement.clientWidth;
   out.origin = String(window.origin);

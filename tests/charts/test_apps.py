@@ -80,6 +80,7 @@ def test_every_view_draws_without_errors_requests_or_storage(drawn: dict[str, An
         assert report["storage"] == "denied"  # and so no storage to persist anything in
         assert report["scripts"] == 2  # the spec's JSON and the frame's module, no more
         assert report["scrollWidth"] <= report["clientWidth"], f"{name} scrolls sideways"
+        assert report["cutText"] == [], f"{name} cuts text at its edge"
         assert report["sizes"], f"{name} never told the host its size"
         assert (OUTPUT / f"{name}.png").stat().st_size > 5000
 

@@ -264,8 +264,15 @@ def template() -> dict[str, Any]:
         axes=[time_axis("gran == 'week' ? 'day' : gran"), VALUE_AXIS],
         legends=[
             key(stroke="colour", shape="shape", fill="colour"),
-            # a row of its own, under the chart: two rows of keys fit a phone's width
-            key(fill="band_key", orient="bottom", symbolType="square", symbolOpacity=0.3),
+            # a row of its own, under the chart: two rows of keys fit a phone's width; on a
+            # narrow plot the two typical ranges (blood pressure) stack rather than run off it
+            key(
+                fill="band_key",
+                orient="bottom",
+                symbolType="square",
+                symbolOpacity=0.3,
+                columns={"signal": "width < 420 ? 1 : 0"},
+            ),
         ],
         marks=_marks(),
     )
