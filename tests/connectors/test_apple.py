@@ -3,6 +3,7 @@ parser, source deduplication, sleep, workouts, the Patient, re-import, zip again
 
 from __future__ import annotations
 
+import base64
 import json
 import zipfile
 from pathlib import Path
@@ -28,6 +29,7 @@ from connectors.apple_helpers import (
 )
 from healthlocker.connectors import ReadOptions, detect_format, import_paths
 from healthlocker.connectors.apple._reader import read_apple
+from healthlocker.records import list_documents, read_document
 from healthlocker.records._trends import summarize_trends
 from healthlocker.store import Vault, validate_resource
 
@@ -375,6 +377,62 @@ def test_clinical_records_r4_stored_as_is_dstu2_mapped(vault: Vault, tmp_path: P
     assert imms["imm-1"] == r4
     assert imms["imm-2"]["occurrenceDateTime"] == "2019-10-01"  # DSTU2 `date`, mapped
     assert imms["imm-2"]["primarySource"] is True
+
+
+def test_a_clinical_note_from_health_records_reads_as_a_document(
+    vault: Vault, tmp_path: Path
+) -> None:
+    """Apple Health Records keeps a clinic's notes as FHIR R4 DocumentReferences with the note
+    inline (base64 HTML here, as the portals send it): imported, the note is a document the
+    assistant lists and reads, its text verbatim without the markup, its source the export."""
+    html = (
+        "<html><body><h1>Office visit</h1><p>Seen for follow-up of hypertension.</p>"
+        "<p>BP 128/82. Continue lisinopril 10 mg daily.</p><script>alert(1)</script>"
+        "</body></html>"
+    )
+    note = {
+        "resourceType": "DocumentReference",
+        "id": "note-1",
+        "status": "current",
+        "type": {"coding": [{"system": "http://loinc.org", "code": "11506-3"}],
+                 "text": "Progress note"},
+        "category": [{"coding": [{"system": "http://hl7.org/fhir/us/core/CodeSystem/"
+                      "us-core-documentreference-category", "code": "clinical-note"}]}],
+        "subject": {"reference": "Patient/p1"},
+        "date": "2024-02-27T10:15:00Z",
+        "content": [{"attachment": {
+            "contentType": "text/html",
+            "data": base64.b64encode(html.encode()).decode(),
+            "title": "Office visit",
+        }}],
+    }  # fmt: skip
+    clinical = (
+        ' <ClinicalRecord type="DocumentReference" identifier="n1" sourceName="Clinic"'
+        ' sourceURL="https://x.example/n1" fhirVersion="4.0.1"'
+        ' receivedDate="2024-03-01 09:00:00 -0800"'
+        ' resourceFilePath="/clinical-records/DocumentReference-n1.json"/>\n'
+    )
+    zipped = zip_of(
+        write(tmp_path / "export.xml", export(clinical)),
+        tmp_path / "export.zip",
+        {
+            "apple_health_export/clinical-records/DocumentReference-n1.json": json.dumps(
+                note
+            ).encode()
+        },
+    )
+    _imported(vault, zipped)
+    listed = list_documents(vault)
+    [doc] = listed.documents
+    assert (doc.id, doc.kind, doc.date) == ("DocumentReference/note-1", "note", "2024-02-27")
+    assert doc.source.origin == "apple"
+    page = read_document(vault, id=doc.id)
+    assert page.text is not None
+    words = page.text.record_text
+    assert "Seen for follow-up of hypertension." in words
+    assert "Continue lisinopril 10 mg daily." in words
+    assert "<p>" not in words and "alert(1)" not in words
+    assert "[note-1]" in page.render()  # the text cites it too
 
 
 # --- re-import --------------------------------------------------------------------------------
