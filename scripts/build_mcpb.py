@@ -22,6 +22,7 @@ from typing import Any
 import anyio
 
 from healthlocker import __version__
+from healthlocker.catalogue import tool
 from healthlocker.server import build_server
 from healthlocker.store import Vault
 
@@ -39,10 +40,11 @@ sys.exit(main(["serve"]))
 
 
 def tools() -> list[dict[str, str]]:
-    """The server's own tool list (names and titles), from the server itself."""
+    """The server's own tool list, from the server itself, each said as the consent prompt
+    says it to the person installing: what it reads (the catalogue's ``purpose``)."""
     with Vault.ephemeral() as vault:
         listed = anyio.run(build_server(vault).list_tools)
-    return [{"name": t.name, "description": t.title or t.name} for t in listed]
+    return [{"name": t.name, "description": f"Reads {tool(t.name).purpose}"} for t in listed]
 
 
 def manifest() -> dict[str, Any]:

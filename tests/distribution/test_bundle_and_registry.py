@@ -61,9 +61,12 @@ def test_the_bundle_manifest_is_valid_and_keeps_the_passphrase_secret(bundle: Pa
     env = manifest["server"]["mcp_config"]["env"]
     assert env["HEALTHLOCKER_PASSPHRASE"] == "${user_config.passphrase}"
     assert [t["name"] for t in manifest["tools"]] == list(TOOL_NAMES)
+    # What each reads, in the words the consent prompt uses, for the person installing it.
+    assert manifest["tools"][0]["description"] == "Reads your lab results"
     assert {"pyproject.toml", "README.md", "server/main.py"} <= names
     assert manifest["server"]["entry_point"] in names
     assert "src/healthlocker/records/lab_catalog.json" in names
+    assert "src/healthlocker/catalogue/output_schemas.json" in names  # tools/list reads it
     assert person["resourceType"] == "Bundle"  # the link, resolved
     assert not [n for n in names if "__pycache__" in n or ".venv" in n or n.startswith("tests/")]
 
