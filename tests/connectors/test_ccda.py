@@ -154,6 +154,25 @@ def test_immunizations_conditions_and_visits_from_a_sample(sample_vault: Vault) 
     assert [(v.date, v.type) for v in visits] == [("2014-12-25", "Well child visit (procedure)")]
 
 
+def test_entries_of_sections_not_mapped_are_named_in_the_import_notes(tmp_path: Path) -> None:
+    """The notes say which section's entries were kept only as text, in words: a section not
+    known by its LOINC code, one with no code as such ("an uncoded section", once "the an
+    uncoded section")."""
+    entry = (
+        '<entry><observation classCode="OBS" moodCode="EVN"><code code="1"/></observation></entry>'
+    )
+    uncoded = f"<component><section><title>Other</title><text>x</text>{entry}</section></component>"
+    path = _write(
+        tmp_path / "sections.xml",
+        document(section("99.99", "99999-9", entry), uncoded),
+    )
+    notes: list[str] = []
+    list(read_ccda(path, ReadOptions(notes=notes)))
+    joined = "\n".join(notes)
+    assert "1 × entries of a LOINC 99999-9 section (its text is kept" in joined
+    assert "1 × entries of an uncoded section (its text is kept" in joined
+
+
 # --- medications, allergies, ranges (a built document: the samples have none) -----------------
 
 

@@ -109,7 +109,14 @@ class _Section:
     def name(self) -> str:
         if self.kind is not None:
             return self.kind.name
-        return f"LOINC {self.code[:20]}" if self.code else "an uncoded"
+        return f"LOINC {self.code[:20]}" if self.code else "uncoded"
+
+    @property
+    def which(self) -> str:
+        """The section in a sentence: "the plan of care", "a LOINC 10164-2", "an uncoded"."""
+        if self.kind is not None:
+            return f"the {self.name}"
+        return f"a {self.name}" if self.code else f"an {self.name}"
 
 
 class _Stream:
@@ -263,7 +270,7 @@ class _Stream:
         kind = section.kind
         if (kind is None or kind.mapper is None) and section.entries:
             self.skip(
-                f"entries of the {section.name} section (its text is kept with the document)",
+                f"entries of {section.which} section (its text is kept with the document)",
                 section.entries,
             )
         section.el.clear()
