@@ -120,7 +120,7 @@ _STORED = ("Patient", "DocumentReference", *(t for ts in TYPES.values() for t in
 # resource here (their text is kept), never an entry that failed to map.
 ALLOWED_NOTES = re.compile(
     r"not imported: \d+ × ("
-    r"entries of the [\w ,()-]+ section \(its text is kept with the document\)"
+    r"entries of (the|an?) [\w ,()-]+ section \(its text is kept with the document\)"
     r"|negated entries .*|planned \w+ \(not .*\)|entries that only say there is nothing .*"
     r"|\w+ with no (code|substance code|vaccine code) .*|observations with no code and no text"
     r"|entries the document repeats word for word \(kept once\)"
