@@ -7,8 +7,8 @@ and PDF in turn; the worst case: nothing but notes), a patient's EHR export with
 among their other records (the largest Synthea sample, 475 resources, with the notes added for
 the same patient), and a C-CDA document with narrative, each imported into a fresh vault with
 the text step and with it replaced by a pass-through; the median of ``--runs`` of each.
-Read: one note of ``--pages`` pages (text/plain), each page read in turn, ``--reads`` calls after one warm-up.
-Prints the figures; writes nothing outside a temporary folder.
+Read: one note of ``--pages`` pages (text/plain), each page read in turn, ``--reads`` calls
+after one warm-up. Prints the figures; writes nothing outside a temporary folder.
 
     .venv/bin/python bench/bench_documents.py [--runs 3] [--reads 200] [--notes 40] [--pages 50]
 """
