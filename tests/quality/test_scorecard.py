@@ -62,6 +62,17 @@ def test_every_text_cites_every_record_its_structure_cites(scorecard: Scorecard)
     assert uncited == []
 
 
+def test_the_overview_names_no_one(scorecard: Scorecard) -> None:
+    """The health summary promises no name or address: not even through a file named after
+    the person, the default label of its import (every Synthea sample is one)."""
+    named = [
+        f"{i.person}: {i.question}"
+        for i in scorecard.items
+        if i.what == "no name or address" and not i.ok
+    ]
+    assert named == []
+
+
 def test_the_table(scorecard: Scorecard) -> None:
     text = table(scorecard.items, len(QUESTIONS), len(scorecard.people))
     if os.environ.get("HEALTHLOCKER_WRITE_QUALITY") == "1":
