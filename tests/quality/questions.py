@@ -323,13 +323,29 @@ def _meds_field(qid: str, asks: str, field_: str) -> None:
                 card.check(
                     "completeness", f"{field_} of {m.get('name')} in the text", m[field_] in r.text
                 )
+        listed = {m["source"]["resource"]: m for m in r.structure["medications"]}
+        recorded = [
+            f"{med['resourceType']}/{med['id']}"
+            for med in p.facts.active_meds()
+            if any(med.get(k) for k in _RECORDED[field_])
+        ]
         card.check(
             "completeness",
             f"{field_} given where recorded",
-            any(field_ in m for m in r.structure["medications"]),
+            all(field_ in listed.get(ref, {}) for ref in recorded),
+            ", ".join(ref for ref in recorded if field_ not in listed.get(ref, {}))[:200],
         )
 
     ask(qid, asks)((_meds_calls, check))
+
+
+# Where a medication record holds each field (MedicationRequest; MedicationStatement's own)
+_RECORDED = {
+    "dosage": ("dosageInstruction", "dosage"),
+    "reason": ("reasonCode", "reasonReference"),
+    "prescriber": ("requester", "informationSource"),
+    "started": ("authoredOn", "effectiveDateTime", "effectivePeriod"),
+}
 
 
 _meds_field("meds-how", "How am I supposed to take my medications?", "dosage")
