@@ -358,30 +358,24 @@ def _nameless(summary: HealthSummary, names: set[str]) -> HealthSummary:
     as Synthea's and Dexcom Clarity's are) read as "import 1 (label withheld: …)": the overview
     promises no name, and a label is the person's own choice or a file name."""
     data = summary.model_dump(mode="json", exclude_none=True)
-    labels = sorted({o for o in _origins(data) if _words(o) & names})
+    holders = _labelled(data)
+    labels = sorted({h["origin"] for h in holders if _words(h["origin"]) & names})
     if not labels:
         return summary
     plain = {
         label: f"import {n} (label withheld: it holds a name)" for n, label in enumerate(labels, 1)
     }
-    return HealthSummary.model_validate(_relabel(data, plain))
+    for holder in holders:
+        holder["origin"] = plain.get(holder["origin"], holder["origin"])
+    return HealthSummary.model_validate(data)
 
 
-def _origins(value: Any) -> list[str]:
+def _labelled(value: Any) -> list[dict[str, Any]]:
+    """Every object in *value* that names a source label (``origin``): each record's source and
+    each other source holding the same fact."""
     if isinstance(value, list):
-        return [o for item in value for o in _origins(item)]
+        return [h for item in value for h in _labelled(item)]
     if not isinstance(value, dict):
         return []
-    own = [value["origin"]] if isinstance(value.get("origin"), str) else []
-    return own + [o for item in value.values() for o in _origins(item)]
-
-
-def _relabel(value: Any, plain: dict[str, str]) -> Any:
-    if isinstance(value, list):
-        return [_relabel(item, plain) for item in value]
-    if not isinstance(value, dict):
-        return value
-    out = {k: _relabel(v, plain) for k, v in value.items()}
-    if isinstance(out.get("origin"), str):
-        out["origin"] = plain.get(out["origin"], out["origin"])
-    return out
+    own = [value] if isinstance(value.get("origin"), str) else []
+    return own + [h for item in value.values() for h in _labelled(item)]
